@@ -1,0 +1,52 @@
+--[[
+  relay_connect: a follower joins (or re-joins after a drop) and gets the
+  channel plus what it lacks: nothing, the missing changes from the history,
+  or the full current state.
+
+  KEYS[1]  base key of the stream
+  ARGV[1]  name
+  ARGV[2]  password verifier  64 hex
+  ARGV[3]  epoch the follower last saw, or "-" for none
+  ARGV[4]  seq the follower last applied (integer, "0" for none)
+
+  Returns  JSON {"channel","epoch","seq","updated","mode",...}
+           mode "current": the follower is up to date
+           mode "changes": "changes":[envelope,...] for seq > ARGV[4], oldest first
+           mode "full":    "state":<state>; a reset when the follower had a seq
+                           (other epoch, a seq newer than the stream's, or history too short)
+  Errors   INVALID, TOO_LARGE, NOT_FOUND, BAD_PASSWORD, RATE_LIMITED
+  Writes   only the failed-check counter (rate limit); declared as a write for that reason.
+]]
+local function relay_connect(keys, argv)
+  check_arity(argv, 4, keys, 1)
+  local cfg = config()
+  local name = argv[1]
+  check_name(name, cfg)
+  local k = check_key(keys, name)
+  check_hex(argv[2], 'password verifier', 64, 64)
+  local epoch = argv[3]
+  if epoch ~= '-' and not epoch:match('^%d+$') then fail('INVALID', 'epoch must be digits or "-"') end
+  local last = check_int(argv[4], 'last seq')
+  local now = now_ms()
+  local m = load_meta(k, now)
+  if not m then fail('NOT_FOUND', 'no such stream') end
+  check_not_limited(k, cfg)
+  if not same_digest(hash_secret(m.pw_salt, argv[2]), m.pw_hash) then
+    count_failure(k, cfg)
+    fail('BAD_PASSWORD', 'wrong password')
+  end
+  local seq = tonumber(m.seq)
+  local head = '{"channel":"' .. m.channel .. '","epoch":"' .. m.epoch .. '","seq":' .. seq ..
+    ',"term":' .. m.term .. ',"updated":' .. m.updated
+  if epoch == m.epoch and last == seq then
+    return head .. ',"mode":"current"}'
+  end
+  if epoch == m.epoch and last < seq and seq - last <= redis.call('LLEN', k.log) then
+    local changes = redis.call('LRANGE', k.log, -(seq - last), -1)
+    return head .. ',"mode":"changes","changes":[' .. table.concat(changes, ',') .. ']}'
+  end
+  local state = redis.call('GET', k.state) or '{}'
+  return head .. ',"mode":"full","state":' .. state .. '}'
+end
+
+redis.register_function{ function_name = 'relay_connect', callback = relay_connect }

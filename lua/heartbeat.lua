@@ -1,0 +1,34 @@
+--[[
+  relay_heartbeat: the leader is still there. Moves the idle deadline and sends
+  followers a small `hb` envelope, so they can tell a quiet stream from a dead
+  connection.
+
+  KEYS[1]  base key of the stream
+  ARGV[1]  name
+  ARGV[2]  leader token  32..64 hex
+  ARGV[3]  term          integer
+
+  Returns  JSON {"seq","deadline"}
+  Errors   INVALID, TOO_LARGE, NOT_FOUND, LEADER_REPLACED, BAD_CODE
+  Envelope {"v":1,"t":"hb","epoch","seq","ts"}
+]]
+local function relay_heartbeat(keys, argv)
+  check_arity(argv, 3, keys, 1)
+  local cfg = config()
+  local name = argv[1]
+  check_name(name, cfg)
+  local k = check_key(keys, name)
+  check_hex(argv[2], 'leader token', 32, 64)
+  local term = check_int(argv[3], 'term')
+  local now = now_ms()
+  local m = load_meta(k, now)
+  if not m then fail('NOT_FOUND', 'no such stream') end
+  if term ~= tonumber(m.term) then fail('LEADER_REPLACED', 'another leader took over this stream') end
+  if not same_digest(hash_secret(m.code_salt, argv[2]), m.tok_hash) then fail('BAD_CODE', 'wrong leader token') end
+  touch(name, k, cfg, now)
+  sweep(cfg, now)
+  redis.call('PUBLISH', m.channel, envelope('hb', m.epoch, m.seq, now))
+  return '{"seq":' .. m.seq .. ',"deadline":' .. (now + cfg.idle_ttl * 1000) .. '}'
+end
+
+redis.register_function{ function_name = 'relay_heartbeat', callback = relay_heartbeat }

@@ -1,0 +1,204 @@
+--[[
+  Shared helpers for every relay function: argument checks, key names,
+  configuration, typed errors, secrets and expiry.
+
+  Errors are returned as `redis.error_reply('<CODE> <message>')`; the client maps
+  the first word to an error class. Every check happens before the first write,
+  so a refused call changes nothing (the one deliberate exception is the
+  failed-check counter that rate-limits password and leader-code guessing).
+]]
+
+local DEFAULTS = {
+  max_state = 1048576,  -- bytes of one state (JSON)
+  max_name = 200,       -- bytes of a stream name (UTF-8)
+  max_page = 100,       -- streams per list page
+  history = 32,         -- envelopes kept per stream for catch-up
+  fail_limit = 10,      -- failed secret checks per stream per window
+  fail_window = 60,     -- seconds
+  idle_ttl = 3600,      -- seconds without publish or heartbeat before a stream ends
+  sweep = 10,           -- expired streams cleaned per write call
+}
+
+local INDEX = 'relay:index'       -- zset, score 0, member = stream name (list order)
+local DEADLINES = 'relay:deadline' -- zset, score = deadline ms, member = stream name
+local CONFIG = 'relay:config'     -- hash of overrides for DEFAULTS (set by the operator)
+
+local function fail(code, msg)
+  return error({ err = code .. ' ' .. msg }, 0)
+end
+
+local function config()
+  local cfg = {}
+  for k, v in pairs(DEFAULTS) do cfg[k] = v end
+  local raw = redis.call('HGETALL', CONFIG)
+  for i = 1, #raw, 2 do
+    local n = tonumber(raw[i + 1])
+    if DEFAULTS[raw[i]] ~= nil and n and n >= 0 then cfg[raw[i]] = math.floor(n) end
+  end
+  return cfg
+end
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF). Runs of ASCII are
+-- skipped with one pattern search each, so mostly-ASCII JSON costs little.
+local function valid_utf8(s)
+  local i, n = 1, #s
+  while true do
+    i = s:find('[\128-\255]', i)
+    if not i then return true end
+    local c = s:byte(i)
+    local len, min
+    if c >= 0xC2 and c <= 0xDF then len, min = 2, 0x80
+    elseif c >= 0xE0 and c <= 0xEF then len, min = 3, 0x800
+    elseif c >= 0xF0 and c <= 0xF4 then len, min = 4, 0x10000
+    else return false end
+    if i + len - 1 > n then return false end
+    local cp = c % (2 ^ (7 - len))
+    for j = i + 1, i + len - 1 do
+      local b = s:byte(j)
+      if b < 0x80 or b > 0xBF then return false end
+      cp = cp * 64 + (b - 0x80)
+    end
+    if cp < min or cp > 0x10FFFF or (cp >= 0xD800 and cp <= 0xDFFF) then return false end
+    i = i + len
+  end
+end
+
+local function check_arity(argv, n, keys, nkeys)
+  if #keys ~= nkeys then fail('INVALID', 'expected ' .. nkeys .. ' key(s)') end
+  if #argv ~= n then fail('INVALID', 'expected ' .. n .. ' argument(s)') end
+end
+
+-- A stream name: 1..max_name bytes of UTF-8 text, no control characters.
+local function check_name(name, cfg)
+  if #name == 0 then fail('INVALID', 'name is empty') end
+  if #name > cfg.max_name then fail('TOO_LARGE', 'name is longer than ' .. cfg.max_name .. ' bytes') end
+  if name:find('[%z\1-\31\127]') then fail('INVALID', 'name contains a control character') end
+  if not valid_utf8(name) then fail('INVALID', 'name is not UTF-8') end
+end
+
+-- Verifiers, tokens and channels are lowercase hex of a fixed length range.
+local function check_hex(value, what, min, max)
+  if #value < min or #value > max or value:find('[^0-9a-f]') then
+    fail('INVALID', what .. ' must be ' .. min .. '-' .. max .. ' lowercase hex digits')
+  end
+end
+
+local function check_int(value, what, max)
+  if not value:match('^%d+$') or #value > 15 then fail('INVALID', what .. ' must be a non-negative integer') end
+  local n = tonumber(value)
+  if max and n > max then fail('TOO_LARGE', what .. ' is larger than ' .. max) end
+  return n
+end
+
+-- The one hash tag of a stream: `{` + name with `%`, `{` and `}` percent-escaped + `}`,
+-- so a name can never end or open the tag early. Every key of a stream is built here.
+local function base_key(name)
+  return 'relay:{' .. name:gsub('[%%{}]', function(c) return string.format('%%%02X', c:byte()) end) .. '}'
+end
+
+local function keys_for(name)
+  local b = base_key(name)
+  return { meta = b .. ':meta', state = b .. ':state', log = b .. ':log', fails = b .. ':fails' }
+end
+
+-- The caller's KEYS[1] must be exactly the base key rebuilt from the name: foreign
+-- keys are refused, so FCALL cannot be aimed at anything but this stream.
+local function check_key(keys, name)
+  if keys[1] ~= base_key(name) then fail('INVALID', 'key does not match the stream name') end
+  return keys_for(name)
+end
+
+-- Secrets: the client sends a PBKDF2 verifier; we keep sha1(salt .. verifier).
+local function hash_secret(salt, verifier)
+  return redis.sha1hex(salt .. '\0' .. verifier)
+end
+
+-- Constant-length comparison of two hex digests (no early exit on the first difference).
+local function same_digest(a, b)
+  if a == nil or b == nil or #a ~= #b then return false end
+  local diff = 0
+  for i = 1, #a do
+    if a:byte(i) ~= b:byte(i) then diff = diff + 1 end
+  end
+  return diff == 0
+end
+
+-- Rate limit for failed secret checks: a fixed window per stream. While the
+-- window is full every check is refused (even a right one), so guesses cannot
+-- go on; the window ends by itself, so nobody is locked out for good.
+local function check_not_limited(k, cfg)
+  local n = tonumber(redis.call('GET', k.fails) or '0')
+  if n >= cfg.fail_limit then
+    local ttl = redis.call('PTTL', k.fails)
+    fail('RATE_LIMITED', 'too many failed attempts; retry in ' .. math.max(1, math.ceil(ttl / 1000)) .. ' s')
+  end
+end
+
+local function count_failure(k, cfg)
+  local n = redis.call('INCR', k.fails)
+  if n == 1 then redis.call('EXPIRE', k.fails, cfg.fail_window) end
+end
+
+local function envelope(kind, epoch, seq, ts, extra)
+  return '{"v":1,"t":"' .. kind .. '","epoch":"' .. epoch .. '","seq":' .. seq .. ',"ts":' .. ts .. (extra or '') .. '}'
+end
+
+-- Loads a live stream's meta as a table, or nil when absent or past its deadline.
+local function load_meta(k, now)
+  local raw = redis.call('HGETALL', k.meta)
+  if #raw == 0 then return nil end
+  local m = {}
+  for i = 1, #raw, 2 do m[raw[i]] = raw[i + 1] end
+  if tonumber(m.deadline) <= now then return nil, m end
+  return m
+end
+
+local function delete_stream(name, k, meta, ts, reason)
+  if meta and meta.channel then
+    redis.call('PUBLISH', meta.channel, envelope('ended', meta.epoch, meta.seq, ts, ',"reason":"' .. reason .. '"'))
+  end
+  redis.call('DEL', k.meta, k.state, k.log, k.fails)
+  redis.call('ZREM', INDEX, name)
+  redis.call('ZREM', DEADLINES, name)
+end
+
+-- Ends up to cfg.sweep streams whose deadline passed: followers get `ended`.
+local function sweep(cfg, now)
+  local due = redis.call('ZRANGE', DEADLINES, '-inf', now, 'BYSCORE', 'LIMIT', 0, cfg.sweep)
+  for _, name in ipairs(due) do
+    local k = keys_for(name)
+    local live, stale = load_meta(k, now)
+    if not live then delete_stream(name, k, stale, now, 'expired') end
+  end
+end
+
+-- Moves a stream's idle deadline; keys also get a backstop TTL so memory is
+-- freed even if no call ever sweeps them.
+local function touch(name, k, cfg, now)
+  local deadline = now + cfg.idle_ttl * 1000
+  redis.call('HSET', k.meta, 'deadline', deadline)
+  redis.call('ZADD', DEADLINES, deadline, name)
+  local ttl = cfg.idle_ttl * 1000 + 60000
+  redis.call('PEXPIRE', k.meta, ttl)
+  redis.call('PEXPIRE', k.state, ttl)
+  redis.call('PEXPIRE', k.log, ttl)
+end
+
+-- A state is one JSON object, validated before anything is written.
+local function check_state(state, cfg)
+  if #state > cfg.max_state then fail('TOO_LARGE', 'state is larger than ' .. cfg.max_state .. ' bytes') end
+  if not valid_utf8(state) then fail('INVALID', 'state is not UTF-8') end
+  local ok, decoded = pcall(cjson.decode, state)
+  if not ok or type(decoded) ~= 'table' or state:sub(1, 1) ~= '{' then
+    fail('INVALID', 'state must be a JSON object')
+  end
+end
+
+local function json_str(s)
+  return cjson.encode(s)
+end

@@ -1,0 +1,60 @@
+--[[
+  relay_publish: the leader publishes its new state. If it differs from the
+  stored one: seq + 1, store it, append the envelope to the history and PUBLISH
+  it on the channel. An unchanged state publishes nothing. A retry with the same
+  op id returns the first result and changes nothing (exactly once).
+
+  KEYS[1]  base key of the stream
+  ARGV[1]  name
+  ARGV[2]  leader token  32..64 hex (from start/reconnect)
+  ARGV[3]  term          integer (from start/reconnect)
+  ARGV[4]  op id         16..64 hex, unique per publish
+  ARGV[5]  state         one JSON object, <= max_state bytes
+
+  Returns  JSON {"seq","changed":bool,"duplicate":bool}
+  Errors   INVALID, TOO_LARGE, NOT_FOUND, LEADER_REPLACED (term is not current), BAD_CODE (token)
+  Envelope {"v":1,"t":"state","epoch","seq","ts","state":<state>}
+]]
+local function relay_publish(keys, argv)
+  check_arity(argv, 5, keys, 1)
+  local cfg = config()
+  local name = argv[1]
+  check_name(name, cfg)
+  local k = check_key(keys, name)
+  check_hex(argv[2], 'leader token', 32, 64)
+  local term = check_int(argv[3], 'term')
+  local op = argv[4]
+  check_hex(op, 'op id', 16, 64)
+  local state = argv[5]
+  if #state > cfg.max_state then fail('TOO_LARGE', 'state is larger than ' .. cfg.max_state .. ' bytes') end
+  local now = now_ms()
+  local m = load_meta(k, now)
+  if not m then fail('NOT_FOUND', 'no such stream') end
+  if term ~= tonumber(m.term) then fail('LEADER_REPLACED', 'another leader took over this stream') end
+  if not same_digest(hash_secret(m.code_salt, argv[2]), m.tok_hash) then fail('BAD_CODE', 'wrong leader token') end
+  if op == m.op then
+    return '{"seq":' .. m.op_seq .. ',"changed":false,"duplicate":true}'
+  end
+  check_state(state, cfg)
+
+  local seq = tonumber(m.seq)
+  local changed = state ~= redis.call('GET', k.state)
+  if changed then
+    seq = seq + 1
+    local env = envelope('state', m.epoch, seq, now, ',"state":' .. state)
+    redis.call('SET', k.state, state)
+    if cfg.history > 0 then
+      redis.call('RPUSH', k.log, env)
+      redis.call('LTRIM', k.log, -cfg.history, -1)
+    end
+    redis.call('HSET', k.meta, 'seq', seq, 'updated', now, 'op', op, 'op_seq', seq)
+    redis.call('PUBLISH', m.channel, env)
+  else
+    redis.call('HSET', k.meta, 'op', op, 'op_seq', seq)
+  end
+  touch(name, k, cfg, now)
+  sweep(cfg, now)
+  return '{"seq":' .. seq .. ',"changed":' .. tostring(changed) .. ',"duplicate":false}'
+end
+
+redis.register_function{ function_name = 'relay_publish', callback = relay_publish }

@@ -1,0 +1,40 @@
+--[[
+  relay_reconnect: the leader comes back (new tab, restarted CLI) and takes over.
+  The term goes up by one and the new token replaces the old one, so an older
+  leader's publishes fail with LEADER_REPLACED (fencing).
+
+  KEYS[1]  base key of the stream
+  ARGV[1]  name
+  ARGV[2]  code verifier  64 hex
+  ARGV[3]  leader token   32..64 hex, new, random
+
+  Returns  JSON {"channel","epoch","seq","term","updated","state":<state>}
+  Errors   INVALID, TOO_LARGE, NOT_FOUND, BAD_CODE, RATE_LIMITED
+  Writes   term, token hash, deadline; a failed code check counts toward the rate limit.
+]]
+local function relay_reconnect(keys, argv)
+  check_arity(argv, 3, keys, 1)
+  local cfg = config()
+  local name = argv[1]
+  check_name(name, cfg)
+  local k = check_key(keys, name)
+  check_hex(argv[2], 'code verifier', 64, 64)
+  check_hex(argv[3], 'leader token', 32, 64)
+  local now = now_ms()
+  local m = load_meta(k, now)
+  if not m then fail('NOT_FOUND', 'no such stream') end
+  check_not_limited(k, cfg)
+  if not same_digest(hash_secret(m.code_salt, argv[2]), m.code_hash) then
+    count_failure(k, cfg)
+    fail('BAD_CODE', 'wrong leader code')
+  end
+  local term = tonumber(m.term) + 1
+  redis.call('HSET', k.meta, 'term', term, 'tok_hash', hash_secret(m.code_salt, argv[3]))
+  touch(name, k, cfg, now)
+  sweep(cfg, now)
+  local state = redis.call('GET', k.state) or '{}'
+  return '{"channel":"' .. m.channel .. '","epoch":"' .. m.epoch .. '","seq":' .. m.seq ..
+    ',"term":' .. term .. ',"updated":' .. m.updated .. ',"state":' .. state .. '}'
+end
+
+redis.register_function{ function_name = 'relay_reconnect', callback = relay_reconnect }

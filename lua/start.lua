@@ -1,0 +1,47 @@
+--[[
+  relay_start: create a stream; the caller becomes its leader (term 1).
+
+  KEYS[1]  base key of the stream: relay:{<escaped name>}
+  ARGV[1]  name              UTF-8, 1..max_name bytes, no control characters
+  ARGV[2]  password verifier 64 hex (PBKDF2-SHA-256 of the password, made by the client)
+  ARGV[3]  code verifier     64 hex (PBKDF2-SHA-256 of the leader code)
+  ARGV[4]  channel           32..64 hex, random, made by the client
+  ARGV[5]  leader token      32..64 hex, random, made by the client (proves leadership to publish)
+
+  Returns  JSON {"channel","epoch","seq":0,"term":1,"state":{}}
+  Errors   INVALID, TOO_LARGE, NAME_TAKEN
+  Writes   meta, state, index entries; the stored secrets are salted SHA-1 of the verifiers.
+]]
+local function relay_start(keys, argv)
+  check_arity(argv, 5, keys, 1)
+  local cfg = config()
+  local name = argv[1]
+  check_name(name, cfg)
+  local k = check_key(keys, name)
+  check_hex(argv[2], 'password verifier', 64, 64)
+  check_hex(argv[3], 'code verifier', 64, 64)
+  check_hex(argv[4], 'channel', 32, 64)
+  check_hex(argv[5], 'leader token', 32, 64)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local live, stale = load_meta(k, now)
+  if live then fail('NAME_TAKEN', 'a stream with this name is live') end
+  if stale then delete_stream(name, k, stale, now, 'expired') end
+
+  local epoch = t[1] .. string.format('%06d', tonumber(t[2]))
+  local pw_salt = redis.sha1hex('pw\0' .. name .. '\0' .. epoch)
+  local code_salt = redis.sha1hex('code\0' .. name .. '\0' .. epoch)
+  redis.call('HSET', k.meta,
+    'name', name, 'channel', argv[4], 'epoch', epoch, 'seq', 0, 'term', 1,
+    'pw_salt', pw_salt, 'pw_hash', hash_secret(pw_salt, argv[2]),
+    'code_salt', code_salt, 'code_hash', hash_secret(code_salt, argv[3]),
+    'tok_hash', hash_secret(code_salt, argv[5]),
+    'created', now, 'updated', now, 'deadline', now, 'op', '', 'op_seq', 0)
+  redis.call('SET', k.state, '{}')
+  redis.call('ZADD', INDEX, 0, name)
+  touch(name, k, cfg, now)
+  sweep(cfg, now)
+  return '{"channel":"' .. argv[4] .. '","epoch":"' .. epoch .. '","seq":0,"term":1,"state":{}}'
+end
+
+redis.register_function{ function_name = 'relay_start', callback = relay_start }

@@ -1,0 +1,32 @@
+--[[
+  relay_stop: end a stream. Followers get an `ended` envelope; every key of the
+  stream and its index entries are deleted, so the name is free again.
+
+  KEYS[1]  base key of the stream
+  ARGV[1]  name
+  ARGV[2]  code verifier  64 hex
+
+  Returns  JSON {"seq"}
+  Errors   INVALID, TOO_LARGE, NOT_FOUND, BAD_CODE, RATE_LIMITED
+]]
+local function relay_stop(keys, argv)
+  check_arity(argv, 2, keys, 1)
+  local cfg = config()
+  local name = argv[1]
+  check_name(name, cfg)
+  local k = check_key(keys, name)
+  check_hex(argv[2], 'code verifier', 64, 64)
+  local now = now_ms()
+  local m = load_meta(k, now)
+  if not m then fail('NOT_FOUND', 'no such stream') end
+  check_not_limited(k, cfg)
+  if not same_digest(hash_secret(m.code_salt, argv[2]), m.code_hash) then
+    count_failure(k, cfg)
+    fail('BAD_CODE', 'wrong leader code')
+  end
+  delete_stream(name, k, m, now, 'stopped')
+  sweep(cfg, now)
+  return '{"seq":' .. m.seq .. '}'
+end
+
+redis.register_function{ function_name = 'relay_stop', callback = relay_stop }
