@@ -1,0 +1,80 @@
+/**
+ * Every error the client throws is a RelayError with a stable `code`. Codes
+ * from Lua (the server said no) are mapped in one place, apart from the codes
+ * for "could not reach" (NETWORK, TIMEOUT) and "the door said no" (GATEWAY).
+ * Messages never contain a password, leader code, verifier or token.
+ */
+export const OP_CODES = [
+  "NOT_FOUND",
+  "BAD_PASSWORD",
+  "BAD_CODE",
+  "NAME_TAKEN",
+  "INVALID",
+  "TOO_LARGE",
+  "RATE_LIMITED",
+  "LEADER_REPLACED",
+] as const;
+export type OpCode = (typeof OP_CODES)[number];
+export type ErrorCode = OpCode | "NETWORK" | "TIMEOUT" | "GATEWAY" | "PROTOCOL" | "CLOSED";
+
+export class RelayError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "RelayError";
+    this.code = code;
+  }
+}
+
+/** The relay's Lua refused the call; nothing changed (see the code). */
+export class OpError extends RelayError {
+  declare readonly code: OpCode;
+  /** For RATE_LIMITED: seconds until the window ends, when known. */
+  readonly retryAfter: number | undefined;
+  constructor(code: OpCode, message: string) {
+    super(code, message);
+    this.name = "OpError";
+    const m = /retry in (\d+) s/.exec(message);
+    this.retryAfter = m ? Number(m[1]) : undefined;
+  }
+}
+
+/** Webdis could not be reached (connection refused, reset, DNS...). */
+export class NetworkError extends RelayError {
+  constructor(message: string, cause?: unknown) {
+    super("NETWORK", message, { cause });
+    this.name = "NetworkError";
+  }
+}
+
+export class TimeoutError extends RelayError {
+  constructor(message: string) {
+    super("TIMEOUT", message);
+    this.name = "TimeoutError";
+  }
+}
+
+/** Webdis refused the command (403) or Redis answered with a non-relay error. */
+export class GatewayError extends RelayError {
+  readonly status: number | undefined;
+  constructor(message: string, status?: number) {
+    super("GATEWAY", message);
+    this.name = "GatewayError";
+    this.status = status;
+  }
+}
+
+const OP_CODE_SET: ReadonlySet<string> = new Set(OP_CODES);
+
+/**
+ * Turns a Redis error text from Webdis (`[false, "CODE message script: ..."]`)
+ * into the matching error. Redis appends where the error was raised; we drop it.
+ */
+export function errorFromRedis(text: string): RelayError {
+  const clean = text.replace(/ script: .*$/s, "");
+  const space = clean.indexOf(" ");
+  const code = space < 0 ? clean : clean.slice(0, space);
+  const message = space < 0 ? code : clean.slice(space + 1);
+  if (OP_CODE_SET.has(code)) return new OpError(code as OpCode, message);
+  return new GatewayError(`Redis error: ${clean.slice(0, 200)}`);
+}

@@ -1,0 +1,303 @@
+/**
+ * A follower: one explicit state machine over a subscription.
+ *
+ *   connecting -> live <-> catching-up        (gap or re-sync after a drop)
+ *        live  -> offline -> connecting ...   (subscription dropped; backoff)
+ *   any        -> reset -> live               (history too short / stream restarted)
+ *   any        -> ended                       (stopped, expired, or disconnect())
+ *
+ * Order: a state is applied only when its seq is the next one; a newer seq
+ * triggers a catch-up (`relay_connect` with our epoch and seq), an older or equal
+ * one is dropped. Subscribe first, then sync, so nothing falls between the two.
+ */
+import { type OpError, RelayError } from "./errors.ts";
+import { Emitter } from "./events.ts";
+import type { Subscriber, Subscription, TransportName } from "./subscribe.ts";
+import { type ConnectReply, type Envelope, envelope, type StateEnvelope } from "./wire.ts";
+
+export type FollowerStatus = "connecting" | "live" | "catching-up" | "reset" | "ended" | "offline";
+
+export interface FollowerUpdate {
+  seq: number;
+  state: unknown;
+  /** Server time of the change (ms since epoch). */
+  ts: number;
+  epoch: string;
+}
+
+export interface FollowerEvents {
+  state: FollowerUpdate;
+  status: { status: FollowerStatus; previous: FollowerStatus; reason: string; seq: number; updated: number };
+  ended: { reason: "stopped" | "expired" | "gone" | "disconnected" };
+  error: { error: RelayError };
+}
+
+export interface FollowerDeps {
+  name: string;
+  /** Calls relay_connect(epoch, lastSeq); already holds the verifier. */
+  sync(epoch: string | undefined, lastSeq: number): Promise<ConnectReply>;
+  subscribers: readonly Subscriber[];
+  /** Re-sync when nothing (not even a heartbeat) arrived for this long. */
+  staleAfterMs: number;
+  backoff: (attempt: number) => number;
+}
+
+export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<unknown> {
+  readonly name: string;
+  #status: FollowerStatus = "connecting";
+  #seq = 0;
+  #epoch: string | undefined;
+  #state: unknown;
+  #updated = 0;
+  #channel: string | undefined;
+  #sub: Subscription | undefined;
+  #transportIndex = 0;
+  #attempt = 0;
+  #syncing: Promise<void> | undefined;
+  #resyncWanted = false;
+  #lastHeard = Date.now();
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #waiters: ((r: IteratorResult<unknown>) => void)[] = [];
+  #pending: { value: unknown } | undefined;
+  readonly #deps: FollowerDeps;
+
+  constructor(deps: FollowerDeps) {
+    super();
+    this.name = deps.name;
+    this.#deps = deps;
+  }
+
+  get status(): FollowerStatus {
+    return this.#status;
+  }
+  get seq(): number {
+    return this.#seq;
+  }
+  get epoch(): string | undefined {
+    return this.#epoch;
+  }
+  get state(): unknown {
+    return this.#state;
+  }
+  /** Time of the last change (server clock, ms since epoch). */
+  get updated(): number {
+    return this.#updated;
+  }
+  get transport(): TransportName | undefined {
+    return this.#sub?.transport;
+  }
+
+  /** First contact: the current state at once, then the live subscription. */
+  async open(): Promise<void> {
+    const reply = await this.#deps.sync(undefined, 0);
+    this.#channel = reply.channel;
+    this.#applyReply(reply, false);
+    this.#subscribe();
+    const tick = Math.max(250, Math.min(5_000, this.#deps.staleAfterMs / 3));
+    this.#watchdog = setInterval(() => this.#checkStale(), tick);
+    (this.#watchdog as { unref?: () => void }).unref?.();
+  }
+
+  /** Read through a method: the status changes across awaits, which narrowing cannot see. */
+  #ended(): boolean {
+    return this.#status === "ended";
+  }
+
+  disconnect(): void {
+    this.#end("disconnected");
+  }
+
+  #setStatus(status: FollowerStatus, reason: string) {
+    if (status === this.#status) return;
+    const previous = this.#status;
+    this.#status = status;
+    this.emit("status", { status, previous, reason, seq: this.#seq, updated: this.#updated });
+  }
+
+  #subscribe() {
+    if (this.#status === "ended" || !this.#channel) return;
+    const subscriber = this.#deps.subscribers[this.#transportIndex % this.#deps.subscribers.length];
+    if (!subscriber) throw new RelayError("PROTOCOL", "no transport configured");
+    let opened = false;
+    try {
+      this.#sub = subscriber.subscribe(this.#channel, {
+        onOpen: () => {
+          opened = true;
+          this.#attempt = 0;
+          this.#lastHeard = Date.now();
+          void this.#resync("subscribed");
+        },
+        onMessage: (payload) => this.#onMessage(payload),
+        onDrop: (error) => {
+          this.#sub = undefined;
+          // A transport that never opened is skipped next time (WebSocket -> HTTP stream).
+          if (!opened) this.#transportIndex++;
+          this.#scheduleRetry(error);
+        },
+      });
+    } catch (e) {
+      this.#transportIndex++;
+      this.#scheduleRetry(e instanceof RelayError ? e : new RelayError("NETWORK", "cannot subscribe", { cause: e }));
+    }
+  }
+
+  #scheduleRetry(error: RelayError) {
+    if (this.#status === "ended") return;
+    this.#setStatus("offline", error.message);
+    this.emit("error", { error });
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => {
+      if (this.#status === "ended") return;
+      this.#setStatus("connecting", "reconnecting");
+      this.#subscribe();
+    }, this.#deps.backoff(++this.#attempt));
+  }
+
+  #checkStale() {
+    if (this.#status !== "live") return;
+    if (Date.now() - this.#lastHeard > this.#deps.staleAfterMs) {
+      this.#lastHeard = Date.now();
+      void this.#resync("no message for a while");
+    }
+  }
+
+  #onMessage(payload: string) {
+    this.#lastHeard = Date.now();
+    let env: Envelope;
+    try {
+      env = envelope.parse(JSON.parse(payload));
+    } catch (e) {
+      this.emit("error", { error: new RelayError("PROTOCOL", "malformed message on the channel", { cause: e }) });
+      return;
+    }
+    if (env.t === "ended") {
+      if (env.epoch === this.#epoch) this.#end(env.reason);
+      return;
+    }
+    if (this.#syncing) {
+      // Applied after the sync if still new; a gap then triggers one more catch-up.
+      if (env.t === "state") this.#buffer.push(env);
+      return;
+    }
+    if (env.epoch !== this.#epoch || env.seq > this.#seq + (env.t === "state" ? 1 : 0)) {
+      if (env.t === "state") this.#buffer.push(env);
+      void this.#resync(env.epoch !== this.#epoch ? "stream restarted" : "gap");
+      return;
+    }
+    if (env.t === "state" && env.seq === this.#seq + 1) this.#apply(env);
+  }
+
+  #buffer: StateEnvelope[] = [];
+
+  /** Asks the server for what we lack; one sync at a time, repeated if asked again meanwhile. */
+  async #resync(reason: string): Promise<void> {
+    if (this.#status === "ended") return;
+    if (this.#syncing) {
+      this.#resyncWanted = true;
+      return this.#syncing;
+    }
+    if (this.#status === "live") this.#setStatus("catching-up", reason);
+    this.#syncing = (async () => {
+      try {
+        do {
+          this.#resyncWanted = false;
+          const reply = await this.#deps.sync(this.#epoch, this.#seq);
+          if (this.#ended()) return;
+          this.#applyReply(reply, true);
+          const buffered = this.#buffer.sort((a, b) => a.seq - b.seq);
+          this.#buffer = [];
+          for (const env of buffered) {
+            if (env.epoch !== this.#epoch || env.seq <= this.#seq) continue;
+            if (env.seq === this.#seq + 1) this.#apply(env);
+            else this.#resyncWanted = true;
+          }
+        } while (this.#resyncWanted && !this.#ended());
+        if (!this.#ended()) this.#setStatus("live", reason);
+      } catch (e) {
+        const err = e instanceof RelayError ? e : new RelayError("NETWORK", "sync failed", { cause: e });
+        if (err.code === "NOT_FOUND") {
+          this.#end("gone");
+        } else if ((err as OpError).code === "BAD_PASSWORD") {
+          // The stream was stopped and a new one took the name with another password.
+          this.#end("gone");
+        } else {
+          this.#sub?.close();
+          this.#sub = undefined;
+          this.#scheduleRetry(err);
+        }
+      } finally {
+        this.#syncing = undefined;
+      }
+    })();
+    return this.#syncing;
+  }
+
+  #applyReply(reply: ConnectReply, hadState: boolean) {
+    if (reply.channel !== this.#channel && hadState) {
+      // Same name, new stream instance (stopped and started again): a new channel too.
+      this.#channel = reply.channel;
+      this.#sub?.close();
+      this.#sub = undefined;
+      queueMicrotask(() => this.#subscribe());
+    }
+    this.#channel = reply.channel;
+    if (reply.mode === "changes") {
+      for (const env of reply.changes) if (env.seq === this.#seq + 1) this.#apply(env);
+      return;
+    }
+    if (reply.mode === "full") {
+      if (hadState) this.#setStatus("reset", reply.epoch !== this.#epoch ? "stream restarted" : "history too short");
+      this.#apply({ seq: reply.seq, state: reply.state, ts: reply.updated, epoch: reply.epoch }, true);
+      return;
+    }
+    this.#epoch = reply.epoch;
+  }
+
+  #apply(u: { seq: number; state: unknown; ts: number; epoch: string }, force = false) {
+    if (!force && u.epoch === this.#epoch && u.seq <= this.#seq) return;
+    this.#seq = u.seq;
+    this.#epoch = u.epoch;
+    this.#state = u.state;
+    this.#updated = u.ts;
+    const update: FollowerUpdate = { seq: u.seq, state: u.state, ts: u.ts, epoch: u.epoch };
+    this.emit("state", update);
+    this.#deliver({ value: u.state });
+  }
+
+  #end(reason: FollowerEvents["ended"]["reason"]) {
+    if (this.#status === "ended") return;
+    clearInterval(this.#watchdog);
+    clearTimeout(this.#retryTimer);
+    this.#sub?.close();
+    this.#sub = undefined;
+    this.#setStatus("ended", reason);
+    this.emit("ended", { reason });
+    for (const w of this.#waiters.splice(0)) w({ value: undefined, done: true });
+  }
+
+  // Async iteration: a plan is a state, not a log, so a slow reader gets the newest.
+  #deliver(item: { value: unknown }) {
+    const w = this.#waiters.shift();
+    if (w) w({ value: item.value, done: false });
+    else this.#pending = item;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<unknown> {
+    return {
+      next: () => {
+        if (this.#pending) {
+          const { value } = this.#pending;
+          this.#pending = undefined;
+          return Promise.resolve({ value, done: false });
+        }
+        if (this.#status === "ended") return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => this.#waiters.push(resolve));
+      },
+      return: () => {
+        this.disconnect();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Commands over HTTP: `POST /` with the command line as the body (never GET,
+ * so nothing is cached and no argument lands in a URL or an access log).
+ */
+import { errorFromRedis, GatewayError, NetworkError, RelayError, TimeoutError } from "./errors.ts";
+import { commandBody } from "./wire.ts";
+
+export interface CommandOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Retry when the request never got an answer (only for calls safe to repeat). */
+  retries?: number;
+}
+
+export interface Commander {
+  /** Runs `command` with `args`; resolves with Redis's reply as Webdis decoded it. */
+  call(command: string, args: readonly string[], options?: CommandOptions): Promise<unknown>;
+}
+
+export interface HttpCommanderOptions {
+  url: string;
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+  /** Delay before retry `n` (1-based). */
+  backoff?: (n: number) => number;
+}
+
+export const defaultBackoff = (n: number): number => Math.min(10_000, 200 * 2 ** (n - 1)) * (0.5 + Math.random() / 2);
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+
+export function httpCommander(opts: HttpCommanderOptions): Commander {
+  const base = opts.url.endsWith("/") ? opts.url : `${opts.url}/`;
+  const doFetch = opts.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
+  const backoff = opts.backoff ?? defaultBackoff;
+
+  async function once(command: string, args: readonly string[], o: CommandOptions): Promise<unknown> {
+    const timeoutMs = o.timeoutMs ?? opts.timeoutMs ?? 15_000;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
+    let res: Response;
+    try {
+      res = await doFetch(base, {
+        method: "POST",
+        body: commandBody(command, args),
+        headers: { "content-type": "text/plain;charset=UTF-8" },
+        signal,
+      });
+    } catch (e) {
+      if (timeout.aborted) throw new TimeoutError(`no answer from ${base} within ${timeoutMs} ms`);
+      if (o.signal?.aborted) throw o.signal.reason;
+      throw new NetworkError(`cannot reach ${base}`, e);
+    }
+    const text = await res.text().catch((e) => {
+      throw new NetworkError(`connection to ${base} dropped`, e);
+    });
+    if (res.status === 403) throw new GatewayError(`${command} is not allowed by the server`, 403);
+    if (!res.ok) throw new GatewayError(`server answered HTTP ${res.status}`, res.status);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new GatewayError("server answered with something other than JSON", res.status);
+    }
+    const reply = (body as Record<string, unknown>)[command];
+    if (Array.isArray(reply) && reply.length === 2 && reply[0] === false && typeof reply[1] === "string") {
+      throw errorFromRedis(reply[1]);
+    }
+    if (reply === undefined) throw new GatewayError("reply did not name the command", res.status);
+    return reply;
+  }
+
+  return {
+    async call(command, args, o = {}) {
+      const retries = o.retries ?? 0;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await once(command, args, o);
+        } catch (e) {
+          const transient = e instanceof NetworkError || e instanceof TimeoutError;
+          if (!transient || attempt >= retries) throw e;
+          await sleep(backoff(attempt + 1), o.signal);
+        }
+      }
+    },
+  };
+}
+
+export function isRelayError(e: unknown): e is RelayError {
+  return e instanceof RelayError;
+}

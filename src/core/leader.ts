@@ -1,0 +1,206 @@
+/**
+ * A leader: publishes states in order, one request in flight at a time.
+ * A plan is a state, not a log of edits, so while a publish is in flight (or
+ * the server cannot be reached) only the newest waiting state is kept; it is
+ * sent as soon as the line is free. Each publish carries an op id that Lua
+ * deduplicates, so a retry after a timeout never makes a second change.
+ */
+import { RelayError } from "./errors.ts";
+import { Emitter } from "./events.ts";
+import { randomHex } from "./secrets.ts";
+
+export type LeaderStatus = "live" | "offline" | "replaced" | "stopped" | "closed";
+
+export interface PublishResult {
+  seq: number;
+  changed: boolean;
+}
+
+export interface LeaderEvents {
+  status: { status: LeaderStatus; previous: LeaderStatus; reason: string };
+  published: PublishResult & { state: unknown };
+  replaced: { error: RelayError };
+  error: { error: RelayError };
+}
+
+export interface LeaderSession {
+  name: string;
+  channel: string;
+  epoch: string;
+  term: number;
+  seq: number;
+  state: unknown;
+  token: string;
+}
+
+export interface LeaderDeps {
+  publish(session: LeaderSession, opId: string, json: string): Promise<{ seq: number; changed: boolean }>;
+  heartbeat(session: LeaderSession): Promise<void>;
+  stop(): Promise<void>;
+  heartbeatMs: number;
+  backoff: (attempt: number) => number;
+}
+
+interface Pending {
+  json: string;
+  state: unknown;
+  opId: string;
+  waiters: { resolve: (r: PublishResult) => void; reject: (e: unknown) => void }[];
+}
+
+const TRANSIENT = new Set(["NETWORK", "TIMEOUT"]);
+
+export class Leader extends Emitter<LeaderEvents> {
+  readonly name: string;
+  #session: LeaderSession;
+  #status: LeaderStatus = "live";
+  #pending: Pending | undefined;
+  #flushing = false;
+  #attempt = 0;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  readonly #deps: LeaderDeps;
+
+  constructor(session: LeaderSession, deps: LeaderDeps) {
+    super();
+    this.name = session.name;
+    this.#session = session;
+    this.#deps = deps;
+    if (deps.heartbeatMs > 0) {
+      this.#heartbeat = setInterval(() => void this.#beat(), deps.heartbeatMs);
+      (this.#heartbeat as { unref?: () => void }).unref?.();
+    }
+  }
+
+  get status(): LeaderStatus {
+    return this.#status;
+  }
+  get seq(): number {
+    return this.#session.seq;
+  }
+  get epoch(): string {
+    return this.#session.epoch;
+  }
+  get term(): number {
+    return this.#session.term;
+  }
+  /** The last state the server has (from start/reconnect, then each publish). */
+  get state(): unknown {
+    return this.#session.state;
+  }
+  /** States waiting to be sent (0 or 1: only the newest is kept). */
+  get pending(): number {
+    return this.#pending ? 1 : 0;
+  }
+
+  /**
+   * Publishes `state`. Resolves once this state, or a newer one that replaced
+   * it while waiting, is stored and sent to followers.
+   */
+  publish(state: unknown): Promise<PublishResult> {
+    if (this.#status === "replaced" || this.#status === "stopped" || this.#status === "closed") {
+      return Promise.reject(new RelayError(this.#status === "replaced" ? "LEADER_REPLACED" : "CLOSED", `leader is ${this.#status}`));
+    }
+    const json = JSON.stringify(state);
+    if (typeof json !== "string" || !json.startsWith("{")) {
+      return Promise.reject(new RelayError("INVALID", "state must be a JSON object"));
+    }
+    return new Promise((resolve, reject) => {
+      const waiters = this.#pending?.waiters ?? [];
+      waiters.push({ resolve, reject });
+      this.#pending = { json, state, opId: randomHex(16), waiters };
+      void this.#flush();
+    });
+  }
+
+  /** Resolves when nothing is waiting to be sent. */
+  async flushed(): Promise<void> {
+    while (this.#pending || this.#flushing) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    try {
+      while (this.#pending && (this.#status === "live" || this.#status === "offline")) {
+        // The job in flight leaves #pending, so a newer publish() starts a new job.
+        const job = this.#pending;
+        this.#pending = undefined;
+        try {
+          const r = await this.#deps.publish(this.#session, job.opId, job.json);
+          this.#attempt = 0;
+          this.#session.seq = r.seq;
+          this.#session.state = job.state;
+          this.#setStatus("live", "published");
+          const result = { seq: r.seq, changed: r.changed };
+          this.emit("published", { ...result, state: job.state });
+          for (const w of job.waiters) w.resolve(result);
+        } catch (e) {
+          const err = e instanceof RelayError ? e : new RelayError("NETWORK", "publish failed", { cause: e });
+          if (TRANSIENT.has(err.code) && (this.#status === "live" || this.#status === "offline")) {
+            // Keep only the newest state: retry this op id unless a newer state came meanwhile.
+            const newer = this.#pending as Pending | undefined;
+            if (newer) newer.waiters.unshift(...job.waiters);
+            else this.#pending = job;
+            this.#setStatus("offline", err.message);
+            this.emit("error", { error: err });
+            await new Promise((r) => setTimeout(r, this.#deps.backoff(++this.#attempt)));
+            continue;
+          }
+          for (const w of job.waiters) w.reject(err);
+          if (err.code === "LEADER_REPLACED") this.#replaced(err);
+          else if (err.code === "NOT_FOUND") this.#end("stopped", "the stream no longer exists");
+          else this.emit("error", { error: err });
+        }
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  async #beat() {
+    if (this.#status !== "live" && this.#status !== "offline") return;
+    try {
+      await this.#deps.heartbeat(this.#session);
+      if (this.#status === "offline" && !this.#pending) this.#setStatus("live", "heartbeat");
+    } catch (e) {
+      const err = e instanceof RelayError ? e : new RelayError("NETWORK", "heartbeat failed", { cause: e });
+      if (err.code === "LEADER_REPLACED") this.#replaced(err);
+      else if (err.code === "NOT_FOUND") this.#end("stopped", "the stream no longer exists");
+      else if (TRANSIENT.has(err.code)) this.#setStatus("offline", err.message);
+      else this.emit("error", { error: err });
+    }
+  }
+
+  #replaced(error: RelayError) {
+    this.#end("replaced", "another leader took over");
+    this.emit("replaced", { error });
+  }
+
+  #setStatus(status: LeaderStatus, reason: string) {
+    if (status === this.#status) return;
+    const previous = this.#status;
+    this.#status = status;
+    this.emit("status", { status, previous, reason });
+  }
+
+  #end(status: "replaced" | "stopped" | "closed", reason: string) {
+    clearInterval(this.#heartbeat);
+    const job = this.#pending;
+    this.#pending = undefined;
+    const err = new RelayError(status === "replaced" ? "LEADER_REPLACED" : "CLOSED", reason);
+    for (const w of job?.waiters ?? []) w.reject(err);
+    this.#setStatus(status, reason);
+  }
+
+  /** Ends the stream for everyone: followers get `ended`, the name is free again. */
+  async stop(): Promise<void> {
+    await this.flushed().catch(() => {});
+    await this.#deps.stop();
+    this.#end("stopped", "stopped by the leader");
+  }
+
+  /** Leaves without ending the stream (another leader may `reconnect`). */
+  close(): void {
+    if (this.#status === "live" || this.#status === "offline") this.#end("closed", "closed by the leader");
+  }
+}

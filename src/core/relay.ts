@@ -1,0 +1,189 @@
+/**
+ * createRelay: the client's front door. Every operation is one Redis function
+ * called through Webdis (`FCALL` / `FCALL_RO` over HTTP POST); live updates
+ * come over a WebSocket or the chunked HTTP stream.
+ */
+import { z } from "zod";
+import { RelayError } from "./errors.ts";
+import { Follower } from "./follower.ts";
+import { type Commander, defaultBackoff, httpCommander } from "./http.ts";
+import { Leader, type LeaderSession } from "./leader.ts";
+import { deriveVerifier, PBKDF2_ITERATIONS, randomHex } from "./secrets.ts";
+import {
+  httpStreamSubscriber,
+  type Subscriber,
+  type TransportName,
+  type WebSocketFactory,
+  webSocketSubscriber,
+} from "./subscribe.ts";
+import {
+  baseKey,
+  connectReply,
+  heartbeatReply,
+  type ListPage,
+  listReply,
+  nameProblem,
+  publishReply,
+  reconnectReply,
+  startReply,
+  stopReply,
+} from "./wire.ts";
+
+const fn = <T>(what: string) =>
+  z.custom<T>((v) => typeof v === "function", { message: `${what} must be a function` }).optional();
+
+export const relayOptionsSchema = z.object({
+  /** Webdis base URL, e.g. http://127.0.0.1:7379 */
+  url: z.url({ protocol: /^https?$/ }),
+  /** Live-update transports, tried in this order. */
+  transports: z.array(z.enum(["websocket", "http-stream"])).min(1).optional(),
+  timeoutMs: z.number().int().positive().default(15_000),
+  /** How often a leader tells the server (and followers) it is still there; 0 = never. */
+  heartbeatMs: z.number().int().nonnegative().default(15_000),
+  /** A follower re-syncs when it heard nothing for this long. */
+  staleAfterMs: z.number().int().positive().default(45_000),
+  /** PBKDF2 iterations for verifiers; both sides of a stream must use the same. */
+  iterations: z.number().int().min(100_000).default(PBKDF2_ITERATIONS),
+  fetch: fn<typeof fetch>("fetch"),
+  webSocket: fn<WebSocketFactory>("webSocket"),
+  backoff: fn<(attempt: number) => number>("backoff"),
+});
+export type RelayOptions = z.input<typeof relayOptionsSchema>;
+
+const secret = z.string().min(1, "must not be empty").max(1024, "is too long");
+const startCreds = z.object({ password: secret, code: secret });
+const codeCreds = z.object({ code: secret });
+const passwordCreds = z.object({ password: secret });
+const listOptions = z.object({
+  cursor: z.string().nullable().optional(),
+  count: z.number().int().min(1).max(100).default(50),
+});
+
+function invalid(e: z.ZodError, what: string): RelayError {
+  const issue = e.issues[0];
+  return new RelayError("INVALID", `${what}: ${issue ? `${issue.path.join(".") || "value"} ${issue.message}` : "invalid"}`);
+}
+
+function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw invalid(r.error, what);
+  return r.data;
+}
+
+function checkName(name: string): void {
+  const problem = nameProblem(name);
+  if (problem) throw new RelayError("INVALID", problem);
+}
+
+function parseReply<T>(schema: z.ZodType<T>, raw: unknown): T {
+  let value: unknown;
+  try {
+    value = typeof raw === "string" ? JSON.parse(raw) : raw;
+  } catch {
+    throw new RelayError("PROTOCOL", "reply is not JSON");
+  }
+  const r = schema.safeParse(value);
+  if (!r.success) throw new RelayError("PROTOCOL", "reply does not match the protocol (is the function library loaded?)");
+  return r.data;
+}
+
+export interface Relay {
+  /** Starts a stream; you are its leader. NAME_TAKEN if the name is live. */
+  start(name: string, creds: { password: string; code: string }): Promise<Leader>;
+  /** Takes over an existing stream as its leader (an older leader gets LEADER_REPLACED). */
+  reconnect(name: string, creds: { code: string }): Promise<Leader>;
+  /** Joins a stream as a follower: the current state at once, then every change. */
+  connect(name: string, creds: { password: string }): Promise<Follower>;
+  /** One page of live streams in name order. */
+  list(options?: { cursor?: string | null; count?: number }): Promise<ListPage>;
+  /** Version of the function library on the server. */
+  version(): Promise<string>;
+  readonly url: string;
+}
+
+export function createRelay(options: RelayOptions): Relay {
+  const o = checked(relayOptionsSchema, options, "relay options");
+  const backoff = o.backoff ?? defaultBackoff;
+  const http: Commander = httpCommander({ url: o.url, fetch: o.fetch, timeoutMs: o.timeoutMs, backoff });
+  const wanted: TransportName[] = o.transports ?? (o.webSocket ? ["websocket", "http-stream"] : ["http-stream"]);
+  const subscribers: Subscriber[] = wanted.map((t) => {
+    if (t === "http-stream") return httpStreamSubscriber(o.url, o.fetch);
+    if (!o.webSocket) throw new RelayError("INVALID", "the websocket transport needs a webSocket factory here");
+    return webSocketSubscriber(o.url, o.webSocket);
+  });
+  const iterations = o.iterations;
+
+  const fcall = (fnName: string, name: string, args: string[], retries = 0) =>
+    http.call("FCALL", [fnName, "1", baseKey(name), name, ...args], { retries });
+
+  function leaderFor(session: LeaderSession, codeVerifier: string): Leader {
+    return new Leader(session, {
+      heartbeatMs: o.heartbeatMs,
+      backoff,
+      async publish(s, opId, json) {
+        const raw = await fcall("relay_publish", s.name, [s.token, String(s.term), opId, json]);
+        return parseReply(publishReply, raw);
+      },
+      async heartbeat(s) {
+        parseReply(heartbeatReply, await fcall("relay_heartbeat", s.name, [s.token, String(s.term)], 1));
+      },
+      async stop() {
+        parseReply(stopReply, await fcall("relay_stop", session.name, [codeVerifier]));
+      },
+    });
+  }
+
+  return {
+    url: o.url,
+
+    async start(name, creds) {
+      checkName(name);
+      const c = checked(startCreds, creds, "start");
+      const [pw, code] = await Promise.all([
+        deriveVerifier("password", name, c.password, iterations),
+        deriveVerifier("code", name, c.code, iterations),
+      ]);
+      const channel = randomHex(24);
+      const token = randomHex(24);
+      const r = parseReply(startReply, await fcall("relay_start", name, [pw, code, channel, token]));
+      return leaderFor({ name, channel: r.channel, epoch: r.epoch, term: r.term, seq: r.seq, state: r.state, token }, code);
+    },
+
+    async reconnect(name, creds) {
+      checkName(name);
+      const c = checked(codeCreds, creds, "reconnect");
+      const code = await deriveVerifier("code", name, c.code, iterations);
+      const token = randomHex(24);
+      const r = parseReply(reconnectReply, await fcall("relay_reconnect", name, [code, token]));
+      return leaderFor({ name, channel: r.channel, epoch: r.epoch, term: r.term, seq: r.seq, state: r.state, token }, code);
+    },
+
+    async connect(name, creds) {
+      checkName(name);
+      const c = checked(passwordCreds, creds, "connect");
+      const pw = await deriveVerifier("password", name, c.password, iterations);
+      const follower = new Follower({
+        name,
+        subscribers,
+        staleAfterMs: o.staleAfterMs,
+        backoff,
+        async sync(epoch, lastSeq) {
+          const raw = await fcall("relay_connect", name, [pw, epoch ?? "-", String(lastSeq)], 2);
+          return parseReply(connectReply, raw);
+        },
+      });
+      await follower.open();
+      return follower;
+    },
+
+    async list(opts = {}) {
+      const l = checked(listOptions, opts, "list");
+      const raw = await http.call("FCALL_RO", ["relay_list", "0", l.cursor ?? "-", String(l.count)], { retries: 2 });
+      return parseReply(listReply, raw);
+    },
+
+    async version() {
+      return String(await http.call("FCALL_RO", ["relay_version", "0"], { retries: 2 }));
+    },
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * The wire: how arguments travel to Webdis, how keys are named, and the zod
+ * schemas of every reply and envelope. Both sides of each contract are here or
+ * in lua/; test/unit/wire.test.ts checks them against each other.
+ */
+import { z } from "zod";
+
+/**
+ * Percent-encodes one command argument for a Webdis path or POST body.
+ * Webdis splits on `/`, decodes `%XX`, turns `+` into a space, cuts at `?`
+ * and reads a final `.ext` as the output format, so all of these are encoded;
+ * other bytes (UTF-8 included) pass as they are, which keeps JSON small.
+ */
+export function encodeArg(value: string): string {
+  return value.replace(/[%/+?#.]/g, (c) => {
+    const hex = c.charCodeAt(0).toString(16).toUpperCase();
+    return `%${hex.length < 2 ? `0${hex}` : hex}`;
+  });
+}
+
+/** A command line for `POST /`: `CMD/arg1/arg2...`, every argument encoded. */
+export function commandBody(command: string, args: readonly string[]): string {
+  return [command, ...args.map(encodeArg)].join("/");
+}
+
+/** The stream's base key, the same as `base_key` in lua/lib/common.lua. */
+export function baseKey(name: string): string {
+  return `relay:{${name.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}}`;
+}
+
+export const MAX_NAME_BYTES = 200;
+
+const utf8 = new TextEncoder();
+
+/** Client-side check of a stream name, before any secret is derived. */
+export function nameProblem(name: string): string | undefined {
+  if (typeof name !== "string" || name.length === 0) return "name is empty";
+  if (utf8.encode(name).length > MAX_NAME_BYTES) return `name is longer than ${MAX_NAME_BYTES} bytes`;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
+  if (/[\u0000-\u001f\u007f]/.test(name)) return "name contains a control character";
+  if (/[\ud800-\udfff]/.test(name.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ""))) return "name is not valid UTF-16 text";
+  return undefined;
+}
+
+const seq = z.number().int().nonnegative();
+const epoch = z.string().regex(/^\d+$/);
+const hex = z.string().regex(/^[0-9a-f]+$/);
+
+export const startReply = z.object({ channel: hex, epoch, seq, term: z.number().int().positive(), state: z.unknown() });
+export const reconnectReply = startReply.extend({ updated: z.number() });
+export const publishReply = z.object({ seq, changed: z.boolean(), duplicate: z.boolean() });
+export const heartbeatReply = z.object({ seq, deadline: z.number() });
+export const stopReply = z.object({ seq });
+
+export const stateEnvelope = z.object({
+  v: z.literal(1),
+  t: z.literal("state"),
+  epoch,
+  seq,
+  ts: z.number(),
+  state: z.unknown(),
+});
+export const heartbeatEnvelope = z.object({ v: z.literal(1), t: z.literal("hb"), epoch, seq, ts: z.number() });
+export const endedEnvelope = z.object({
+  v: z.literal(1),
+  t: z.literal("ended"),
+  epoch,
+  seq,
+  ts: z.number(),
+  reason: z.enum(["stopped", "expired"]),
+});
+export const envelope = z.discriminatedUnion("t", [stateEnvelope, heartbeatEnvelope, endedEnvelope]);
+export type StateEnvelope = z.infer<typeof stateEnvelope>;
+export type Envelope = z.infer<typeof envelope>;
+
+const connectBase = z.object({ channel: hex, epoch, seq, term: z.number().int(), updated: z.number() });
+export const connectReply = z.discriminatedUnion("mode", [
+  connectBase.extend({ mode: z.literal("current") }),
+  connectBase.extend({ mode: z.literal("changes"), changes: z.array(stateEnvelope) }),
+  connectBase.extend({ mode: z.literal("full"), state: z.unknown() }),
+]);
+export type ConnectReply = z.infer<typeof connectReply>;
+
+export const streamInfo = z.object({ name: z.string(), seq, created: z.number(), updated: z.number() });
+export type StreamInfo = z.infer<typeof streamInfo>;
+export const listReply = z.object({ streams: z.array(streamInfo), cursor: z.string().nullable() });
+export type ListPage = z.infer<typeof listReply>;

@@ -1,0 +1,27 @@
+/**
+ * mission-relay: stream one leader's live state to many followers through
+ * Webdis + Redis. This entry runs in browsers and Deno; Node gets `./node.ts`
+ * (same API, with a WebSocket that Webdis accepts).
+ */
+import { browserWebSocket } from "./adapters/browser.ts";
+import { denoWebSocket } from "./adapters/deno.ts";
+import { createRelay as createCore, type Relay, type RelayOptions } from "./core/relay.ts";
+import type { WebSocketFactory } from "./core/subscribe.ts";
+
+export * from "./core/errors.ts";
+export type { Follower, FollowerEvents, FollowerStatus, FollowerUpdate } from "./core/follower.ts";
+export type { Leader, LeaderEvents, LeaderStatus, PublishResult } from "./core/leader.ts";
+export type { Relay, RelayOptions } from "./core/relay.ts";
+export { relayOptionsSchema } from "./core/relay.ts";
+export type { TransportName, WebSocketFactory, WebSocketLike } from "./core/subscribe.ts";
+export { baseKey, encodeArg, type ListPage, MAX_NAME_BYTES, type StreamInfo } from "./core/wire.ts";
+
+function defaultWebSocket(): WebSocketFactory | undefined {
+  if ("Deno" in globalThis) return denoWebSocket;
+  if (typeof WebSocket === "function" && typeof document !== "undefined") return browserWebSocket;
+  return undefined; // no WebSocket that can send Origin: the HTTP stream is used
+}
+
+export function createRelay(options: RelayOptions): Relay {
+  return createCore({ webSocket: defaultWebSocket(), ...options });
+}

@@ -1,0 +1,61 @@
+/** Small helpers shared by integration tests. */
+import { randomUUID } from "node:crypto";
+import type { Follower, FollowerUpdate } from "../../src/index.ts";
+
+/** A unique stream name per test, so tests share one stack without FLUSHALL. */
+export function uniqueName(prefix = "t"): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Resolves with the first value `pick` returns (not undefined) from `follower`'s events, or rejects after ms. */
+export function waitFor<T>(
+  follower: Follower,
+  pick: (u: FollowerUpdate) => T | undefined,
+  ms = 5_000,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`timed out after ${ms} ms; follower at seq ${follower.seq}, status ${follower.status}`));
+    }, ms);
+    const off = follower.on("state", (u) => {
+      const v = pick(u);
+      if (v !== undefined) {
+        clearTimeout(timer);
+        off();
+        resolve(v);
+      }
+    });
+  });
+}
+
+export function waitForSeq(follower: Follower, seq: number, ms = 5_000): Promise<FollowerUpdate> {
+  if (follower.seq >= seq) return Promise.resolve({ seq: follower.seq, state: follower.state, ts: follower.updated, epoch: follower.epoch ?? "" });
+  return waitFor(follower, (u) => (u.seq >= seq ? u : undefined), ms);
+}
+
+export function waitForStatus(follower: Follower, status: string, ms = 5_000): Promise<void> {
+  if (follower.status === status) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`status ${status} not reached in ${ms} ms (now ${follower.status})`));
+    }, ms);
+    const off = follower.on("status", (e) => {
+      if (e.status === status) {
+        clearTimeout(timer);
+        off();
+        resolve();
+      }
+    });
+  });
+}
+
+/** Records every state a follower applied, for order/duplicate assertions. */
+export function record(follower: Follower): FollowerUpdate[] {
+  const seen: FollowerUpdate[] = [];
+  follower.on("state", (u) => seen.push(u));
+  return seen;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
