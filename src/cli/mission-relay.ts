@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+/** mission-relay: run the local stack, and lead or follow a stream from a shell. */
+import { createReadStream } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { createRelay } from "../node.ts";
+import { relayUrl, runMain, secretFrom, UsageError, writeLine } from "./common.ts";
+import { up } from "./up.ts";
+
+const HELP = `Usage: mission-relay <command> [options]
+
+Commands:
+  up [--port P] [--redis-port R] [--web-port W] [--data DIR] [--install]
+        Start redis-server + webdis on 127.0.0.1, load the relay functions,
+        serve the web UI, print the URLs; Ctrl-C stops everything.
+  start NAME      Start a stream (needs password and leader code).
+  stop NAME       Stop a stream: followers get "ended", the name is free again.
+  publish NAME [FILE|-]
+                  Become the leader (takes over from any other) and publish one
+                  JSON state per line of FILE or stdin, in order.
+  follow NAME     Print the current state, then each new one, one JSON line each,
+                  until the stream ends or Ctrl-C.
+
+Options:
+  --url URL          Webdis URL (default $RELAY_URL or http://127.0.0.1:7379)
+  --password PW      stream password (better: $RELAY_PASSWORD, kept out of ps)
+  --code CODE        leader code (better: $RELAY_CODE)
+  -h, --help         this help
+`;
+
+function parse() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        url: { type: "string" },
+        password: { type: "string" },
+        code: { type: "string" },
+        port: { type: "string" },
+        "redis-port": { type: "string" },
+        "web-port": { type: "string" },
+        data: { type: "string" },
+        install: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function port(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--${flag} must be a port number`);
+  return n;
+}
+
+function needName(name: string | undefined, cmd: string): string {
+  if (!name) throw new UsageError(`${cmd} needs a stream NAME`);
+  return name;
+}
+
+await runMain("mission-relay", async () => {
+  const { values, positionals } = parse();
+  const [cmd, name, file] = positionals;
+  if (values.help || !cmd) {
+    process.stdout.write(HELP);
+    return values.help ? 0 : 2;
+  }
+  const relay = () => createRelay({ url: relayUrl(values.url), heartbeatMs: 15_000 });
+
+  switch (cmd) {
+    case "up": {
+      const running = await up({
+        port: port(values.port, "port"),
+        redisPort: port(values["redis-port"], "redis-port"),
+        webPort: port(values["web-port"], "web-port"),
+        dataDir: values.data ?? join(process.cwd(), ".relay"),
+        install: values.install,
+      });
+      process.stdout.write("Ready. Ctrl-C to stop.\n");
+      await new Promise<void>((resolve) => {
+        for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => resolve());
+      });
+      process.stdout.write("Stopping...\n");
+      await running.stop();
+      return 0;
+    }
+    case "start": {
+      const n = needName(name, cmd);
+      const leader = await relay().start(n, {
+        password: secretFrom(values.password, "RELAY_PASSWORD", "password"),
+        code: secretFrom(values.code, "RELAY_CODE", "code"),
+      });
+      leader.close();
+      await writeLine(JSON.stringify({ name: n, seq: leader.seq, epoch: leader.epoch }));
+      return 0;
+    }
+    case "stop": {
+      const n = needName(name, cmd);
+      const leader = await relay().reconnect(n, { code: secretFrom(values.code, "RELAY_CODE", "code") });
+      await leader.stop();
+      await writeLine(JSON.stringify({ name: n, stopped: true, seq: leader.seq }));
+      return 0;
+    }
+    case "publish": {
+      const n = needName(name, cmd);
+      const leader = await relay().reconnect(n, { code: secretFrom(values.code, "RELAY_CODE", "code") });
+      const input = !file || file === "-" ? process.stdin : createReadStream(file);
+      let line = 0;
+      try {
+        for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+          line++;
+          if (text.trim() === "") continue;
+          let state: unknown;
+          try {
+            state = JSON.parse(text);
+          } catch {
+            throw new UsageError(`line ${line} is not JSON`);
+          }
+          const r = await leader.publish(state);
+          await writeLine(JSON.stringify({ line, seq: r.seq, changed: r.changed }));
+        }
+      } finally {
+        leader.close();
+      }
+      return 0;
+    }
+    case "follow": {
+      const n = needName(name, cmd);
+      const follower = await relay().connect(n, { password: secretFrom(values.password, "RELAY_PASSWORD", "password") });
+      let chain = writeLine(JSON.stringify(follower.state));
+      follower.on("state", (u) => {
+        chain = chain.then(() => writeLine(JSON.stringify(u.state)));
+      });
+      follower.on("status", (s) => {
+        if (s.status === "offline" || s.status === "reset") process.stderr.write(`mission-relay: ${s.status}: ${s.reason}\n`);
+      });
+      const reason = await new Promise<string>((resolve) => {
+        follower.on("ended", (e) => resolve(e.reason));
+        for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => resolve("interrupted"));
+      });
+      follower.disconnect();
+      await chain;
+      if (reason !== "interrupted") process.stderr.write(`mission-relay: stream ended (${reason})\n`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
+  }
+});

@@ -1,0 +1,132 @@
+/**
+ * `mission-relay up`: the whole product on one machine. Starts redis-server and
+ * webdis on 127.0.0.1, loads the function library, serves the web UI, prints
+ * the URLs and runs until Ctrl-C, then stops both.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { extname, join, normalize, resolve } from "node:path";
+import { findBinary, freePort, loadFunctions, type Managed, repoRoot, startRedis, startWebdis, webdisConfig } from "../server/native.ts";
+import { redisCommand } from "../server/resp.ts";
+
+export interface UpOptions {
+  port?: number;
+  redisPort?: number;
+  webPort?: number;
+  dataDir: string;
+  install?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface Running {
+  webdisUrl: string;
+  webUrl: string | undefined;
+  redisPort: number;
+  stop(): Promise<void>;
+}
+
+async function portOrFree(wanted: number | undefined, fallback: number, explicit: boolean): Promise<number> {
+  const port = wanted ?? fallback;
+  const free = await new Promise<boolean>((res) => {
+    const s = createServer();
+    s.once("error", () => res(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => res(true)));
+  });
+  if (free) return port;
+  if (explicit) throw new Error(`port ${port} on 127.0.0.1 is in use; pick another`);
+  return freePort();
+}
+
+function ensureInstalled(install: boolean | undefined, log: (l: string) => void) {
+  const missing = ["redis-server", "webdis"].filter((b) => !findBinary(b));
+  if (missing.length === 0) return;
+  const pkgs = missing.join(" ");
+  const canApt = process.getuid?.() === 0 && findBinary("apt-get");
+  if (!install || !canApt) {
+    throw new Error(
+      `${pkgs} not found. Install with: sudo apt-get install -y ${pkgs}` +
+        (canApt ? " (or run mission-relay up --install)" : ""),
+    );
+  }
+  log(`installing ${pkgs} with apt-get...`);
+  for (const args of [["update"], ["install", "-y", ...missing]]) {
+    const r = spawnSync("apt-get", args, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    if (r.status !== 0) throw new Error(`apt-get ${args[0]} failed`);
+  }
+}
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".map": "application/json",
+};
+
+/** A static server for web/dist; /relay-config.json tells the page where Webdis is. */
+export function serveWeb(root: string, webdisUrl: string, port: number): Promise<Server> {
+  const config = JSON.stringify({ url: webdisUrl });
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    if (path === "/relay-config.json") {
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(config);
+      return;
+    }
+    let file = resolve(root, `.${normalize(path)}`);
+    if (!file.startsWith(resolve(root))) {
+      res.writeHead(403).end();
+      return;
+    }
+    if (!existsSync(file) || statSync(file).isDirectory()) file = join(root, "index.html");
+    res.writeHead(200, {
+      "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+      "x-content-type-options": "nosniff",
+    });
+    res.end(readFileSync(file));
+  });
+  return new Promise((res, rej) => {
+    server.once("error", rej);
+    server.listen(port, "127.0.0.1", () => res(server));
+  });
+}
+
+export async function up(o: UpOptions): Promise<Running> {
+  const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
+  ensureInstalled(o.install, log);
+  const redisPort = await portOrFree(o.redisPort, 6390, o.redisPort !== undefined);
+  const webdisPort = await portOrFree(o.port, 7379, o.port !== undefined);
+  let redis: Managed | undefined;
+  let webdis: Managed | undefined;
+  let web: Server | undefined;
+  const stop = async () => {
+    web?.close();
+    await webdis?.stop();
+    await redis?.stop();
+  };
+  try {
+    redis = await startRedis({ port: redisPort, dir: o.dataDir, aof: true });
+    await loadFunctions(redisPort);
+    const version = await redisCommand(redisPort, ["FCALL_RO", "relay_version", "0"]);
+    webdis = await startWebdis(webdisConfig({ redisPort, port: webdisPort, logfile: join(o.dataDir, "webdis.log") }), o.dataDir);
+    const webdisUrl = `http://127.0.0.1:${webdisPort}`;
+    const dist = join(repoRoot, "web", "dist");
+    let webUrl: string | undefined;
+    if (existsSync(join(dist, "index.html"))) {
+      const webPort = await portOrFree(o.webPort, 8080, o.webPort !== undefined);
+      web = await serveWeb(dist, webdisUrl, webPort);
+      webUrl = `http://127.0.0.1:${webPort}/`;
+    }
+    log(`redis   127.0.0.1:${redisPort}  (data in ${o.dataDir}, AOF on, relay functions v${String(version)})`);
+    log(`webdis  ${webdisUrl}  (set RELAY_URL to this for the CLI)`);
+    log(webUrl ? `web UI  ${webUrl}` : "web UI  not built (run npm run build:web)");
+    return { webdisUrl, webUrl, redisPort, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
