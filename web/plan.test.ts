@@ -89,7 +89,7 @@ describe("edits", () => {
 
   it("updates, reorders and removes without mutating", () => {
     const p = sample();
-    const [a, b, c] = p.waypoints as [{ id: string }, { id: string }, { id: string }];
+    const [a, b, c] = p.waypoints as unknown as [{ id: string }, { id: string }, { id: string }];
     const moved = updateWaypoint(p, b.id, { x: 12.345, name: "Ridge" });
     expect(moved.waypoints[1]).toMatchObject({ x: 12.3, name: "Ridge" });
     expect(p.waypoints[1]).toMatchObject({ x: 300, name: "WP 1" });

@@ -51,7 +51,10 @@ export type ParseResult = { ok: true; plan: Plan } | { ok: false; error: string 
 /** Validates unknown input (a stream state or an imported file) as a plan. */
 export function parsePlan(input: unknown): ParseResult {
   if (input && typeof input === "object" && "version" in input && input.version !== PLAN_VERSION) {
-    return { ok: false, error: `This plan has version ${String(input.version)}; this page reads version ${PLAN_VERSION}.` };
+    return {
+      ok: false,
+      error: `This plan has version ${String(input.version)}; this page reads version ${PLAN_VERSION}.`,
+    };
   }
   const r = PlanSchema.safeParse(input);
   if (r.success) {

@@ -1,0 +1,66 @@
+/** The app's shared context and the hash router (#/, #/lead/<name>, #/follow/<name>). */
+import type { RelayConfig } from "./config.ts";
+import { h } from "./dom.ts";
+import type { Plan } from "./plan.ts";
+import type { Follower, Leader, Relay } from "./relay.ts";
+
+export interface Session {
+  leader?: { name: string; leader: Leader; plan?: Plan };
+  follower?: { name: string; follower: Follower };
+}
+
+export interface AppContext {
+  relay: Relay;
+  config: RelayConfig;
+  session: Session;
+  go(route: Route): void;
+  /** A short notice in the shared live region (and on screen for a few seconds). */
+  notify(text: string): void;
+}
+
+export type Route = { view: "home" } | { view: "lead"; name: string } | { view: "follow"; name: string };
+
+export function parseRoute(hash: string): Route {
+  const m = /^#\/(lead|follow)\/(.+)$/.exec(hash);
+  if (m) {
+    try {
+      return { view: m[1] as "lead" | "follow", name: decodeURIComponent(m[2] as string) };
+    } catch {
+      return { view: "home" };
+    }
+  }
+  return { view: "home" };
+}
+
+export function routeHash(r: Route): string {
+  return r.view === "home" ? "#/" : `#/${r.view}/${encodeURIComponent(r.name)}`;
+}
+
+export type View = (ctx: AppContext, root: HTMLElement, route: Route) => (() => void) | undefined;
+
+/** The top bar every view shares. */
+export function appBar(ctx: AppContext, ...right: (Node | string | null)[]): HTMLElement {
+  const host = (() => {
+    try {
+      return new URL(ctx.config.url).host;
+    } catch {
+      return ctx.config.url;
+    }
+  })();
+  return h(
+    "header",
+    { class: "appbar" },
+    h(
+      "a",
+      { class: "brand", href: "#/", "aria-label": "Mission Relay: all streams" },
+      h("span", { class: "logo", "aria-hidden": "true" }, "◭"),
+      h("span", {}, "Mission Relay"),
+    ),
+    h(
+      "div",
+      { class: "appbar-right" },
+      ...right,
+      h("span", { class: "relay-host", title: `Relay server (${ctx.config.source})` }, `Relay ${host}`),
+    ),
+  );
+}

@@ -1,0 +1,79 @@
+/**
+ * Every error the page shows, in plain words. Codes come from the client
+ * library (RelayError.code); anything else gets a generic sentence, never a
+ * stack trace.
+ */
+type Action = "start" | "join" | "resume" | "list" | "publish" | "stop";
+
+function codeOf(e: unknown): string | undefined {
+  return e && typeof e === "object" && "code" in e && typeof e.code === "string" ? e.code : undefined;
+}
+
+export function errorText(e: unknown, action: Action, name?: string): string {
+  const stream = name ? `“${name}”` : "this stream";
+  switch (codeOf(e)) {
+    case "NOT_FOUND":
+      return action === "publish" || action === "stop"
+        ? `The stream ${stream} has ended.`
+        : `There is no live stream called ${stream}. Check the name, or it may have ended.`;
+    case "BAD_PASSWORD":
+      return `Wrong password for ${stream}.`;
+    case "BAD_CODE":
+      return `Wrong leader code for ${stream}.`;
+    case "NAME_TAKEN":
+      return `A live stream called ${stream} already exists. Pick another name, or resume it with its leader code.`;
+    case "INVALID": {
+      const detail = e instanceof Error && e.message && e.message.length < 160 ? ` (${e.message})` : "";
+      return `The relay did not accept that${detail}.`;
+    }
+    case "TOO_LARGE":
+      return action === "publish"
+        ? "The plan is too large to send (the limit is 1 MiB). Shorten the notes or remove waypoints."
+        : "That is too long. Use a shorter name.";
+    case "RATE_LIMITED": {
+      const wait =
+        e && typeof e === "object" && "retryAfter" in e && typeof e.retryAfter === "number" ? e.retryAfter : 0;
+      return wait > 0
+        ? `Too many wrong attempts. Wait ${wait} seconds and try again.`
+        : "Too many wrong attempts. Wait a minute and try again.";
+    }
+    case "LEADER_REPLACED":
+      return "Another leader has taken over this stream. Your later changes were not sent.";
+    case "NETWORK":
+      return "Cannot reach the relay server. Check the network connection and try again.";
+    case "TIMEOUT":
+      return "The relay server did not answer in time. Try again.";
+    case "GATEWAY":
+    case "PROTOCOL":
+      return "The relay server refused the request. It may be set up wrongly; ask whoever runs it.";
+    case "CLOSED":
+      return "This session is closed. Go back to the stream list and join again.";
+    default:
+      return "Something went wrong. Try again.";
+  }
+}
+
+export function endedText(reason: string): string {
+  switch (reason) {
+    case "stopped":
+      return "The leader ended this stream. The last plan stays on screen.";
+    case "expired":
+      return "This stream ended: the leader was away too long. The last plan stays on screen.";
+    case "gone":
+      return "This stream no longer exists. The last plan stays on screen.";
+    default:
+      return "You left this stream.";
+  }
+}
+
+/** How long ago, in words a person reads at a glance. */
+export function ago(ms: number, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 5) return "just now";
+  if (s < 60) return `${s} s ago`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ago`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ${m % 60} min ago`;
+  return `${Math.floor(h / 24)} days ago`;
+}

@@ -1,0 +1,132 @@
+/** Pieces shared by the leader and follower views. */
+import { h, s } from "../dom.ts";
+import {
+  formatBearing,
+  formatCoord,
+  formatDistance,
+  legs,
+  type Plan,
+  TYPE_LABELS,
+  totalDistance,
+  type WaypointType,
+} from "../plan.ts";
+
+export function typeIcon(type: WaypointType): SVGSVGElement {
+  const d: Record<WaypointType, string> = {
+    start: "M8 1.5L15 14H1Z",
+    waypoint: "M2 8A6 6 0 1 0 14 8A6 6 0 1 0 2 8Z",
+    target: "M8 0.5L15.5 8L8 15.5L0.5 8Z",
+    rally: "M2 2H14V14H2Z",
+    landing: "M5 1H11L15 5V11L11 15H5L1 11V5Z",
+  };
+  return s(
+    "svg",
+    { class: `icon t-${type}`, viewBox: "0 0 16 16", width: 16, height: 16, "aria-hidden": "true" },
+    s("path", { d: d[type] }),
+  );
+}
+
+export interface RouteListOptions {
+  selected?: string | undefined;
+  highlight?: Set<string>;
+  onSelect?: (id: string) => void;
+}
+
+/** The ordered route: one row per waypoint with the leg from the previous one. */
+export function routeList(plan: Plan, o: RouteListOptions = {}): HTMLElement {
+  if (plan.waypoints.length === 0) {
+    return h(
+      "p",
+      { class: "empty" },
+      o.onSelect ? "No waypoints yet. Click the map to add the start point." : "No waypoints yet.",
+    );
+  }
+  const ls = legs(plan);
+  return h(
+    "ol",
+    { class: "route-list", "data-testid": "route-list" },
+    plan.waypoints.map((w, i) => {
+      const leg = i > 0 ? ls[i - 1] : undefined;
+      const body = [
+        h("span", { class: "badge" }, typeIcon(w.type), h("span", { class: "n" }, String(i + 1))),
+        h(
+          "span",
+          { class: "what" },
+          h("span", { class: "wname" }, w.name || "(unnamed)"),
+          h("span", { class: "wmeta" }, `${TYPE_LABELS[w.type]} · ${formatCoord(w.x, w.y)}`),
+        ),
+        h(
+          "span",
+          { class: "leg" },
+          leg ? `${formatDistance(leg.metres)}` : "—",
+          leg ? h("small", {}, formatBearing(leg.bearing)) : null,
+        ),
+      ];
+      const cls = `${w.id === o.selected ? "selected " : ""}${o.highlight?.has(w.id) ? "changed" : ""}`.trim();
+      return h(
+        "li",
+        { class: cls || undefined, "data-wp-id": w.id },
+        o.onSelect
+          ? h(
+              "button",
+              {
+                type: "button",
+                class: "route-item",
+                "aria-pressed": w.id === o.selected ? "true" : "false",
+                onclick: () => o.onSelect?.(w.id),
+              },
+              body,
+            )
+          : h("div", { class: "route-item" }, body),
+      );
+    }),
+  );
+}
+
+export function routeSummary(plan: Plan): HTMLElement {
+  const n = plan.waypoints.length;
+  return h(
+    "p",
+    { class: "route-summary", "data-testid": "route-total" },
+    h("strong", {}, formatDistance(totalDistance(plan))),
+    ` total · ${n} waypoint${n === 1 ? "" : "s"} · ${Math.max(0, n - 1)} leg${n === 2 ? "" : "s"}`,
+  );
+}
+
+export function legend(): HTMLElement {
+  const types: WaypointType[] = ["start", "waypoint", "target", "rally", "landing"];
+  return h(
+    "ul",
+    { class: "legend", "aria-label": "Map key" },
+    types.map((t) => h("li", {}, typeIcon(t), TYPE_LABELS[t])),
+  );
+}
+
+export function downloadPlan(plan: Plan, fallbackName: string, json: string): void {
+  const slug =
+    (plan.title || fallbackName || "mission")
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "") || "mission";
+  const url = URL.createObjectURL(new Blob([json], { type: "application/json" }));
+  const a = h("a", { href: url, download: `${slug}.plan.json` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** A hidden file input driven by a visible button. */
+export function filePicker(accept: string, onFile: (f: File) => void): HTMLInputElement {
+  const input = h("input", { type: "file", accept, class: "visually-hidden", tabindex: -1, "aria-hidden": "true" });
+  input.addEventListener("change", () => {
+    const f = input.files?.[0];
+    input.value = "";
+    if (f) onFile(f);
+  });
+  return input;
+}
+
+export function banner(kind: "error" | "warn" | "info" | "ok", ...content: (Node | string)[]): HTMLElement {
+  return h("div", { class: `banner ${kind}`, role: kind === "error" ? "alert" : "status" }, ...content);
+}
