@@ -22,6 +22,15 @@ function defaultWebSocket(): WebSocketFactory | undefined {
   return undefined; // no WebSocket that can send Origin: the HTTP stream is used
 }
 
+/**
+ * Deno's WebSocket works with Webdis, but Webdis never answers the close
+ * handshake and Deno cannot drop the socket, so each closed subscription would
+ * keep a socket (and the process) alive: Deno prefers the HTTP stream.
+ */
+function defaultTransports(): RelayOptions["transports"] {
+  return "Deno" in globalThis ? ["http-stream", "websocket"] : undefined;
+}
+
 export function createRelay(options: RelayOptions): Relay {
-  return createCore({ webSocket: defaultWebSocket(), ...options });
+  return createCore({ webSocket: defaultWebSocket(), transports: defaultTransports(), ...options });
 }

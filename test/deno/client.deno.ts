@@ -1,0 +1,44 @@
+/**
+ * Runs under Deno, straight from source (deno.json maps zod to node_modules).
+ * Usage: deno run --allow-net=127.0.0.1 --allow-read client.deno.ts WEBDIS_URL TRANSPORT
+ * Prints one JSON line with what it saw; the vitest side asserts on it.
+ */
+import { createRelay, RelayError } from "../../src/index.ts";
+
+const [url, transport] = Deno.args as [string, "websocket" | "http-stream"];
+const relay = createRelay({ url, transports: [transport], heartbeatMs: 0 });
+const name = `deno/${transport}.${crypto.randomUUID().slice(0, 8)} ✈`;
+const leader = await relay.start(name, { password: "deno-pw", code: "deno-code" });
+await leader.publish({ step: 0 });
+const follower = await relay.connect(name, { password: "deno-pw" });
+const first = follower.state;
+const seqs: number[] = [];
+follower.on("state", (u) => seqs.push(u.seq));
+await new Promise<void>((resolve) => {
+  if (follower.status === "live") resolve();
+  follower.on("status", (s) => s.status === "live" && resolve());
+});
+for (let i = 1; i <= 5; i++) await leader.publish({ step: i });
+while (follower.seq < 6) await new Promise((r) => setTimeout(r, 10));
+let badPassword = "";
+try {
+  await relay.connect(name, { password: "wrong" });
+} catch (e) {
+  badPassword = e instanceof RelayError ? e.code : String(e);
+}
+const ended = new Promise((r) => follower.on("ended", (e) => r(e.reason)));
+await leader.stop();
+console.log(
+  JSON.stringify({
+    first,
+    last: follower.state,
+    seqs,
+    transport: follower.transport ?? transport,
+    badPassword,
+    ended: await ended,
+    runtime: `deno ${Deno.version.deno}`,
+  }),
+);
+// A closed WebSocket stays open on Deno's side (Webdis never answers the close
+// handshake), which would keep the process alive: exit explicitly.
+Deno.exit(0);
