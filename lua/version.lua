@@ -1,6 +1,8 @@
 --[[
   relay_version: the library's protocol version, for clients and `mission-relay up`.
-  KEYS none, ARGV none. Returns "1". Read-only.
+  KEYS    none
+  ARGV    none
+  Returns "1"; read-only.
 ]]
 redis.register_function{
   function_name = 'relay_version',

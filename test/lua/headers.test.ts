@@ -1,0 +1,46 @@
+/**
+ * Each lua/<op>.lua opens with a header that is its contract (KEYS, ARGV,
+ * returns, errors). This test keeps the header, the Lua arity check, the
+ * registration flags and the client's op table (src/core/ops.ts) in agreement.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { OPS } from "../../src/core/ops.ts";
+import { luaDir } from "../../src/server/lua.ts";
+
+const files = readdirSync(luaDir()).filter((f) => f.endsWith(".lua"));
+
+function parse(file: string) {
+  const src = readFileSync(join(luaDir(), file), "utf8");
+  const name = /function_name = '([a-z_]+)'/.exec(src)?.[1];
+  const header = src.slice(0, src.indexOf("]]"));
+  const argv = [...header.matchAll(/ARGV\[(\d+)\]/g)].map((m) => Number(m[1]));
+  const keys = [...header.matchAll(/KEYS\[(\d+)\]/g)].map((m) => Number(m[1]));
+  const arity = /check_arity\(argv, (\d+), keys, (\d+)\)/.exec(src);
+  const readOnly = /flags = \{ 'no-writes' \}/.test(src);
+  return { src, name, header, argv, keys, arity, readOnly };
+}
+
+describe("lua headers", () => {
+  it("every op in the client's table has a file, and every file's op is in the table", () => {
+    const names = files.map((f) => parse(f).name);
+    expect(names.sort()).toEqual(Object.keys(OPS).sort());
+  });
+
+  for (const file of files) {
+    it(`${file}: header, arity check and client agree`, () => {
+      const p = parse(file);
+      expect(p.header.startsWith("--[[")).toBe(true);
+      expect(p.header).toMatch(/Returns/);
+      const op = OPS[p.name as keyof typeof OPS];
+      expect(op, `op ${p.name} in src/core/ops.ts`).toBeDefined();
+      expect(p.arity, "check_arity call").not.toBeNull();
+      expect(Number(p.arity?.[1])).toBe(op.args);
+      expect(Number(p.arity?.[2])).toBe(op.keys);
+      expect(p.argv.length ? Math.max(...p.argv) : 0).toBe(op.args);
+      expect(p.keys.length ? Math.max(...p.keys) : 0).toBe(op.keys);
+      expect(p.readOnly).toBe(op.readOnly);
+    });
+  }
+});
