@@ -2,7 +2,10 @@
   relay_publish: the leader publishes its new state. If it differs from the
   stored one: seq + 1, store it, append the envelope to the history and PUBLISH
   it on the channel. An unchanged state publishes nothing. A retry with the same
-  op id returns the first result and changes nothing (exactly once).
+  op id returns the first result and changes nothing (exactly once). The last
+  RECENT_OPS op ids are remembered (meta field `ops`), not only the last one: a
+  late copy of a timed-out publish that arrives after a newer publish is still
+  recognised instead of putting the older state back.
 
   KEYS[1]  base key of the stream
   ARGV[1]  name
@@ -11,10 +14,28 @@
   ARGV[4]  op id         16..64 hex, unique per publish
   ARGV[5]  state         one JSON object, <= max_state bytes
 
-  Returns  JSON {"seq","changed":bool,"duplicate":bool}
+  Returns  JSON {"seq","changed":bool,"duplicate":bool}; for a duplicate, seq is
+           the seq right after the first attempt
   Errors   INVALID, TOO_LARGE, NOT_FOUND, LEADER_REPLACED (term is not current), BAD_CODE (token)
   Envelope {"v":1,"t":"state","epoch","seq","ts","state":<state>}
 ]]
+local RECENT_OPS = 16
+
+-- The seq recorded for `op` among the recent ones ("op:seq op:seq ..."), or nil.
+-- Op ids are checked hex, so they are safe inside the pattern.
+local function recent_op_seq(m, op)
+  if op == m.op then return m.op_seq end
+  return (' ' .. (m.ops or '')):match(' ' .. op .. ':(%d+)')
+end
+
+local function remember_op(m, op, seq)
+  local list = {}
+  for entry in (m.ops or ''):gmatch('%S+') do list[#list + 1] = entry end
+  list[#list + 1] = op .. ':' .. seq
+  local from = math.max(1, #list - RECENT_OPS + 1)
+  return table.concat(list, ' ', from, #list)
+end
+
 local function relay_publish(keys, argv)
   check_arity(argv, 5, keys, 1)
   local cfg = config()
@@ -32,8 +53,9 @@ local function relay_publish(keys, argv)
   if not m then fail('NOT_FOUND', 'no such stream') end
   if term ~= tonumber(m.term) then fail('LEADER_REPLACED', 'another leader took over this stream') end
   if not same_digest(hash_secret(m.code_salt, argv[2]), m.tok_hash) then fail('BAD_CODE', 'wrong leader token') end
-  if op == m.op then
-    return '{"seq":' .. m.op_seq .. ',"changed":false,"duplicate":true}'
+  local seen = recent_op_seq(m, op)
+  if seen then
+    return '{"seq":' .. seen .. ',"changed":false,"duplicate":true}'
   end
   check_state(state, cfg)
 
@@ -47,10 +69,10 @@ local function relay_publish(keys, argv)
       redis.call('RPUSH', k.log, env)
       redis.call('LTRIM', k.log, -cfg.history, -1)
     end
-    redis.call('HSET', k.meta, 'seq', seq, 'updated', now, 'op', op, 'op_seq', seq)
+    redis.call('HSET', k.meta, 'seq', seq, 'updated', now, 'op', op, 'op_seq', seq, 'ops', remember_op(m, op, seq))
     redis.call('PUBLISH', m.channel, env)
   else
-    redis.call('HSET', k.meta, 'op', op, 'op_seq', seq)
+    redis.call('HSET', k.meta, 'op', op, 'op_seq', seq, 'ops', remember_op(m, op, seq))
   end
   touch(name, k, cfg, now)
   sweep(cfg, now)

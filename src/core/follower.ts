@@ -1,14 +1,21 @@
 /**
  * A follower: one explicit state machine over a subscription.
  *
- *   connecting -> live <-> catching-up        (gap or re-sync after a drop)
- *        live  -> offline -> connecting ...   (subscription dropped; backoff)
+ *   connecting -> live <-> catching-up        (gap, silence, or re-sync after a drop)
+ *        live  -> offline -> connecting -> catching-up -> live   (dropped; backoff)
  *   any        -> reset -> live               (history too short / stream restarted)
  *   any        -> ended                       (stopped, expired, or disconnect())
  *
  * Order: a state is applied only when its seq is the next one; a newer seq
  * triggers a catch-up (`relay_connect` with our epoch and seq), an older or equal
  * one is dropped. Subscribe first, then sync, so nothing falls between the two.
+ * `live` is only reported while the subscription is confirmed open.
+ *
+ * A silent subscription is presumed dead: Webdis keeps a WebSocket or chunked
+ * stream open when its own Redis connection dies (e.g. Redis restarts), so
+ * the follower would never hear another message. After `staleAfterMs` without
+ * a message (the leader's heartbeats count) it closes the subscription, opens
+ * a new one and re-syncs.
  */
 import { type OpError, RelayError } from "./errors.ts";
 import { Emitter } from "./events.ts";
@@ -51,6 +58,12 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
   #updated = 0;
   #channel: string | undefined;
   #sub: Subscription | undefined;
+  /** The current subscription confirmed it is open. */
+  #subOpen = false;
+  /** Went live at least once: later syncs are catch-ups, not the first connect. */
+  #wasLive = false;
+  /** Highest seq an envelope of our epoch announced (heartbeats included). */
+  #heardSeq = 0;
   #transportIndex = 0;
   #attempt = 0;
   #syncing: Promise<void> | undefined;
@@ -120,22 +133,32 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
     const subscriber = this.#deps.subscribers[this.#transportIndex % this.#deps.subscribers.length];
     if (!subscriber) throw new RelayError("PROTOCOL", "no transport configured");
     let opened = false;
+    this.#subOpen = false;
     try {
-      this.#sub = subscriber.subscribe(this.#channel, {
+      const sub: Subscription = subscriber.subscribe(this.#channel, {
         onOpen: () => {
+          if (this.#sub !== sub) return;
           opened = true;
+          this.#subOpen = true;
           this.#attempt = 0;
           this.#lastHeard = Date.now();
-          void this.#resync("subscribed");
+          void this.#resync(this.#wasLive ? "re-sync after reconnecting" : "subscribed");
         },
-        onMessage: (payload) => this.#onMessage(payload),
+        onMessage: (payload) => {
+          if (this.#sub === sub) this.#onMessage(payload);
+        },
         onDrop: (error) => {
+          if (this.#sub !== sub) return;
           this.#sub = undefined;
-          // A transport that never opened is skipped next time (WebSocket -> HTTP stream).
+          this.#subOpen = false;
+          // A transport that never opened is skipped next time (WebSocket -> HTTP stream);
+          // one that worked and then dropped says nothing against the preferred one.
           if (!opened) this.#transportIndex++;
+          else this.#transportIndex = 0;
           this.#scheduleRetry(error);
         },
       });
+      this.#sub = sub;
     } catch (e) {
       this.#transportIndex++;
       this.#scheduleRetry(e instanceof RelayError ? e : new RelayError("NETWORK", "cannot subscribe", { cause: e }));
@@ -147,19 +170,32 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
     this.#setStatus("offline", error.message);
     this.emit("error", { error });
     clearTimeout(this.#retryTimer);
-    this.#retryTimer = setTimeout(() => {
-      if (this.#status === "ended") return;
-      this.#setStatus("connecting", "reconnecting");
-      this.#subscribe();
-    }, this.#deps.backoff(++this.#attempt));
+    this.#retryTimer = setTimeout(
+      () => {
+        if (this.#status === "ended") return;
+        this.#setStatus("connecting", "reconnecting");
+        this.#subscribe();
+      },
+      this.#deps.backoff(++this.#attempt),
+    );
   }
 
   #checkStale() {
     if (this.#status !== "live") return;
-    if (Date.now() - this.#lastHeard > this.#deps.staleAfterMs) {
+    const silent = Date.now() - this.#lastHeard;
+    if (silent > this.#deps.staleAfterMs) {
       this.#lastHeard = Date.now();
-      void this.#resync("no message for a while");
+      // Presumed dead (see the header): a new subscription, whose open re-syncs.
+      this.#setStatus("catching-up", `no message for ${silent} ms; resubscribing`);
+      this.#closeSub();
+      this.#subscribe();
     }
+  }
+
+  #closeSub() {
+    this.#sub?.close();
+    this.#sub = undefined;
+    this.#subOpen = false;
   }
 
   #onMessage(payload: string) {
@@ -175,6 +211,7 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
       if (env.epoch === this.#epoch) this.#end(env.reason);
       return;
     }
+    if (env.epoch === this.#epoch && env.seq > this.#heardSeq) this.#heardSeq = env.seq;
     if (this.#syncing) {
       // Applied after the sync if still new; a gap then triggers one more catch-up.
       if (env.t === "state") this.#buffer.push(env);
@@ -197,7 +234,9 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
       this.#resyncWanted = true;
       return this.#syncing;
     }
-    if (this.#status === "live") this.#setStatus("catching-up", reason);
+    if (this.#status === "live" || (this.#status === "connecting" && this.#wasLive)) {
+      this.#setStatus("catching-up", reason);
+    }
     this.#syncing = (async () => {
       try {
         do {
@@ -212,8 +251,16 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
             if (env.seq === this.#seq + 1) this.#apply(env);
             else this.#resyncWanted = true;
           }
+          // A heartbeat or state during the sync announced a seq we still lack.
+          // Consumed either way, so a seq from before a data loss cannot loop.
+          if (this.#heardSeq > this.#seq) this.#resyncWanted = true;
+          this.#heardSeq = 0;
         } while (this.#resyncWanted && !this.#ended());
-        if (!this.#ended()) this.#setStatus("live", reason);
+        // Live only with an open subscription; otherwise a retry is already scheduled.
+        if (!this.#ended() && this.#subOpen) {
+          this.#wasLive = true;
+          this.#setStatus("live", reason);
+        }
       } catch (e) {
         const err = e instanceof RelayError ? e : new RelayError("NETWORK", "sync failed", { cause: e });
         if (err.code === "NOT_FOUND") {
@@ -222,8 +269,7 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
           // The stream was stopped and a new one took the name with another password.
           this.#end("gone");
         } else {
-          this.#sub?.close();
-          this.#sub = undefined;
+          this.#closeSub();
           this.#scheduleRetry(err);
         }
       } finally {
@@ -237,8 +283,7 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
     if (reply.channel !== this.#channel && hadState) {
       // Same name, new stream instance (stopped and started again): a new channel too.
       this.#channel = reply.channel;
-      this.#sub?.close();
-      this.#sub = undefined;
+      this.#closeSub();
       queueMicrotask(() => this.#subscribe());
     }
     this.#channel = reply.channel;
@@ -269,8 +314,7 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
     if (this.#status === "ended") return;
     clearInterval(this.#watchdog);
     clearTimeout(this.#retryTimer);
-    this.#sub?.close();
-    this.#sub = undefined;
+    this.#closeSub();
     this.#setStatus("ended", reason);
     this.emit("ended", { reason });
     for (const w of this.#waiters.splice(0)) w({ value: undefined, done: true });

@@ -4,8 +4,16 @@
  * the server cannot be reached) only the newest waiting state is kept; it is
  * sent as soon as the line is free. Each publish carries an op id that Lua
  * deduplicates, so a retry after a timeout never makes a second change.
+ *
+ * A publish whose outcome is unknown (timeout, dropped reply) is "in doubt":
+ * the server may have applied it, or may still apply it later. It is retried
+ * with the same op id until the server answers, before any newer state is
+ * sent; otherwise a late copy could land after the newer state and followers
+ * would end on an older plan than the leader's. Only a publish that surely
+ * never left (connection refused, Webdis had no Redis connection) is dropped
+ * in favour of a newer state.
  */
-import { RelayError } from "./errors.ts";
+import { GatewayError, RelayError } from "./errors.ts";
 import { Emitter } from "./events.ts";
 import { randomHex } from "./secrets.ts";
 
@@ -34,7 +42,11 @@ export interface LeaderSession {
 }
 
 export interface LeaderDeps {
-  publish(session: LeaderSession, opId: string, json: string): Promise<{ seq: number; changed: boolean }>;
+  publish(
+    session: LeaderSession,
+    opId: string,
+    json: string,
+  ): Promise<{ seq: number; changed: boolean; duplicate?: boolean }>;
   heartbeat(session: LeaderSession): Promise<void>;
   stop(): Promise<void>;
   heartbeatMs: number;
@@ -48,13 +60,33 @@ interface Pending {
   waiters: { resolve: (r: PublishResult) => void; reject: (e: unknown) => void }[];
 }
 
-const TRANSIENT = new Set(["NETWORK", "TIMEOUT"]);
+/** Worth retrying: the server could not be reached or had no Redis behind it. */
+export function isTransient(err: RelayError): boolean {
+  if (err.code === "NETWORK" || err.code === "TIMEOUT") return true;
+  return err instanceof GatewayError && (err.status === 502 || err.status === 503 || err.status === 504);
+}
+
+const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/** True when the request surely never reached Redis, so nothing can land later. */
+export function surelyNotSent(err: RelayError): boolean {
+  if (err instanceof GatewayError) return err.status === 503; // Webdis: no Redis connection
+  let c: unknown = err.cause;
+  for (let i = 0; i < 5 && c; i++) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === "string" && NOT_SENT_CODES.has(code)) return true;
+    c = (c as { cause?: unknown }).cause;
+  }
+  return false;
+}
 
 export class Leader extends Emitter<LeaderEvents> {
   readonly name: string;
   #session: LeaderSession;
   #status: LeaderStatus = "live";
   #pending: Pending | undefined;
+  /** Sent, outcome unknown: retried with its op id before anything newer. */
+  #inDoubt: Pending | undefined;
   #flushing = false;
   #attempt = 0;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -89,7 +121,7 @@ export class Leader extends Emitter<LeaderEvents> {
   }
   /** States waiting to be sent (0 or 1: only the newest is kept). */
   get pending(): number {
-    return this.#pending ? 1 : 0;
+    return (this.#pending ? 1 : 0) + (this.#inDoubt ? 1 : 0);
   }
 
   /**
@@ -98,7 +130,9 @@ export class Leader extends Emitter<LeaderEvents> {
    */
   publish(state: unknown): Promise<PublishResult> {
     if (this.#status === "replaced" || this.#status === "stopped" || this.#status === "closed") {
-      return Promise.reject(new RelayError(this.#status === "replaced" ? "LEADER_REPLACED" : "CLOSED", `leader is ${this.#status}`));
+      return Promise.reject(
+        new RelayError(this.#status === "replaced" ? "LEADER_REPLACED" : "CLOSED", `leader is ${this.#status}`),
+      );
     }
     const json = JSON.stringify(state);
     if (typeof json !== "string" || !json.startsWith("{")) {
@@ -114,33 +148,41 @@ export class Leader extends Emitter<LeaderEvents> {
 
   /** Resolves when nothing is waiting to be sent. */
   async flushed(): Promise<void> {
-    while (this.#pending || this.#flushing) await new Promise((r) => setTimeout(r, 5));
+    while (this.#pending || this.#inDoubt || this.#flushing) await new Promise((r) => setTimeout(r, 5));
   }
 
   async #flush(): Promise<void> {
     if (this.#flushing) return;
     this.#flushing = true;
     try {
-      while (this.#pending && (this.#status === "live" || this.#status === "offline")) {
+      while ((this.#inDoubt || this.#pending) && (this.#status === "live" || this.#status === "offline")) {
         // The job in flight leaves #pending, so a newer publish() starts a new job.
-        const job = this.#pending;
-        this.#pending = undefined;
+        const job = (this.#inDoubt ?? this.#pending) as Pending;
+        if (job === this.#inDoubt) this.#inDoubt = undefined;
+        else this.#pending = undefined;
         try {
+          const before = this.#session.seq;
           const r = await this.#deps.publish(this.#session, job.opId, job.json);
           this.#attempt = 0;
           this.#session.seq = r.seq;
           this.#session.state = job.state;
-          this.#setStatus("live", "published");
-          const result = { seq: r.seq, changed: r.changed };
+          if (!this.#inDoubt && !this.#pending)
+            this.#setStatus("live", r.duplicate ? "published (retry confirmed)" : "published");
+          // A retry the server recognised: the first attempt changed the state if the seq moved.
+          const result = { seq: r.seq, changed: r.changed || (r.duplicate === true && r.seq > before) };
           this.emit("published", { ...result, state: job.state });
           for (const w of job.waiters) w.resolve(result);
         } catch (e) {
           const err = e instanceof RelayError ? e : new RelayError("NETWORK", "publish failed", { cause: e });
-          if (TRANSIENT.has(err.code) && (this.#status === "live" || this.#status === "offline")) {
-            // Keep only the newest state: retry this op id unless a newer state came meanwhile.
-            const newer = this.#pending as Pending | undefined;
-            if (newer) newer.waiters.unshift(...job.waiters);
-            else this.#pending = job;
+          if (isTransient(err) && (this.#status === "live" || this.#status === "offline")) {
+            if (surelyNotSent(err)) {
+              // It never reached the server: back to pending, where a newer state replaces it.
+              const newer = this.#pending as Pending | undefined;
+              if (newer) newer.waiters.unshift(...job.waiters);
+              else this.#pending = job;
+            } else {
+              this.#inDoubt = job;
+            }
             this.#setStatus("offline", err.message);
             this.emit("error", { error: err });
             await new Promise((r) => setTimeout(r, this.#deps.backoff(++this.#attempt)));
@@ -161,12 +203,12 @@ export class Leader extends Emitter<LeaderEvents> {
     if (this.#status !== "live" && this.#status !== "offline") return;
     try {
       await this.#deps.heartbeat(this.#session);
-      if (this.#status === "offline" && !this.#pending) this.#setStatus("live", "heartbeat");
+      if (this.#status === "offline" && !this.#pending && !this.#inDoubt) this.#setStatus("live", "heartbeat");
     } catch (e) {
       const err = e instanceof RelayError ? e : new RelayError("NETWORK", "heartbeat failed", { cause: e });
       if (err.code === "LEADER_REPLACED") this.#replaced(err);
       else if (err.code === "NOT_FOUND") this.#end("stopped", "the stream no longer exists");
-      else if (TRANSIENT.has(err.code)) this.#setStatus("offline", err.message);
+      else if (isTransient(err)) this.#setStatus("offline", err.message);
       else this.emit("error", { error: err });
     }
   }
@@ -185,10 +227,11 @@ export class Leader extends Emitter<LeaderEvents> {
 
   #end(status: "replaced" | "stopped" | "closed", reason: string) {
     clearInterval(this.#heartbeat);
-    const job = this.#pending;
+    const jobs = [this.#inDoubt, this.#pending];
     this.#pending = undefined;
+    this.#inDoubt = undefined;
     const err = new RelayError(status === "replaced" ? "LEADER_REPLACED" : "CLOSED", reason);
-    for (const w of job?.waiters ?? []) w.reject(err);
+    for (const job of jobs) for (const w of job?.waiters ?? []) w.reject(err);
     this.#setStatus(status, reason);
   }
 

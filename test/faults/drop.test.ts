@@ -1,0 +1,136 @@
+/**
+ * The live connection drops mid-stream (a cut WebSocket, a chunked HTTP stream
+ * that errors) while the leader keeps publishing. Followers go offline,
+ * reconnect, catch up from the history, and end on the leader's last state
+ * without a duplicate or an out-of-order apply.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRelay, type Follower, type Leader } from "../../src/node.ts";
+import { type Stack, startStack } from "../setup/stack.ts";
+import { uniqueName, waitForStatus } from "../support/util.ts";
+import {
+  controlledFetch,
+  controlledWebSockets,
+  creds,
+  expectClean,
+  expectConverged,
+  fastBackoff,
+  publishSeries,
+  recordAll,
+  until,
+} from "./support.ts";
+
+let stack: Stack;
+const cleanup: (() => void)[] = [];
+
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  for (const c of cleanup) c();
+  await stack?.stop();
+});
+
+function track<T extends Leader | Follower>(x: T): T {
+  cleanup.push(() => ("disconnect" in x ? x.disconnect() : x.close()));
+  return x;
+}
+
+describe("the live connection drops mid-stream", () => {
+  it("WebSocket cut three times during 150 changes: offline, catching-up, live; nothing lost, nothing twice", async () => {
+    const sockets = controlledWebSockets();
+    const relay = createRelay({
+      url: stack.webdisUrl,
+      transports: ["websocket"],
+      webSocket: sockets.factory,
+      backoff: fastBackoff,
+      heartbeatMs: 0,
+    });
+    const name = uniqueName("ws-drop");
+    const leader = track(await relay.start(name, creds));
+    const followers = [track(await relay.connect(name, creds)), track(await relay.connect(name, creds))];
+    const recs = followers.map(recordAll);
+    await Promise.all(followers.map((f) => waitForStatus(f, "live")));
+    let cuts = 0;
+    await publishSeries(leader, 150, {
+      pauseMs: 2,
+      during: async (i) => {
+        if (i % 40 === 0) {
+          cuts += sockets.sever();
+        }
+      },
+    });
+    expect(cuts).toBe(6);
+    await expectConverged(leader, followers);
+    expect(leader.seq).toBe(150);
+    for (const rec of recs) {
+      expectClean(rec);
+      const path = rec.path();
+      expect(path.filter((s) => s === "offline")).toHaveLength(3);
+      // Each reconnection re-syncs from the last seq before going live again.
+      expect(path).toContain("catching-up");
+      expect(path.at(-1)).toBe("live");
+      // 3 drops within a history of 32 changes: each catch-up gets exactly the missing changes.
+      expect(rec.updates.map((u) => u.seq)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+    }
+    expect(sockets.opened).toBe(2 + 6);
+  });
+
+  it("HTTP stream cut three times during 150 changes: same guarantees", async () => {
+    const ctl = controlledFetch();
+    const relay = createRelay({
+      url: stack.webdisUrl,
+      transports: ["http-stream"],
+      fetch: ctl.fetch,
+      backoff: fastBackoff,
+      heartbeatMs: 0,
+    });
+    const name = uniqueName("http-drop");
+    const leader = track(await relay.start(name, creds));
+    const followers = [track(await relay.connect(name, creds)), track(await relay.connect(name, creds))];
+    const recs = followers.map(recordAll);
+    await Promise.all(followers.map((f) => waitForStatus(f, "live")));
+    let cuts = 0;
+    await publishSeries(leader, 150, {
+      pauseMs: 2,
+      during: (i) => {
+        if (i % 40 === 0) cuts += ctl.severStreams();
+      },
+    });
+    expect(cuts).toBe(6);
+    await expectConverged(leader, followers);
+    for (const rec of recs) {
+      expectClean(rec);
+      expect(rec.path().filter((s) => s === "offline")).toHaveLength(3);
+      expect(rec.path()).toContain("catching-up");
+      expect(rec.updates.map((u) => u.seq)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+    }
+  });
+
+  it("a long outage (more changes than the history holds) ends in a reset, then live", async () => {
+    const sockets = controlledWebSockets();
+    const relay = createRelay({
+      url: stack.webdisUrl,
+      transports: ["websocket"],
+      webSocket: sockets.factory,
+      backoff: () => 600,
+      heartbeatMs: 0,
+    });
+    const name = uniqueName("ws-reset");
+    const leader = track(await relay.start(name, creds));
+    const f = track(await relay.connect(name, creds));
+    const rec = recordAll(f);
+    await waitForStatus(f, "live");
+    await publishSeries(leader, 5);
+    await until("seq 5", () => f.seq === 5);
+    sockets.sever();
+    await until("offline", () => f.status === "offline");
+    await publishSeries(leader, 100); // history keeps 32: the follower cannot catch up change by change
+    await expectConverged(leader, [f]);
+    expectClean(rec);
+    const path = rec.path();
+    expect(path.slice(path.indexOf("offline"))).toEqual(["offline", "connecting", "catching-up", "reset", "live"]);
+    expect(rec.statuses.find((s) => s.status === "reset")?.reason).toMatch(/history/);
+    expect(rec.updates.map((u) => u.seq)).toEqual([1, 2, 3, 4, 5, 105]);
+  });
+});

@@ -1,0 +1,167 @@
+/**
+ * A publish whose reply is lost after the server applied it: the leader
+ * retries with the same op id and the stream changes exactly once. A publish
+ * that is still on its way when the leader times out never lands after a
+ * newer state.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRelay, type Follower, type Leader, type LeaderStatus } from "../../src/node.ts";
+import { type Stack, startStack } from "../setup/stack.ts";
+import { sleep, uniqueName, waitForStatus } from "../support/util.ts";
+import {
+  commandArgs,
+  controlledFetch,
+  creds,
+  expectClean,
+  expectConverged,
+  fastBackoff,
+  recordAll,
+} from "./support.ts";
+
+let stack: Stack;
+const cleanup: (() => void)[] = [];
+
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  for (const c of cleanup) c();
+  await stack?.stop();
+});
+
+function track<T extends Leader | Follower>(x: T): T {
+  cleanup.push(() => ("disconnect" in x ? x.disconnect() : x.close()));
+  return x;
+}
+
+/** relay_publish bodies: [op id, state JSON] per attempt. */
+function publishes(bodies: string[]): { op: string; state: string }[] {
+  return bodies
+    .filter((b) => b.startsWith("FCALL/relay_publish/"))
+    .map((b) => {
+      const a = commandArgs(b);
+      return { op: a[7] as string, state: a[8] as string };
+    });
+}
+
+async function serverMeta(name: string): Promise<Record<string, string>> {
+  const key = `relay:{${name}}:meta`;
+  const flat = (await stack.redis("HGETALL", key)) as string[];
+  const out: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
+  return out;
+}
+
+describe("publish exactly once", () => {
+  it("the reply is cut after the server applied it: the retry (same op id) changes nothing", async () => {
+    const ctl = controlledFetch();
+    const relay = createRelay({ url: stack.webdisUrl, fetch: ctl.fetch, backoff: fastBackoff, heartbeatMs: 0 });
+    const watcher = createRelay({ url: stack.webdisUrl, backoff: fastBackoff, heartbeatMs: 0 });
+    const name = uniqueName("cut");
+    const leader = track(await relay.start(name, creds));
+    const statuses: LeaderStatus[] = [];
+    leader.on("status", (s) => statuses.push(s.status));
+    const followers = [
+      track(await watcher.connect(name, creds)),
+      track(
+        await createRelay({ url: stack.webdisUrl, transports: ["http-stream"], heartbeatMs: 0 }).connect(name, creds),
+      ),
+    ];
+    const recs = followers.map(recordAll);
+    await Promise.all(followers.map((f) => waitForStatus(f, "live")));
+    await leader.publish({ n: 1 });
+
+    let cut = 0;
+    ctl.onCommand = (body) =>
+      body.startsWith("FCALL/relay_publish/") && cut++ === 0 ? { kind: "drop-reply" } : { kind: "pass" };
+    const result = await leader.publish({ n: 2 });
+    expect(result).toEqual({ seq: 2, changed: true });
+    await leader.publish({ n: 3 });
+
+    const sent = publishes(ctl.bodies);
+    // n:2 went out twice with one op id; the server made one change of it.
+    expect(sent.map((p) => JSON.parse(p.state).n)).toEqual([1, 2, 2, 3]);
+    expect(sent[1]?.op).toBe(sent[2]?.op);
+    expect(new Set(sent.map((p) => p.op)).size).toBe(3);
+    expect((await serverMeta(name)).seq).toBe("3");
+    expect(statuses).toEqual(["offline", "live"]);
+
+    await expectConverged(leader, followers);
+    for (const rec of recs) {
+      expectClean(rec);
+      expect(rec.updates.map((u) => [u.seq, (u.state as { n: number }).n])).toEqual([
+        [1, 1],
+        [2, 2],
+        [3, 3],
+      ]);
+    }
+  });
+
+  it("a timed-out publish that reaches the server late never lands after the newer state", async () => {
+    const ctl = controlledFetch();
+    const relay = createRelay({
+      url: stack.webdisUrl,
+      fetch: ctl.fetch,
+      timeoutMs: 250,
+      backoff: fastBackoff,
+      heartbeatMs: 0,
+    });
+    const name = uniqueName("late");
+    const leader = track(await relay.start(name, creds));
+    const f = track(await createRelay({ url: stack.webdisUrl, heartbeatMs: 0 }).connect(name, creds));
+    const rec = recordAll(f);
+    await waitForStatus(f, "live");
+    await leader.publish({ v: "a0" });
+
+    // The first attempt of {v:"a"} is held for 900 ms: the client gives up after 250 ms,
+    // the user edits again ({v:"b"}), and only then does the held request reach Webdis.
+    let held = 0;
+    ctl.onCommand = (body) =>
+      body.startsWith("FCALL/relay_publish/") && body.endsWith('/{"v":"a"}') && held++ === 0
+        ? { kind: "delay-send", ms: 900 }
+        : { kind: "pass" };
+    const pa = leader.publish({ v: "a" });
+    await sleep(300);
+    const pb = leader.publish({ v: "b" });
+    await Promise.all([pa, pb]);
+    expect(ctl.late).toHaveLength(1);
+    // The held copy of "a" reaches the server after "b": a duplicate, not a change.
+    const [lateReply] = await Promise.all(ctl.late);
+    expect(JSON.parse(JSON.parse(lateReply as string).FCALL)).toMatchObject({ duplicate: true, seq: 2 });
+    expect(leader.state).toEqual({ v: "b" });
+    const meta = await serverMeta(name);
+    expect(JSON.parse((await stack.redis("GET", `relay:{${name}}:state`)) as string)).toEqual({ v: "b" });
+    expect(meta.seq).toBe(String(leader.seq));
+    await expectConverged(leader, [f]);
+    expectClean(rec);
+    // "a" applied once (by the retry), then "b"; the late copy changed nothing.
+    expect(rec.updates.map((u) => (u.state as { v: string }).v)).toEqual(["a0", "a", "b"]);
+  });
+
+  it("offline for a while: only the newest pending state is sent when back, in one change", async () => {
+    const ctl = controlledFetch();
+    const relay = createRelay({ url: stack.webdisUrl, fetch: ctl.fetch, backoff: () => 100, heartbeatMs: 0 });
+    const name = uniqueName("offline");
+    const leader = track(await relay.start(name, creds));
+    const f = track(await createRelay({ url: stack.webdisUrl, heartbeatMs: 0 }).connect(name, creds));
+    const rec = recordAll(f);
+    await waitForStatus(f, "live");
+    await leader.publish({ v: 0 });
+    await stack.killWebdis();
+    const all = [];
+    for (let v = 1; v <= 20; v++) {
+      all.push(leader.publish({ v }));
+      await sleep(15);
+    }
+    expect(leader.status).toBe("offline");
+    expect(leader.pending).toBeLessThanOrEqual(1);
+    await stack.startWebdis();
+    const results = await Promise.all(all);
+    // Every caller learns the seq of the state that replaced theirs.
+    expect(new Set(results.map((r) => r.seq))).toEqual(new Set([2]));
+    expect(leader.status).toBe("live");
+    await expectConverged(leader, [f]);
+    expectClean(rec);
+    expect(rec.updates.map((u) => (u.state as { v: number }).v)).toEqual([0, 20]);
+  });
+});

@@ -1,0 +1,288 @@
+/**
+ * Fault-injection helpers: transports and fetch wrappers the tests can sever,
+ * stall or lie through, plus the assertions every fault test ends with.
+ */
+
+import { expect } from "vitest";
+import WebSocket from "ws";
+import type { Follower, FollowerStatus, FollowerUpdate, Leader, WebSocketFactory } from "../../src/node.ts";
+import { sleep } from "../support/util.ts";
+
+/** Fast retries so a fault test does not wait on production backoff. */
+export const fastBackoff = (n: number): number => Math.min(400, 25 * 2 ** n);
+
+export const creds = { password: "fault-pw", code: "fault-code" };
+
+// ---------------------------------------------------------------------------
+// A WebSocket factory whose sockets the test can cut or stop reading.
+
+export interface ControlledWebSockets {
+  factory: WebSocketFactory;
+  readonly open: Set<WebSocket>;
+  /** Tears every open socket down without a close handshake (like a dropped link). */
+  sever(): number;
+  /** Stops reading from the sockets open now (new ones read): TCP back-pressure reaches Webdis. */
+  pause(): void;
+  resume(): void;
+  /** How many sockets were ever opened. */
+  readonly opened: number;
+}
+
+export function controlledWebSockets(): ControlledWebSockets {
+  const open = new Set<WebSocket>();
+  let opened = 0;
+  return {
+    open,
+    get opened() {
+      return opened;
+    },
+    factory: (url, origin) => {
+      const ws = new WebSocket(url, { origin });
+      opened++;
+      open.add(ws);
+      ws.on("close", () => open.delete(ws));
+      return ws as never;
+    },
+    sever() {
+      const n = open.size;
+      for (const ws of open) ws.terminate();
+      return n;
+    },
+    pause() {
+      for (const ws of open) ws.pause();
+    },
+    resume() {
+      for (const ws of open) ws.resume();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// A fetch wrapper: sees every request body, can stall subscription streams and
+// cut or delay command replies.
+
+export type FetchAction =
+  | { kind: "pass" }
+  /** Let the server process the request, then fail as if the connection dropped before the reply. */
+  | { kind: "drop-reply" }
+  /** Hold the request this long before it is sent (the client may time out meanwhile). */
+  | { kind: "delay-send"; ms: number };
+
+export interface ControlledFetch {
+  fetch: typeof fetch;
+  /** Bodies of every command sent (subscriptions excluded), in order. */
+  readonly bodies: string[];
+  /** Replies (text) of delayed requests, settled once they reached the server. */
+  readonly late: Promise<string>[];
+  /** Decides per command request; default pass. */
+  onCommand: (body: string) => FetchAction;
+  /** Stops reading the subscription streams open now (back-pressure), or resumes them. */
+  pauseStreams(): void;
+  resumeStreams(): void;
+  /** Errors every open subscription stream (a dropped chunked response). */
+  severStreams(): number;
+}
+
+export function controlledFetch(): ControlledFetch {
+  // Each open subscription stream: its controller and, while paused, a gate to wait on.
+  interface Tap {
+    ctl: ReadableStreamDefaultController<Uint8Array>;
+    gate?: Promise<void>;
+    open?: () => void;
+  }
+  const taps = new Set<Tap>();
+  const c: ControlledFetch = {
+    bodies: [],
+    late: [],
+    onCommand: () => ({ kind: "pass" }),
+    pauseStreams() {
+      for (const t of taps) if (!t.gate) t.gate = new Promise((r) => (t.open = r));
+    },
+    resumeStreams() {
+      for (const t of taps) {
+        t.open?.();
+        t.gate = undefined;
+      }
+    },
+    severStreams() {
+      const n = taps.size;
+      for (const t of taps) {
+        try {
+          t.ctl.error(new TypeError("terminated"));
+        } catch {}
+        t.open?.();
+      }
+      taps.clear();
+      return n;
+    },
+    fetch: async (input, init) => {
+      const body = typeof init?.body === "string" ? init.body : "";
+      if (body.startsWith("SUBSCRIBE/")) {
+        const res = await fetch(input, init);
+        if (!res.body) return res;
+        const reader = res.body.getReader();
+        let tap!: Tap;
+        const gated = new ReadableStream<Uint8Array>(
+          {
+            start(ctl) {
+              tap = { ctl };
+              taps.add(tap);
+            },
+            async pull(ctl) {
+              // While paused nobody reads the real body: undici stops reading the socket.
+              while (tap.gate) await tap.gate;
+              try {
+                const { value, done } = await reader.read();
+                if (done) {
+                  taps.delete(tap);
+                  ctl.close();
+                } else ctl.enqueue(value);
+              } catch (e) {
+                taps.delete(tap);
+                ctl.error(e);
+              }
+            },
+            cancel(reason) {
+              taps.delete(tap);
+              tap.open?.();
+              return reader.cancel(reason).catch(() => {});
+            },
+          },
+          { highWaterMark: 0 },
+        );
+        return new Response(gated, { status: res.status, headers: res.headers });
+      }
+      c.bodies.push(body);
+      const action = c.onCommand(body);
+      if (action.kind === "delay-send") {
+        // The caller's timeout fires meanwhile (it sees the abort), but the request
+        // still reaches the server later, as a packet stuck in a queue would.
+        const { signal, ...rest } = init ?? {};
+        const late = sleep(action.ms).then(() => fetch(input, rest));
+        c.late.push(late.then((r) => r.text()));
+        return new Promise<Response>((resolve, reject) => {
+          if (signal?.aborted) return reject(signal.reason);
+          signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
+          late.then(resolve, reject);
+        });
+      }
+      const res = await fetch(input, init);
+      if (action.kind === "drop-reply") {
+        await res.text(); // the server has answered: the change happened
+        throw new TypeError("fetch failed", {
+          cause: Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }),
+        });
+      }
+      return res;
+    },
+  };
+  return c;
+}
+
+/** The decoded FCALL arguments of a POST body (`FCALL/relay_publish/1/key/...`). */
+export function commandArgs(body: string): string[] {
+  return body.split("/").map((a) => decodeURIComponent(a));
+}
+
+// ---------------------------------------------------------------------------
+// Recording and assertions.
+
+export interface StatusEvent {
+  status: FollowerStatus;
+  previous: FollowerStatus;
+  reason: string;
+}
+
+export interface Recorder {
+  updates: FollowerUpdate[];
+  statuses: StatusEvent[];
+  /** The status path, e.g. ["live","offline","connecting","catching-up","live"]. */
+  path(): FollowerStatus[];
+}
+
+export function recordAll(f: Follower): Recorder {
+  const updates: FollowerUpdate[] = [];
+  const statuses: StatusEvent[] = [];
+  f.on("state", (u) => updates.push(u));
+  f.on("status", (s) => statuses.push({ status: s.status, previous: s.previous, reason: s.reason }));
+  return { updates, statuses, path: () => statuses.map((s) => s.status) };
+}
+
+const ALLOWED: Record<FollowerStatus, FollowerStatus[]> = {
+  connecting: ["live", "catching-up", "reset", "offline", "ended"],
+  live: ["catching-up", "reset", "offline", "ended"],
+  "catching-up": ["live", "reset", "offline", "ended"],
+  reset: ["live", "offline", "ended", "catching-up"],
+  offline: ["connecting", "ended"],
+  ended: [],
+};
+
+/**
+ * The applied sequence is clean: within an epoch seq strictly increases (so no
+ * duplicates), every status event carries a reason, and each transition is one
+ * the state machine allows.
+ */
+export function expectClean(rec: Recorder): void {
+  const seen = new Set<string>();
+  for (let i = 0; i < rec.updates.length; i++) {
+    const u = rec.updates[i] as FollowerUpdate;
+    const key = `${u.epoch}:${u.seq}`;
+    expect(seen.has(key), `seq ${u.seq} applied twice`).toBe(false);
+    seen.add(key);
+    const prev = rec.updates[i - 1];
+    if (prev && prev.epoch === u.epoch)
+      expect(u.seq, `seq went from ${prev.seq} to ${u.seq}`).toBeGreaterThan(prev.seq);
+  }
+  let previous: FollowerStatus | undefined;
+  for (const s of rec.statuses) {
+    expect(s.reason, `status ${s.status} without a reason`).toMatch(/\S/);
+    if (previous) expect(s.previous).toBe(previous);
+    expect(ALLOWED[s.previous], `${s.previous} -> ${s.status}`).toContain(s.status);
+    previous = s.status;
+  }
+}
+
+/** Every update after a gap-free stretch is exactly seq + 1, except where a reset happened. */
+export function expectContiguous(rec: Recorder, from: number, to: number): void {
+  expect(rec.updates.map((u) => u.seq)).toEqual(Array.from({ length: to - from + 1 }, (_, i) => from + i));
+}
+
+/** Waits until every follower holds the leader's last state (same seq and same value). */
+export async function expectConverged(leader: Leader, followers: Follower[], ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  for (const f of followers) {
+    while (f.seq !== leader.seq || f.status !== "live") {
+      if (Date.now() > until) {
+        throw new Error(`follower at seq ${f.seq} (${f.status}), leader at seq ${leader.seq}`);
+      }
+      await sleep(20);
+    }
+    expect(f.state).toEqual(leader.state);
+    expect(f.epoch).toBe(leader.epoch);
+  }
+}
+
+export async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/**
+ * Publishes states {i: 1..n} one after another (each awaited, so each is a
+ * change), `pauseMs` apart; `during(i)` runs before publish i (inject faults).
+ */
+export async function publishSeries(
+  leader: Leader,
+  n: number,
+  opts: { pauseMs?: number; pad?: number; during?: (i: number) => unknown } = {},
+): Promise<void> {
+  const pad = opts.pad ? "x".repeat(opts.pad) : undefined;
+  for (let i = 1; i <= n; i++) {
+    await opts.during?.(i);
+    await leader.publish(pad ? { i, pad } : { i });
+    if (opts.pauseMs) await sleep(opts.pauseMs);
+  }
+}
