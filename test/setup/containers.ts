@@ -1,0 +1,335 @@
+/**
+ * The test stack as two containers (testcontainers): Redis and Webdis on the
+ * host network, listening on free ports on 127.0.0.1, our webdis.json and Lua
+ * library copied in, Redis's data folder bind-mounted from a host temp folder.
+ *
+ * Images: RELAY_REDIS_IMAGE / RELAY_WEBDIS_IMAGE, default the local images
+ * `scripts/build-images` makes from the host's Debian binaries. Any Redis 7
+ * image whose entrypoint takes redis-server flags (e.g. `redis:7`) and any
+ * Webdis image whose entrypoint takes a config path works too (see
+ * docs/testing-containers.md).
+ *
+ * Needs a Linux Docker engine on this host (host networking); see
+ * scripts/docker-engine.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { StartedTestContainer } from "testcontainers";
+import { bundleLua } from "../../src/server/lua.ts";
+import { freePort, repoRoot } from "../../src/server/native.ts";
+import { redisCommand } from "../../src/server/resp.ts";
+import type { Stack, StackOptions } from "./types.ts";
+
+// No Ryuk (its image cannot be pulled here; we remove our containers
+// ourselves) and no bridge network to ask for the host. A developer can
+// override both.
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
+process.env.TESTCONTAINERS_HOST_OVERRIDE ??= "127.0.0.1";
+
+export const redisImage = () => process.env.RELAY_REDIS_IMAGE || "mission-relay/redis:local";
+export const webdisImage = () => process.env.RELAY_WEBDIS_IMAGE || "mission-relay/webdis:local";
+
+/** Inside the containers. */
+const WEBDIS_CONFIG_PATH = "/etc/mission-relay/webdis.json";
+const FUNCTIONS_PATH = "/etc/mission-relay/relay.lua";
+const DATA_DIR = "/data";
+
+const REDIS_READY = /Ready to accept connections/;
+const WEBDIS_READY = /Webdis .* up and running/;
+const STARTUP_TIMEOUT_MS = 30_000;
+
+export interface ContainerStackOptions extends StackOptions {
+  /** The function library to FUNCTION LOAD REPLACE. Default: bundleLua(). */
+  functions?: string;
+  /** Base webdis.json. Default: the repo's webdis.json. Ports, hosts and log file are set here. */
+  webdisConfig?: Record<string, unknown>;
+}
+
+type TC = typeof import("testcontainers");
+let tc: Promise<TC> | undefined;
+/** Loaded lazily, after the env above is set, and only in containers mode. */
+const testcontainers = (): Promise<TC> => {
+  tc ??= import("testcontainers");
+  return tc;
+};
+
+const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
+    t.unref();
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+
+let available: Promise<boolean> | undefined;
+/**
+ * True when a Docker engine answers and both images exist locally (we never
+ * pull implicitly: set the image names to something present). Cached.
+ */
+export function containersAvailable(): Promise<boolean> {
+  available ??= (async () => {
+    try {
+      return await withTimeout(
+        (async () => {
+          const { getContainerRuntimeClient, ImageName } = await testcontainers();
+          const client = await getContainerRuntimeClient();
+          for (const image of [redisImage(), webdisImage()]) {
+            if (!(await client.image.exists(ImageName.fromString(image)))) return false;
+          }
+          return true;
+        })(),
+        10_000,
+        "looking for a Docker engine",
+      );
+    } catch {
+      return false;
+    }
+  })();
+  return available;
+}
+
+/** Why containersAvailable() is false, for skip messages. */
+export async function whyUnavailable(): Promise<string | undefined> {
+  try {
+    const { getContainerRuntimeClient, ImageName } = await testcontainers();
+    const client = await withTimeout(getContainerRuntimeClient(), 10_000, "looking for a Docker engine");
+    const missing: string[] = [];
+    for (const image of [redisImage(), webdisImage()]) {
+      if (!(await client.image.exists(ImageName.fromString(image)))) missing.push(image);
+    }
+    if (missing.length) return `images missing: ${missing.join(", ")} (run scripts/build-images)`;
+    return undefined;
+  } catch (e) {
+    return `no reachable Docker engine (${(e as Error).message.split("\n")[0]}); run: eval "$(scripts/docker-engine start)"`;
+  }
+}
+
+// Safety net: containers still registered when the process exits (a suite
+// that never called stop(), a crash) are removed with the docker CLI.
+const live = new Set<string>();
+let exitHookInstalled = false;
+function track(id: string) {
+  live.add(id);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", () => {
+    if (live.size === 0) return;
+    spawnSync("docker", ["rm", "-f", "-v", ...live], { stdio: "ignore", timeout: 20_000 });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type DockerContainer = ReturnType<Awaited<ReturnType<TC["getContainerRuntimeClient"]>>["container"]["getById"]>;
+
+/** How many times `pattern` occurs in the container's whole log so far. */
+async function countInLog(c: DockerContainer, pattern: RegExp): Promise<number> {
+  const raw = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+  const text = Buffer.isBuffer(raw) ? raw.toString("latin1") : String(raw);
+  return text.match(new RegExp(pattern.source, "g"))?.length ?? 0;
+}
+
+/**
+ * Runs `action` (start, restart) and waits until the container logs `pattern`
+ * once more than before. (testcontainers' own restart() waits for the log
+ * "since StartedAt", but the first lines can carry an earlier timestamp than
+ * StartedAt, so it sometimes misses them and then removes the container.)
+ */
+async function actAndWaitForLog(c: DockerContainer, pattern: RegExp, action: () => Promise<unknown>) {
+  const before = await countInLog(c, pattern);
+  await action();
+  const until = Date.now() + STARTUP_TIMEOUT_MS;
+  while (Date.now() < until) {
+    if ((await countInLog(c, pattern)) > before) return;
+    const state = (await c.inspect()).State;
+    if (!state.Running && !state.Restarting) {
+      throw new Error(`container ${c.id.slice(0, 12)} exited (code ${state.ExitCode}) before logging ${pattern}`);
+    }
+    await sleep(20);
+  }
+  throw new Error(`container ${c.id.slice(0, 12)} did not log ${pattern} within ${STARTUP_TIMEOUT_MS} ms`);
+}
+
+/** Webdis says "up and running" just before its loop starts: confirm with one PING over HTTP. */
+async function webdisAnswers(url: string, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < until) {
+    try {
+      const r = await fetch(`${url}/`, { method: "POST", body: "PING", signal: AbortSignal.timeout(1_000) });
+      const text = await r.text();
+      if (r.ok && text.includes("PONG")) return;
+      last = new Error(`HTTP ${r.status}: ${text.slice(0, 200)}`);
+    } catch (e) {
+      last = e;
+    }
+    await sleep(20);
+  }
+  throw new Error(`webdis at ${url} did not answer PING within ${timeoutMs} ms: ${String(last)}`);
+}
+
+export async function startContainerStack(opts: ContainerStackOptions = {}): Promise<Stack> {
+  const { GenericContainer, Wait, getContainerRuntimeClient } = await testcontainers();
+  const client = await getContainerRuntimeClient();
+  const aof = opts.aof ?? true;
+  const functions = opts.functions ?? bundleLua();
+  const baseConfig =
+    opts.webdisConfig ?? (JSON.parse(readFileSync(join(repoRoot, "webdis.json"), "utf8")) as Record<string, unknown>);
+
+  const dir = mkdtempSync(join(tmpdir(), "relay-containers-"));
+  const dataDir = join(dir, "redis");
+  mkdirSync(dataDir);
+  const redisPort = await freePort();
+  let webdisPort = await freePort();
+  while (webdisPort === redisPort) webdisPort = await freePort();
+  const webdisUrl = `http://127.0.0.1:${webdisPort}`;
+  // Run as the host user so files in the bind-mounted data folder are ours.
+  const user = typeof process.getuid === "function" ? `${process.getuid()}:${process.getgid?.() ?? 0}` : undefined;
+
+  const extra = opts.webdis ?? {};
+  const config = {
+    ...baseConfig,
+    ...extra,
+    redis_host: "127.0.0.1",
+    redis_port: redisPort,
+    http_host: "127.0.0.1",
+    http_port: webdisPort,
+    daemonize: false,
+    // Log to the container's stdout so the log-message wait strategy sees it.
+    logfile: "/dev/stdout",
+    // "up and running" is logged at level 3 (INFO); requests only at 4+, so
+    // this costs nothing on the hot path.
+    verbosity: Math.max(3, Number(extra.verbosity ?? baseConfig.verbosity ?? 0)),
+  };
+
+  const labels = { "mission-relay.test-stack": "1", "mission-relay.pid": String(process.pid) };
+  const redisDef = new GenericContainer(redisImage())
+    .withNetworkMode("host")
+    .withLabels({ ...labels, "mission-relay.role": "redis" })
+    .withCommand([
+      "--bind",
+      "127.0.0.1",
+      "--port",
+      String(redisPort),
+      "--appendonly",
+      aof ? "yes" : "no",
+      "--dir",
+      DATA_DIR,
+      "--save",
+      "",
+      "--protected-mode",
+      "yes",
+      "--logfile",
+      "",
+    ])
+    .withBindMounts([{ source: dataDir, target: DATA_DIR, mode: "rw" }])
+    .withCopyContentToContainer([{ content: functions, target: FUNCTIONS_PATH, mode: 0o644 }])
+    .withWaitStrategy(Wait.forLogMessage(REDIS_READY))
+    .withStartupTimeout(STARTUP_TIMEOUT_MS);
+  const webdisDef = new GenericContainer(webdisImage())
+    .withNetworkMode("host")
+    .withLabels({ ...labels, "mission-relay.role": "webdis" })
+    .withCommand([WEBDIS_CONFIG_PATH])
+    .withCopyContentToContainer([{ content: JSON.stringify(config, null, 2), target: WEBDIS_CONFIG_PATH, mode: 0o644 }])
+    .withWaitStrategy(Wait.forLogMessage(WEBDIS_READY))
+    .withStartupTimeout(STARTUP_TIMEOUT_MS);
+  if (user) {
+    redisDef.withUser(user);
+    webdisDef.withUser(user);
+  }
+
+  let redis: StartedTestContainer | undefined;
+  let webdis: StartedTestContainer | undefined;
+  const removeAll = async () => {
+    for (const c of [webdis, redis]) {
+      if (!c) continue;
+      const id = c.getId();
+      const dc = client.container.getById(id);
+      try {
+        await dc.remove({ force: true, v: true });
+      } catch (e) {
+        if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+      }
+      live.delete(id);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    redis = await redisDef.start();
+    track(redis.getId());
+    await redisCommand(redisPort, ["FUNCTION", "LOAD", "REPLACE", functions]);
+    webdis = await webdisDef.start();
+    track(webdis.getId());
+    await webdisAnswers(webdisUrl);
+  } catch (e) {
+    await removeAll().catch(() => {});
+    throw e;
+  }
+  const redisC: StartedTestContainer = redis;
+  const webdisC: StartedTestContainer = webdis;
+
+  console.log(
+    `[stack:containers] redis ${redisImage()} ${redisC.getId().slice(0, 12)} 127.0.0.1:${redisPort}` +
+      ` | webdis ${webdisImage()} ${webdisC.getId().slice(0, 12)} 127.0.0.1:${webdisPort}`,
+  );
+
+  const webdisDocker = client.container.getById(webdisC.getId());
+  const redisDocker = client.container.getById(redisC.getId());
+  let redisPaused = false;
+
+  const stack: Stack = {
+    mode: "containers",
+    webdisUrl,
+    redisPort,
+    webdisPort,
+    dataDir,
+    redis: (...args) => redisCommand(redisPort, args),
+    async killWebdis() {
+      try {
+        await webdisDocker.kill({ signal: "SIGKILL" });
+      } catch (e) {
+        // 409: not running (already killed).
+        if ((e as { statusCode?: number }).statusCode !== 409) throw e;
+      }
+      await webdisDocker.wait({ condition: "not-running" }).catch(() => {});
+    },
+    async startWebdis() {
+      if ((await webdisDocker.inspect()).State.Running) return;
+      await actAndWaitForLog(webdisDocker, WEBDIS_READY, () => webdisDocker.start());
+      await webdisAnswers(webdisUrl);
+    },
+    async restartWebdis() {
+      await stack.killWebdis();
+      await stack.startWebdis();
+    },
+    async restartRedis() {
+      if (redisPaused) await stack.resumeRedis();
+      // docker restart: SIGTERM (Redis flushes its AOF), up to 10 s, then start; same ports.
+      await actAndWaitForLog(redisDocker, REDIS_READY, () => redisDocker.restart({ t: 10 }));
+      await redisCommand(redisPort, ["PING"]);
+    },
+    async pauseRedis() {
+      await redisDocker.pause();
+      redisPaused = true;
+    },
+    async resumeRedis() {
+      await redisDocker.unpause();
+      redisPaused = false;
+    },
+    async stop() {
+      await removeAll();
+    },
+  };
+  return stack;
+}
