@@ -10,7 +10,8 @@ export function relayUrl(flag: string | undefined): string {
 /** A secret from its flag or its env var (the env var keeps it out of `ps`). */
 export function secretFrom(flag: string | undefined, env: "RELAY_PASSWORD" | "RELAY_CODE", what: string): string {
   const value = flag ?? process.env[env];
-  if (!value) throw new UsageError(`${what} is required: set ${env} or pass --${what === "password" ? "password" : "code"}`);
+  if (!value)
+    throw new UsageError(`${what} is required: set ${env} or pass --${what === "password" ? "password" : "code"}`);
   return value;
 }
 

@@ -47,7 +47,8 @@ await runMain("list-streams", async () => {
     return 0;
   }
   const count = values.count === undefined ? 50 : Number(values.count);
-  if (!Number.isInteger(count) || count < 1 || count > 100) throw new UsageError("--count must be an integer from 1 to 100");
+  if (!Number.isInteger(count) || count < 1 || count > 100)
+    throw new UsageError("--count must be an integer from 1 to 100");
   const relay = createRelay({ url: relayUrl(values.url), heartbeatMs: 0 });
   let page = await relay.list({ cursor: values.cursor ?? null, count });
   const streams = [...page.streams];
@@ -66,8 +67,13 @@ await runMain("list-streams", async () => {
   const rows = streams.map((s) => [s.name, String(s.seq), age(s.updated), new Date(s.created).toISOString()]);
   const head = ["NAME", "SEQ", "UPDATED", "STARTED"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => [...(r[i] ?? "")].length)));
-  const fmt = (r: string[]) => r.map((c, i) => c + " ".repeat((widths[i] ?? 0) - [...c].length)).join("  ").trimEnd();
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => c + " ".repeat((widths[i] ?? 0) - [...c].length))
+      .join("  ")
+      .trimEnd();
   process.stdout.write(`${[fmt(head), ...rows.map(fmt)].join("\n")}\n`);
-  if (page.cursor && !values.all) process.stdout.write(`(more: list-streams --cursor ${JSON.stringify(page.cursor)})\n`);
+  if (page.cursor && !values.all)
+    process.stdout.write(`(more: list-streams --cursor ${JSON.stringify(page.cursor)})\n`);
   return 0;
 });

@@ -130,13 +130,16 @@ await runMain("mission-relay", async () => {
     }
     case "follow": {
       const n = needName(name, cmd);
-      const follower = await relay().connect(n, { password: secretFrom(values.password, "RELAY_PASSWORD", "password") });
+      const follower = await relay().connect(n, {
+        password: secretFrom(values.password, "RELAY_PASSWORD", "password"),
+      });
       let chain = writeLine(JSON.stringify(follower.state));
       follower.on("state", (u) => {
         chain = chain.then(() => writeLine(JSON.stringify(u.state)));
       });
       follower.on("status", (s) => {
-        if (s.status === "offline" || s.status === "reset") process.stderr.write(`mission-relay: ${s.status}: ${s.reason}\n`);
+        if (s.status === "offline" || s.status === "reset")
+          process.stderr.write(`mission-relay: ${s.status}: ${s.reason}\n`);
       });
       const reason = await new Promise<string>((resolve) => {
         follower.on("ended", (e) => resolve(e.reason));

@@ -7,7 +7,16 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { extname, join, normalize, resolve } from "node:path";
-import { findBinary, freePort, loadFunctions, type Managed, repoRoot, startRedis, startWebdis, webdisConfig } from "../server/native.ts";
+import {
+  findBinary,
+  freePort,
+  loadFunctions,
+  type Managed,
+  repoRoot,
+  startRedis,
+  startWebdis,
+  webdisConfig,
+} from "../server/native.ts";
 import { redisCommand } from "../server/resp.ts";
 
 export interface UpOptions {
@@ -51,7 +60,10 @@ function ensureInstalled(install: boolean | undefined, log: (l: string) => void)
   }
   log(`installing ${pkgs} with apt-get...`);
   for (const args of [["update"], ["install", "-y", ...missing]]) {
-    const r = spawnSync("apt-get", args, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    const r = spawnSync("apt-get", args, {
+      stdio: "inherit",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
     if (r.status !== 0) throw new Error(`apt-get ${args[0]} failed`);
   }
 }
@@ -112,7 +124,10 @@ export async function up(o: UpOptions): Promise<Running> {
     redis = await startRedis({ port: redisPort, dir: o.dataDir, aof: true });
     await loadFunctions(redisPort);
     const version = await redisCommand(redisPort, ["FCALL_RO", "relay_version", "0"]);
-    webdis = await startWebdis(webdisConfig({ redisPort, port: webdisPort, logfile: join(o.dataDir, "webdis.log") }), o.dataDir);
+    webdis = await startWebdis(
+      webdisConfig({ redisPort, port: webdisPort, logfile: join(o.dataDir, "webdis.log") }),
+      o.dataDir,
+    );
     const webdisUrl = `http://127.0.0.1:${webdisPort}`;
     const dist = join(repoRoot, "web", "dist");
     let webUrl: string | undefined;

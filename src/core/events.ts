@@ -5,7 +5,10 @@ export class Emitter<Events extends Record<string, any>> {
 
   on<K extends keyof Events>(event: K, fn: (e: Events[K]) => void): () => void {
     let set = this.#handlers.get(event);
-    if (!set) this.#handlers.set(event, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.#handlers.set(event, set);
+    }
     set.add(fn as (e: never) => void);
     return () => this.off(event, fn);
   }

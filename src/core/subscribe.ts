@@ -3,7 +3,7 @@
  * where a WebSocket cannot be used, over Webdis's chunked HTTP stream
  * (`POST /` with `SUBSCRIBE/<channel>`: the channel stays out of the URL).
  */
-import { NetworkError, RelayError } from "./errors.ts";
+import { NetworkError, type RelayError } from "./errors.ts";
 
 export type TransportName = "websocket" | "http-stream";
 
@@ -165,7 +165,11 @@ export class JsonObjectSplitter {
   }
 }
 
-export function httpStreamSubscriber(baseUrl: string, doFetch: typeof fetch = (...a) => fetch(...a), openTimeoutMs = 5_000): Subscriber {
+export function httpStreamSubscriber(
+  baseUrl: string,
+  doFetch: typeof fetch = (...a) => fetch(...a),
+  openTimeoutMs = 5_000,
+): Subscriber {
   const url = baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`;
   return {
     name: "http-stream",

@@ -38,7 +38,8 @@ export function nameProblem(name: string): string | undefined {
   if (utf8.encode(name).length > MAX_NAME_BYTES) return `name is longer than ${MAX_NAME_BYTES} bytes`;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
   if (/[\u0000-\u001f\u007f]/.test(name)) return "name contains a control character";
-  if (/[\ud800-\udfff]/.test(name.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ""))) return "name is not valid UTF-16 text";
+  if (/[\ud800-\udfff]/.test(name.replace(/[\ud800-\udbff][\udc00-\udfff]/g, "")))
+    return "name is not valid UTF-16 text";
   return undefined;
 }
 

@@ -82,9 +82,22 @@ export async function startRedis({ port, dir, aof = true }: RedisOptions): Promi
   if (!bin) throw new Error(missingHelp("redis-server"));
   mkdirSync(dir, { recursive: true });
   const args = [
-    "--bind", "127.0.0.1", "--port", String(port), "--dir", dir,
-    "--appendonly", aof ? "yes" : "no", "--save", "", "--daemonize", "no",
-    "--logfile", join(dir, "redis.log"), "--protected-mode", "yes",
+    "--bind",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--dir",
+    dir,
+    "--appendonly",
+    aof ? "yes" : "no",
+    "--save",
+    "",
+    "--daemonize",
+    "no",
+    "--logfile",
+    join(dir, "redis.log"),
+    "--protected-mode",
+    "yes",
   ];
   const child = spawn(bin, args, { stdio: "ignore" });
   await waitFor("redis-server", async () => (await redisCommand(port, ["PING"], { timeoutMs: 500 })) === "PONG", child);

@@ -23,7 +23,11 @@ afterAll(async () => {
 });
 
 async function cli(name: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const child = execFile(process.execPath, [...tool(name), ...args], { cwd: root, env: opts.env ?? env, timeout: 30_000 });
+  const child = execFile(process.execPath, [...tool(name), ...args], {
+    cwd: root,
+    env: opts.env ?? env,
+    timeout: 30_000,
+  });
   if (opts.input !== undefined) child.stdin?.end(opts.input);
   else child.stdin?.end();
   let stdout = "";
@@ -59,7 +63,12 @@ describe("mission-relay", () => {
 
     const pub = await cli("mission-relay", ["publish", name, "-"], { input: '{"a":1}\n\n{"a":2}\n{"a":2}\n' });
     expect(pub.code).toBe(0);
-    expect(pub.stdout.trim().split("\n").map((l) => JSON.parse(l))).toEqual([
+    expect(
+      pub.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
       { line: 1, seq: 1, changed: true },
       { line: 3, seq: 2, changed: true },
       { line: 4, seq: 2, changed: false },
@@ -120,7 +129,22 @@ describe("mission-relay up", () => {
   it("starts redis + webdis with the functions loaded and stops both on SIGINT", { timeout: 30_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), "relay-up-"));
     const [p, r, w] = [await freePort(), await freePort(), await freePort()];
-    const child = spawn(process.execPath, [...tool("mission-relay"), "up", "--port", String(p), "--redis-port", String(r), "--web-port", String(w), "--data", dir], { cwd: root, env });
+    const child = spawn(
+      process.execPath,
+      [
+        ...tool("mission-relay"),
+        "up",
+        "--port",
+        String(p),
+        "--redis-port",
+        String(r),
+        "--web-port",
+        String(w),
+        "--data",
+        dir,
+      ],
+      { cwd: root, env },
+    );
     const next = lines(child);
     let out = "";
     for (let l = await next(); !l.startsWith("Ready"); l = await next()) out += `${l}\n`;

@@ -22,7 +22,16 @@ describe("Deno", () => {
     it(`leads and follows over ${transport}`, { timeout: 60_000 }, async () => {
       const { stdout } = await run(
         deno,
-        ["run", "--allow-net=127.0.0.1", "--allow-read", "--config", join(root, "deno.json"), join(import.meta.dirname, "client.deno.ts"), stack.webdisUrl, transport],
+        [
+          "run",
+          "--allow-net=127.0.0.1",
+          "--allow-read",
+          "--config",
+          join(root, "deno.json"),
+          join(import.meta.dirname, "client.deno.ts"),
+          stack.webdisUrl,
+          transport,
+        ],
         { cwd: root, timeout: 50_000, env: { ...process.env, NO_COLOR: "1" } },
       );
       const out = JSON.parse(stdout.trim().split("\n").pop() ?? "{}");

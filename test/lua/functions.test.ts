@@ -35,9 +35,16 @@ describe("function library", () => {
     const lib = list[0] as unknown[];
     const fns = lib[lib.indexOf("functions") + 1] as unknown[][];
     const byName = Object.fromEntries(fns.map((f) => [f[f.indexOf("name") + 1], f[f.indexOf("flags") + 1]]));
-    expect(Object.keys(byName).sort()).toEqual(
-      ["relay_connect", "relay_heartbeat", "relay_list", "relay_publish", "relay_reconnect", "relay_start", "relay_stop", "relay_version"],
-    );
+    expect(Object.keys(byName).sort()).toEqual([
+      "relay_connect",
+      "relay_heartbeat",
+      "relay_list",
+      "relay_publish",
+      "relay_reconnect",
+      "relay_start",
+      "relay_stop",
+      "relay_version",
+    ]);
     expect(byName.relay_list).toEqual(["no-writes"]);
     expect(byName.relay_version).toEqual(["no-writes"]);
     expect(byName.relay_publish).toEqual([]);
@@ -62,11 +69,13 @@ describe("function library", () => {
   });
 
   it("checks numkeys and the key itself", async () => {
-    expect(await err(stack.redis("FCALL", "relay_start", "0", "x", hex("a"), hex("b"), hex("c", 32), hex("d", 32)))).toMatch(
-      /^INVALID expected 1 key/,
-    );
     expect(
-      await err(stack.redis("FCALL", "relay_start", "1", "relay:{other}", "x", hex("a"), hex("b"), hex("c", 32), hex("d", 32))),
+      await err(stack.redis("FCALL", "relay_start", "0", "x", hex("a"), hex("b"), hex("c", 32), hex("d", 32))),
+    ).toMatch(/^INVALID expected 1 key/);
+    expect(
+      await err(
+        stack.redis("FCALL", "relay_start", "1", "relay:{other}", "x", hex("a"), hex("b"), hex("c", 32), hex("d", 32)),
+      ),
     ).toMatch(/^INVALID key does not match/);
     expect(await stack.redis("EXISTS", "relay:{x}:meta", "relay:{other}:meta")).toBe(0);
   });

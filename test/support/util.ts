@@ -8,11 +8,7 @@ export function uniqueName(prefix = "t"): string {
 }
 
 /** Resolves with the first value `pick` returns (not undefined) from `follower`'s events, or rejects after ms. */
-export function waitFor<T>(
-  follower: Follower,
-  pick: (u: FollowerUpdate) => T | undefined,
-  ms = 5_000,
-): Promise<T> {
+export function waitFor<T>(follower: Follower, pick: (u: FollowerUpdate) => T | undefined, ms = 5_000): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
@@ -30,7 +26,13 @@ export function waitFor<T>(
 }
 
 export function waitForSeq(follower: Follower, seq: number, ms = 5_000): Promise<FollowerUpdate> {
-  if (follower.seq >= seq) return Promise.resolve({ seq: follower.seq, state: follower.state, ts: follower.updated, epoch: follower.epoch ?? "" });
+  if (follower.seq >= seq)
+    return Promise.resolve({
+      seq: follower.seq,
+      state: follower.state,
+      ts: follower.updated,
+      epoch: follower.epoch ?? "",
+    });
   return waitFor(follower, (u) => (u.seq >= seq ? u : undefined), ms);
 }
 
