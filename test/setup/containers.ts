@@ -4,10 +4,10 @@
  * library copied in, Redis's data folder bind-mounted from a host temp folder.
  *
  * Images: RELAY_REDIS_IMAGE / RELAY_WEBDIS_IMAGE, default the local images
- * `scripts/build-images` makes from the host's Debian binaries. Any Redis 7
- * image whose entrypoint takes redis-server flags (e.g. `redis:7`) and any
- * Webdis image whose entrypoint takes a config path works too (see
- * docs/testing-containers.md).
+ * `scripts/build-images` makes from the host's Debian binaries. The commands
+ * are `redis-server <flags>` and `webdis <config>` (found on the image's
+ * PATH), so the official `redis:7` image and `nicolas/webdis` fit as well
+ * (see docs/testing-containers.md).
  *
  * Needs a Linux Docker engine on this host (host networking); see
  * scripts/docker-engine.
@@ -217,6 +217,7 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
     .withNetworkMode("host")
     .withLabels({ ...labels, "mission-relay.role": "redis" })
     .withCommand([
+      "redis-server",
       "--bind",
       "127.0.0.1",
       "--port",
@@ -239,7 +240,7 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
   const webdisDef = new GenericContainer(webdisImage())
     .withNetworkMode("host")
     .withLabels({ ...labels, "mission-relay.role": "webdis" })
-    .withCommand([WEBDIS_CONFIG_PATH])
+    .withCommand(["webdis", WEBDIS_CONFIG_PATH])
     .withCopyContentToContainer([{ content: JSON.stringify(config, null, 2), target: WEBDIS_CONFIG_PATH, mode: 0o644 }])
     .withWaitStrategy(Wait.forLogMessage(WEBDIS_READY))
     .withStartupTimeout(STARTUP_TIMEOUT_MS);
