@@ -14,8 +14,8 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { hostname, tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
 import type { StartedTestContainer } from "testcontainers";
 import { bundleLua } from "../../src/server/lua.ts";
 import { freePort, repoRoot } from "../../src/server/native.ts";
@@ -130,6 +130,48 @@ function track(id: string) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const LABEL = "mission-relay.test-stack";
+const TMP_PREFIX = "relay-containers-";
+const pidAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+};
+
+let reaped: Promise<void> | undefined;
+/**
+ * Removes test-stack containers left running by an earlier test process on
+ * this host that died without cleaning up (SIGKILL, Ctrl-C): same hostname
+ * label, and that process is gone. Once per process.
+ */
+function reapStale(client: Awaited<ReturnType<TC["getContainerRuntimeClient"]>>): Promise<void> {
+  reaped ??= (async () => {
+    const running = await client.container.list();
+    for (const c of running) {
+      const labels = c.Labels ?? {};
+      if (labels[LABEL] !== "1" || labels["mission-relay.host"] !== hostname()) continue;
+      const pid = Number(labels["mission-relay.pid"]);
+      if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || pidAlive(pid)) continue;
+      console.log(`[stack:containers] removing stale container ${c.Id.slice(0, 12)} of dead test process ${pid}`);
+      await client.container
+        .getById(c.Id)
+        .remove({ force: true, v: true })
+        .catch(() => {});
+      // Its temp folder (the bind-mounted Redis data folder's parent).
+      for (const m of c.Mounts ?? []) {
+        const parent = dirname(m.Source ?? "");
+        if (dirname(parent) === tmpdir() && basename(parent).startsWith(TMP_PREFIX)) {
+          rmSync(parent, { recursive: true, force: true });
+        }
+      }
+    }
+  })().catch(() => {});
+  return reaped;
+}
+
 type DockerContainer = ReturnType<Awaited<ReturnType<TC["getContainerRuntimeClient"]>>["container"]["getById"]>;
 
 /** How many times `pattern` occurs in the container's whole log so far. */
@@ -186,7 +228,7 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
   const baseConfig =
     opts.webdisConfig ?? (JSON.parse(readFileSync(join(repoRoot, "webdis.json"), "utf8")) as Record<string, unknown>);
 
-  const dir = mkdtempSync(join(tmpdir(), "relay-containers-"));
+  const dir = mkdtempSync(join(tmpdir(), TMP_PREFIX));
   const dataDir = join(dir, "redis");
   mkdirSync(dataDir);
   const redisPort = await freePort();
@@ -212,7 +254,8 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
     verbosity: Math.max(3, Number(extra.verbosity ?? baseConfig.verbosity ?? 0)),
   };
 
-  const labels = { "mission-relay.test-stack": "1", "mission-relay.pid": String(process.pid) };
+  await reapStale(client);
+  const labels = { [LABEL]: "1", "mission-relay.pid": String(process.pid), "mission-relay.host": hostname() };
   const redisDef = new GenericContainer(redisImage())
     .withNetworkMode("host")
     .withLabels({ ...labels, "mission-relay.role": "redis" })
