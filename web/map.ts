@@ -467,10 +467,11 @@ export class PlanMap {
   private createMarker(id: string): SVGGElement {
     const g = s("g", { class: "wp", "data-wp-id": id, tabindex: 0, role: this.editable ? "button" : "img" });
     g.append(
-      s("circle", { class: "halo", r: 19 }),
+      s("title"),
+      s("circle", { class: "halo", r: 21 }),
       s("path", { class: "shape" }),
       s("text", { class: "num", "text-anchor": "middle", dy: "0.35em" }),
-      s("text", { class: "name", x: 17, dy: "0.35em" }),
+      s("text", { class: "name", x: 19, dy: "0.35em" }),
     );
     return g;
   }
@@ -487,7 +488,10 @@ export class PlanMap {
     g.dataset.type = wp.type;
     g.dataset.name = wp.name;
     const label = `${i + 1}. ${wp.name}, ${TYPE_LABELS[wp.type]}, ${formatCoord(wp.x, wp.y)}`;
-    g.setAttribute("aria-label", this.editable ? `${label}. Arrow keys move it, Delete removes it.` : label);
+    // An SVG <title> names the marker (an aria-label would not match its visible text).
+    (g.querySelector("title") as Element).textContent = this.editable
+      ? `${label}. Arrow keys move it, Delete removes it.`
+      : label;
     const shape = g.querySelector(".shape") as SVGPathElement;
     shape.setAttribute("d", SHAPES[wp.type]);
     (g.querySelector(".num") as SVGTextElement).textContent = String(i + 1);
@@ -519,9 +523,9 @@ export class PlanMap {
 
 /** One outline per type, so types differ by shape as well as colour. */
 const SHAPES: Record<WaypointType, string> = {
-  start: "M0 -14L13 9H-13Z",
-  waypoint: "M-11 0A11 11 0 1 0 11 0A11 11 0 1 0 -11 0Z",
-  target: "M0 -14L14 0L0 14L-14 0Z",
-  rally: "M-11 -11H11V11H-11Z",
-  landing: "M-7 -13H7L13 -7V7L7 13H-7L-13 7V-7Z",
+  start: "M0 -17L16 11H-16Z",
+  waypoint: "M-12 0A12 12 0 1 0 12 0A12 12 0 1 0 -12 0Z",
+  target: "M0 -16L16 0L0 16L-16 0Z",
+  rally: "M-12 -12H12V12H-12Z",
+  landing: "M-7.5 -14H7.5L14 -7.5V7.5L7.5 14H-7.5L-14 7.5V-7.5Z",
 };

@@ -152,12 +152,7 @@ export const followerView: View = (ctx, root, route) => {
     h(
       "main",
       { class: "workspace follower", id: "main", "data-testid": "follower-view" },
-      h(
-        "div",
-        { class: "stream-actions" },
-        endedSlot,
-        h("div", { class: "actions-row" }, h("a", { href: "#/", class: "btn ghost" }, "Leave")),
-      ),
+      h("div", { class: "stream-actions" }, endedSlot),
       h(
         "div",
         { class: "map-wrap" },
@@ -180,6 +175,7 @@ export const followerView: View = (ctx, root, route) => {
             h("button", { type: "button", class: "btn tool", onclick: () => map.fit() }, "Fit"),
           ),
           backgroundControls(map, (m) => ctx.notify(m)),
+          h("div", { class: "tool-group actions-row" }, h("a", { href: "#/", class: "btn small ghost" }, "Leave")),
         ),
         map.element,
       ),

@@ -301,7 +301,46 @@ export const homeView: View = (ctx, root) => {
     },
   );
 
+  // The three ways in share one card as tabs; a row's Join/Resume picks the tab.
+  const entries: [string, string, HTMLFormElement][] = [
+    ["join", "Join", joinForm],
+    ["start", "Start", startForm],
+    ["resume", "Resume", resumeForm],
+  ];
+  const panels = entries.map(([key, , f]) => {
+    f.classList.remove("card");
+    return h("div", { role: "tabpanel", id: `panel-${key}`, "aria-labelledby": `tab-${key}` }, f);
+  });
+  const tabButtons = entries.map(([key, label]) =>
+    h(
+      "button",
+      { type: "button", role: "tab", id: `tab-${key}`, "aria-controls": `panel-${key}`, class: "tab" },
+      label,
+    ),
+  );
+  function showTab(i: number, focus = false) {
+    entries.forEach((_, j) => {
+      const on = i === j;
+      (panels[j] as HTMLElement).hidden = !on;
+      const b = tabButtons[j] as HTMLButtonElement;
+      b.setAttribute("aria-selected", String(on));
+      b.tabIndex = on ? 0 : -1;
+      if (on && focus) b.focus();
+    });
+  }
+  tabButtons.forEach((b, i) => {
+    b.addEventListener("click", () => showTab(i));
+    b.addEventListener("keydown", (e) => {
+      const d = e.key === "ArrowRight" ? 1 : e.key === "ArrowLeft" ? -1 : 0;
+      if (!d) return;
+      e.preventDefault();
+      showTab((i + d + entries.length) % entries.length, true);
+    });
+  });
+  showTab(0);
+
   function pick(f: HTMLFormElement, name: string) {
+    showTab(entries.findIndex(([, , x]) => x === f));
     (f.elements.namedItem("name") as HTMLInputElement).value = name;
     f.scrollIntoView({ block: "nearest", behavior: "smooth" });
     (f.querySelector("input[type=password]") as HTMLInputElement).focus();
@@ -325,7 +364,12 @@ export const homeView: View = (ctx, root) => {
         h("div", { class: "table-wrap" }, table),
         h("div", { class: "pager" }, prev, pageLabel, next),
       ),
-      h("div", { class: "forms" }, startForm, joinForm, resumeForm),
+      h(
+        "div",
+        { class: "forms card" },
+        h("div", { class: "tabs", role: "tablist", "aria-label": "Join, start or resume a stream" }, tabButtons),
+        panels,
+      ),
     ),
   );
   void load();

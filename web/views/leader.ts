@@ -171,17 +171,17 @@ export const leaderView: View = (ctx, root, route) => {
   // ---- top bar ---------------------------------------------------------------------
   const statusPill = h("span", { class: "pill", role: "status", "data-testid": "leader-status" });
   const sendState = h("span", { class: "send-state", "data-testid": "send-state" });
-  const stopBtn = h("button", { type: "button", class: "btn danger" }, "Stop stream");
+  const stopBtn = h("button", { type: "button", class: "btn small danger" }, "Stop stream");
   const leaveBtn = h(
     "button",
     {
       type: "button",
-      class: "btn ghost",
+      class: "btn small ghost",
       title: "Leave the editor; the stream stays live and you can resume with the leader code",
     },
     "Leave",
   );
-  const shareBtn = h("button", { type: "button", class: "btn ghost" }, "Copy follower link");
+  const shareBtn = h("button", { type: "button", class: "btn small ghost" }, "Copy follower link");
 
   function renderStatus() {
     const st = leader.status as LeaderStatus;
@@ -226,6 +226,7 @@ export const leaderView: View = (ctx, root, route) => {
       h("button", { type: "button", class: "btn tool", onclick: () => map.fit() }, "Fit"),
     ),
     bg,
+    h("div", { class: "tool-group actions-row" }, shareBtn, leaveBtn, stopBtn),
   );
 
   // ---- sidebar: mission, route, selected waypoint, file ---------------------------
@@ -461,7 +462,7 @@ export const leaderView: View = (ctx, root, route) => {
       "main",
       { class: "workspace", id: "main", "data-testid": "leader-view" },
       h("h1", { class: "visually-hidden" }, `Leading ${name}`),
-      h("div", { class: "stream-actions" }, notice, h("div", { class: "actions-row" }, shareBtn, leaveBtn, stopBtn)),
+      h("div", { class: "stream-actions" }, notice),
       mapWrap,
       h("aside", { class: "sidebar", "aria-label": "Plan details" }, fieldset),
     ),

@@ -1,0 +1,325 @@
+/**
+ * The mission-planner page against a real stack (Redis + Webdis): a leader and
+ * two followers in separate browser contexts, a late follower, error messages,
+ * and an axe-core check of every view. Screenshots go to test/artifacts/.
+ */
+import { copyFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Stack, startStack } from "../setup/stack.ts";
+import { axe, buildPage, cleanup, launch, newPage, root, type StaticServer, screenshot, serve } from "./harness.ts";
+
+let stack: Stack;
+let dist: string;
+let server: StaticServer;
+let browser: Browser;
+const pages: Page[] = [];
+
+const name = `Op Heron ${Math.random().toString(36).slice(2, 7)}`;
+const password = "ridge-line-7";
+const code = "lead-4471";
+
+beforeAll(async () => {
+  [stack, dist] = await Promise.all([startStack(), buildPage()]);
+  server = await serve(dist, stack.webdisUrl);
+  browser = await launch();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await stack?.stop();
+  if (dist) cleanup(dist);
+});
+
+async function open(viewport?: { width: number; height: number }): Promise<Page> {
+  const { page } = await newPage(browser, viewport);
+  pages.push(page);
+  await page.goto(server.url);
+  await page.waitForSelector("html[data-ready]");
+  return page;
+}
+
+async function start(page: Page, stream: string) {
+  await page.getByRole("tab", { name: "Start" }).click();
+  const form = page.locator("#start-form");
+  await form.getByLabel("Stream name").fill(stream);
+  await form.getByLabel("Password for followers").fill(password);
+  await form.getByLabel("Leader code").fill(code);
+  await form.getByRole("button", { name: "Start stream" }).click();
+}
+
+async function joinStream(page: Page, stream: string, pw = password) {
+  await page.getByRole("tab", { name: "Join" }).click();
+  const form = page.locator("#join-form");
+  await form.getByLabel("Stream name").fill(stream);
+  await form.getByLabel("Password").fill(pw);
+  await form.getByRole("button", { name: "Join" }).click();
+}
+
+const clean = (t: string | null) => (t ?? "").replace(/\s+/g, " ").trim();
+
+interface Marker {
+  name: string;
+  type: string;
+  x: number;
+  y: number;
+}
+
+/** The waypoints as drawn on a page's map, in route order. */
+function markers(page: Page): Promise<Marker[]> {
+  return page.$$eval("svg.map g.wp", (gs) =>
+    gs.map((g) => {
+      const d = (g as SVGGElement).dataset;
+      return { name: d.name ?? "", type: d.type ?? "", x: Number(d.x), y: Number(d.y) };
+    }),
+  );
+}
+
+async function mapBox(page: Page) {
+  const box = await page.locator("svg.map").boundingBox();
+  if (!box) throw new Error("no map");
+  return box;
+}
+
+async function clickMap(page: Page, fx: number, fy: number) {
+  const b = await mapBox(page);
+  await page.mouse.click(b.x + b.width * fx, b.y + b.height * fy);
+}
+
+async function markerCenter(page: Page, wpName: string) {
+  const box = await page.locator(`svg.map g.wp[data-name="${wpName}"] .shape`).boundingBox();
+  if (!box) throw new Error(`no marker ${wpName}`);
+  return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+}
+
+function sentSeq(page: Page): Promise<number> {
+  return page
+    .getByTestId("send-state")
+    .textContent()
+    .then(clean)
+    .then((t) => Number(/#(\d+)/.exec(t)?.[1] ?? -1));
+}
+
+async function expectInSync(leader: Page, followers: Page[]) {
+  await expect
+    .poll(() =>
+      sentSeq(leader).then(
+        async (s) =>
+          s >= 0 && (await leader.getByTestId("send-state").textContent().then(clean)).startsWith("All changes sent"),
+      ),
+    )
+    .toBe(true);
+  const want = await markers(leader);
+  for (const f of followers) await expect.poll(() => markers(f), { timeout: 10_000 }).toEqual(want);
+  const total = await leader.getByTestId("route-total").textContent().then(clean);
+  for (const f of followers)
+    await expect.poll(() => f.getByTestId("route-total").textContent().then(clean)).toBe(total);
+  return want;
+}
+
+function formatViolations(v: Awaited<ReturnType<typeof axe>>) {
+  return v.map((x) => `${x.id} (${x.impact}): ${x.help} -> ${x.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+}
+
+describe("mission planner in the browser", () => {
+  let leader: Page;
+  let f1: Page;
+  let f2: Page;
+
+  it("home lists streams and passes axe", async () => {
+    const page = await open();
+    await expect.poll(() => page.locator(".list-status").textContent().then(clean)).toMatch(/No live streams|^$/);
+    expect(formatViolations(await axe(page))).toEqual([]);
+    await screenshot(page, "home");
+  });
+
+  it("a leader starts a stream and two followers join", async () => {
+    leader = await open();
+    await start(leader, name);
+    await leader.getByTestId("leader-view").waitFor();
+    await expect.poll(() => leader.getByTestId("leader-status").textContent().then(clean)).toBe("Live");
+    await leader.getByLabel("Title").fill("Op Heron: ridge survey");
+    await leader.getByLabel("Notes").fill("H-hour 0600Z. Primary freq 243.0. Avoid the quarry north of WP 2.");
+
+    f1 = await open();
+    f2 = await open();
+    await joinStream(f1, name);
+    await joinStream(f2, name);
+    for (const f of [f1, f2]) {
+      await f.getByTestId("follower-view").waitFor();
+      await expect.poll(() => f.getByTestId("follower-status").textContent().then(clean)).toBe("Live");
+      await expect.poll(() => f.getByTestId("plan-title").textContent().then(clean)).toBe("Op Heron: ridge survey");
+    }
+  });
+
+  it("waypoints added by clicking appear on both followers' maps", async () => {
+    const spots: [number, number][] = [
+      [0.22, 0.78],
+      [0.38, 0.5],
+      [0.55, 0.42],
+      [0.72, 0.22],
+      [0.82, 0.62],
+    ];
+    for (const [fx, fy] of spots) await clickMap(leader, fx, fy);
+    // Retype and rename through the editor: select the 4th, make it the target.
+    await leader.locator("ol.route-list li").nth(3).getByRole("button").click();
+    await leader.getByLabel("Type").selectOption("target");
+    await leader.getByLabel("Name", { exact: true }).fill("Objective Kestrel");
+    await leader.locator("ol.route-list li").nth(4).getByRole("button").click();
+    await leader.getByLabel("Type").selectOption("landing");
+    const want = await expectInSync(leader, [f1, f2]);
+    expect(want.map((m) => m.type)).toEqual(["start", "waypoint", "waypoint", "target", "landing"]);
+    expect(want[3]?.name).toBe("Objective Kestrel");
+  });
+
+  it("a drag publishes a few times a second and its last position lands", async () => {
+    const before = await markers(leader);
+    const seq0 = await sentSeq(leader);
+    const from = await markerCenter(leader, "WP 2");
+    await leader.mouse.move(from.x, from.y);
+    await leader.mouse.down();
+    const steps = 30;
+    const t0 = Date.now();
+    for (let i = 1; i <= steps; i++) {
+      await leader.mouse.move(from.x + i * 4, from.y + i * 3);
+      await leader.waitForTimeout(33); // ~1 s of dragging
+    }
+    await leader.mouse.up();
+    const seconds = (Date.now() - t0) / 1000;
+    const want = await expectInSync(leader, [f1, f2]);
+    const moved = want.find((m) => m.name === "WP 2");
+    const old = before.find((m) => m.name === "WP 2");
+    expect(moved && old && moved.x > old.x && moved.y < old.y).toBe(true);
+    const published = (await sentSeq(leader)) - seq0;
+    expect(published).toBeGreaterThanOrEqual(1);
+    // At most 4 a second (250 ms throttle), plus the final position on release.
+    expect(published).toBeLessThanOrEqual(Math.ceil(seconds * 4) + 2);
+    expect(published).toBeLessThan(steps / 2);
+    // Followers highlight what changed.
+    await expect.poll(() => f1.locator("svg.map g.wp.changed").getAttribute("data-name")).toBe("WP 2");
+    await expect.poll(() => f1.getByTestId("latest-change").textContent().then(clean)).toContain("Moved WP 2");
+  });
+
+  it("delete, undo and redo reach the followers", async () => {
+    await leader.locator("ol.route-list li").nth(2).getByRole("button").click();
+    await leader.getByRole("button", { name: "Delete waypoint" }).click();
+    let want = await expectInSync(leader, [f1, f2]);
+    expect(want.map((m) => m.name)).not.toContain("WP 2");
+    await leader.getByRole("button", { name: "Undo" }).click();
+    want = await expectInSync(leader, [f1, f2]);
+    expect(want.map((m) => m.name)).toContain("WP 2");
+    await leader.getByRole("button", { name: "Redo" }).click();
+    want = await expectInSync(leader, [f1, f2]);
+    expect(want).toHaveLength(4);
+    // Keyboard: focus a marker, nudge it east with the arrow key.
+    await leader.locator('svg.map g.wp[data-name="WP 1"]').focus();
+    const x0 = (await markers(leader)).find((m) => m.name === "WP 1")?.x ?? 0;
+    await leader.keyboard.press("Shift+ArrowRight");
+    want = await expectInSync(leader, [f1, f2]);
+    expect(want.find((m) => m.name === "WP 1")?.x).toBeCloseTo(x0 + 100, 1);
+  });
+
+  it("leader and follower views pass axe and are screenshotted", async () => {
+    await leader.locator("ol.route-list li").nth(2).getByRole("button").click();
+    expect(formatViolations(await axe(leader))).toEqual([]);
+    expect(formatViolations(await axe(f1))).toEqual([]);
+    const shot = await screenshot(leader, "leader-view");
+    mkdirSync(join(root, "docs"), { recursive: true });
+    copyFileSync(shot, join(root, "docs", "leader-view.png"));
+    await screenshot(f1, "follower-view");
+  });
+
+  it("a follower opened late shows the current plan", async () => {
+    const late = await open();
+    await joinStream(late, name);
+    await late.getByTestId("follower-view").waitFor();
+    expect(await markers(late)).toEqual(await markers(leader));
+    await expect.poll(() => late.getByTestId("plan-title").textContent().then(clean)).toBe("Op Heron: ridge survey");
+    await expect.poll(() => late.getByTestId("plan-notes").textContent().then(clean)).toContain("H-hour 0600Z");
+  });
+
+  it("works at phone width", async () => {
+    const phone = await open({ width: 390, height: 844 });
+    await joinStream(phone, name);
+    await phone.getByTestId("follower-view").waitFor();
+    await expect.poll(() => markers(phone)).toEqual(await markers(leader));
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    expect(formatViolations(await axe(phone))).toEqual([]);
+    await screenshot(phone, "follower-phone");
+  });
+
+  it("a wrong password and a taken name are explained in plain words", async () => {
+    const page = await open();
+    await joinStream(page, name, "not-the-password");
+    await expect
+      .poll(() => page.locator("#join-form [role=alert]").textContent().then(clean))
+      .toMatch(/^Wrong password for/);
+    await start(page, name);
+    await expect
+      .poll(() => page.locator("#start-form [role=alert]").textContent().then(clean))
+      .toMatch(/already exists/);
+    await joinStream(page, `${name} nope`);
+    await expect
+      .poll(() => page.locator("#join-form [role=alert]").textContent().then(clean))
+      .toMatch(/no live stream called/);
+    expect(formatViolations(await axe(page))).toEqual([]);
+    await screenshot(page, "home-errors");
+  });
+
+  it("the stream list shows the stream with its last-update age, and search filters it", async () => {
+    const page = await open();
+    const row = page.locator(`tr[data-stream="${name}"]`);
+    await row.waitFor();
+    expect(await row.locator("td.age").first().textContent().then(clean)).toMatch(/ago|just now/);
+    await page.getByLabel("Search streams").fill("no-such-stream-xyz");
+    await expect.poll(() => row.count()).toBe(0);
+    await page.getByLabel("Search streams").fill(name.slice(3, 10).toUpperCase());
+    await expect.poll(() => row.count()).toBe(1);
+  });
+
+  it("a shared follower link asks for the password", async () => {
+    const page = await open();
+    await page.goto(`${server.url}#/follow/${encodeURIComponent(name)}`);
+    await page.getByLabel("Password").waitFor();
+    expect(formatViolations(await axe(page))).toEqual([]);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Join" }).click();
+    await page.getByTestId("follower-view").waitFor();
+    await expect.poll(() => markers(page)).toEqual(await markers(leader));
+  });
+
+  it("stop asks for confirmation, then followers see that the stream ended", async () => {
+    await leader.getByRole("button", { name: "Stop stream" }).click();
+    const dialog = leader.getByRole("dialog");
+    await dialog.waitFor();
+    expect(formatViolations(await axe(leader))).toEqual([]);
+    await screenshot(leader, "leader-stop-confirm");
+    await dialog.getByRole("button", { name: "Keep streaming" }).click();
+    await expect.poll(() => dialog.isVisible()).toBe(false);
+    await leader.getByRole("button", { name: "Stop stream" }).click();
+    await dialog.getByRole("button", { name: "Stop stream" }).click();
+    await leader.getByTestId("streams").waitFor();
+    for (const f of [f1, f2]) {
+      await expect
+        .poll(() => f.getByTestId("ended-slot").textContent().then(clean), { timeout: 15_000 })
+        .toMatch(/Stream ended/);
+      await expect.poll(() => f.getByTestId("follower-status").textContent().then(clean)).toBe("Ended");
+      expect(await markers(f)).toHaveLength(4); // the last plan stays on screen
+    }
+    expect(formatViolations(await axe(f1))).toEqual([]);
+    await screenshot(f1, "follower-ended");
+    const page = await open();
+    await joinStream(page, name);
+    await expect
+      .poll(() => page.locator("#join-form [role=alert]").textContent().then(clean))
+      .toMatch(/no live stream called/);
+  });
+
+  it("no page threw an uncaught error", () => {
+    const errs = pages.flatMap((p) => (p as Page & { errors?: string[] }).errors ?? []);
+    expect(errs).toEqual([]);
+  });
+});
