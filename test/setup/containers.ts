@@ -220,6 +220,10 @@ async function webdisAnswers(url: string, timeoutMs = 10_000): Promise<void> {
   throw new Error(`webdis at ${url} did not answer PING within ${timeoutMs} ms: ${String(last)}`);
 }
 
+const idsByStack = new WeakMap<Stack, { redis: string; webdis: string }>();
+/** The container ids behind a containers-mode stack (tests, diagnostics). */
+export const containerIdsOf = (stack: Stack) => idsByStack.get(stack);
+
 export async function startContainerStack(opts: ContainerStackOptions = {}): Promise<Stack> {
   const { GenericContainer, Wait, getContainerRuntimeClient } = await testcontainers();
   const client = await getContainerRuntimeClient();
@@ -375,5 +379,6 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
       await removeAll();
     },
   };
+  idsByStack.set(stack, { redis: redisC.getId(), webdis: webdisC.getId() });
   return stack;
 }
