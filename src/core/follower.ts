@@ -46,6 +46,12 @@ export interface FollowerDeps {
   subscribers: readonly Subscriber[];
   /** Re-sync when nothing (not even a heartbeat) arrived for this long. */
   staleAfterMs: number;
+  /**
+   * How long a gap may stay open before a catch-up: Webdis delivers pub/sub
+   * messages out of order under load, so a missing seq usually arrives a few
+   * ms later. Default 200.
+   */
+  reorderMs?: number;
   backoff: (attempt: number) => number;
 }
 
@@ -64,6 +70,9 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
   #wasLive = false;
   /** Highest seq an envelope of our epoch announced (heartbeats included). */
   #heardSeq = 0;
+  /** States that arrived ahead of a missing seq (or during a sync), by seq. */
+  #ahead = new Map<number, StateEnvelope>();
+  #gapTimer: ReturnType<typeof setTimeout> | undefined;
   #transportIndex = 0;
   #attempt = 0;
   #syncing: Promise<void> | undefined;
@@ -211,21 +220,43 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
       if (env.epoch === this.#epoch) this.#end(env.reason);
       return;
     }
-    if (env.epoch === this.#epoch && env.seq > this.#heardSeq) this.#heardSeq = env.seq;
-    if (this.#syncing) {
-      // Applied after the sync if still new; a gap then triggers one more catch-up.
-      if (env.t === "state") this.#buffer.push(env);
+    if (env.epoch !== this.#epoch) {
+      // Not our instance's numbering: only a sync can tell where we stand.
+      void this.#resync("stream restarted");
       return;
     }
-    if (env.epoch !== this.#epoch || env.seq > this.#seq + (env.t === "state" ? 1 : 0)) {
-      if (env.t === "state") this.#buffer.push(env);
-      void this.#resync(env.epoch !== this.#epoch ? "stream restarted" : "gap");
-      return;
-    }
-    if (env.t === "state" && env.seq === this.#seq + 1) this.#apply(env);
+    if (env.seq > this.#heardSeq) this.#heardSeq = env.seq;
+    if (env.t === "state" && env.seq > this.#seq) this.#ahead.set(env.seq, env);
+    // During a sync everything waits in #ahead and is drained after the reply.
+    if (!this.#syncing) this.#drain();
   }
 
-  #buffer: StateEnvelope[] = [];
+  /**
+   * Applies waiting states in seq order while the next one is there. A gap that
+   * is still open after reorderMs (a lost message, not a late one) starts a
+   * catch-up.
+   */
+  #drain() {
+    for (let next = this.#ahead.get(this.#seq + 1); next; next = this.#ahead.get(this.#seq + 1)) {
+      this.#ahead.delete(next.seq);
+      this.#apply(next);
+    }
+    for (const seq of this.#ahead.keys()) if (seq <= this.#seq) this.#ahead.delete(seq);
+    if (!this.#behind()) {
+      clearTimeout(this.#gapTimer);
+      this.#gapTimer = undefined;
+      return;
+    }
+    if (this.#gapTimer) return;
+    this.#gapTimer = setTimeout(() => {
+      this.#gapTimer = undefined;
+      if (this.#behind()) void this.#resync("gap");
+    }, this.#deps.reorderMs ?? 200);
+  }
+
+  #behind(): boolean {
+    return this.#ahead.size > 0 || this.#heardSeq > this.#seq;
+  }
 
   /** Asks the server for what we lack; one sync at a time, repeated if asked again meanwhile. */
   async #resync(reason: string): Promise<void> {
@@ -244,17 +275,8 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
           const reply = await this.#deps.sync(this.#epoch, this.#seq);
           if (this.#ended()) return;
           this.#applyReply(reply, true);
-          const buffered = this.#buffer.sort((a, b) => a.seq - b.seq);
-          this.#buffer = [];
-          for (const env of buffered) {
-            if (env.epoch !== this.#epoch || env.seq <= this.#seq) continue;
-            if (env.seq === this.#seq + 1) this.#apply(env);
-            else this.#resyncWanted = true;
-          }
-          // A heartbeat or state during the sync announced a seq we still lack.
-          // Consumed either way, so a seq from before a data loss cannot loop.
-          if (this.#heardSeq > this.#seq) this.#resyncWanted = true;
-          this.#heardSeq = 0;
+          // What arrived meanwhile; a gap left over gets the reorder grace first.
+          this.#drain();
         } while (this.#resyncWanted && !this.#ended());
         // Live only with an open subscription; otherwise a retry is already scheduled.
         if (!this.#ended() && this.#subOpen) {
@@ -292,7 +314,18 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
       return;
     }
     if (reply.mode === "full") {
-      if (hadState) this.#setStatus("reset", reply.epoch !== this.#epoch ? "stream restarted" : "history too short");
+      if (hadState) {
+        const why =
+          reply.epoch !== this.#epoch
+            ? "stream restarted"
+            : reply.seq < this.#seq
+              ? "stream went back"
+              : "history too short";
+        this.#setStatus("reset", why);
+      }
+      // A reset makes everything heard before it moot (it may even be from a lost future).
+      this.#ahead.clear();
+      this.#heardSeq = reply.seq;
       this.#apply({ seq: reply.seq, state: reply.state, ts: reply.updated, epoch: reply.epoch }, true);
       return;
     }
@@ -314,6 +347,7 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
     if (this.#status === "ended") return;
     clearInterval(this.#watchdog);
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#gapTimer);
     this.#closeSub();
     this.#setStatus("ended", reason);
     this.emit("ended", { reason });

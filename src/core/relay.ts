@@ -3,7 +3,7 @@
  * called through Webdis (`FCALL` / `FCALL_RO` over HTTP POST); live updates
  * come over a WebSocket or the chunked HTTP stream.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { RelayError } from "./errors.ts";
 import { Follower } from "./follower.ts";
 import { type Commander, defaultBackoff, httpCommander } from "./http.ts";
@@ -30,41 +30,47 @@ import {
 } from "./wire.ts";
 
 const fn = <T>(what: string) =>
-  z.custom<T>((v) => typeof v === "function", { message: `${what} must be a function` }).optional();
+  z.optional(z.custom<T>((v) => typeof v === "function", { message: `${what} must be a function` }));
+const int = (min: number) => z.number().check(z.int(), z.gte(min));
 
 export const relayOptionsSchema = z.object({
   /** Webdis base URL, e.g. http://127.0.0.1:7379 */
   url: z.url({ protocol: /^https?$/ }),
   /** Live-update transports, tried in this order. */
-  transports: z.array(z.enum(["websocket", "http-stream"])).min(1).optional(),
-  timeoutMs: z.number().int().positive().default(15_000),
+  transports: z.optional(z.array(z.enum(["websocket", "http-stream"])).check(z.minLength(1))),
+  timeoutMs: z._default(int(1), 15_000),
   /** How often a leader tells the server (and followers) it is still there; 0 = never. */
-  heartbeatMs: z.number().int().nonnegative().default(15_000),
+  heartbeatMs: z._default(int(0), 15_000),
   /** A follower re-syncs when it heard nothing for this long. */
-  staleAfterMs: z.number().int().positive().default(45_000),
+  staleAfterMs: z._default(int(1), 45_000),
+  /** How long a follower waits for a late message before it treats a gap as a loss (Webdis reorders). */
+  reorderMs: z._default(int(0), 200),
   /** PBKDF2 iterations for verifiers; both sides of a stream must use the same. */
-  iterations: z.number().int().min(100_000).default(PBKDF2_ITERATIONS),
+  iterations: z._default(int(100_000), PBKDF2_ITERATIONS),
   fetch: fn<typeof fetch>("fetch"),
   webSocket: fn<WebSocketFactory>("webSocket"),
   backoff: fn<(attempt: number) => number>("backoff"),
 });
 export type RelayOptions = z.input<typeof relayOptionsSchema>;
 
-const secret = z.string().min(1, "must not be empty").max(1024, "is too long");
+const secret = z.string().check(z.minLength(1, "must not be empty"), z.maxLength(1024, "is too long"));
 const startCreds = z.object({ password: secret, code: secret });
 const codeCreds = z.object({ code: secret });
 const passwordCreds = z.object({ password: secret });
 const listOptions = z.object({
-  cursor: z.string().nullable().optional(),
-  count: z.number().int().min(1).max(100).default(50),
+  cursor: z.optional(z.nullable(z.string())),
+  count: z._default(z.number().check(z.int(), z.gte(1), z.lte(100)), 50),
 });
 
-function invalid(e: z.ZodError, what: string): RelayError {
+function invalid(e: { issues: readonly { path: PropertyKey[]; message: string }[] }, what: string): RelayError {
   const issue = e.issues[0];
-  return new RelayError("INVALID", `${what}: ${issue ? `${issue.path.join(".") || "value"} ${issue.message}` : "invalid"}`);
+  return new RelayError(
+    "INVALID",
+    `${what}: ${issue ? `${issue.path.map(String).join(".") || "value"} ${issue.message}` : "invalid"}`,
+  );
 }
 
-function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+function checked<T>(schema: z.ZodMiniType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
   if (!r.success) throw invalid(r.error, what);
   return r.data;
@@ -75,7 +81,7 @@ function checkName(name: string): void {
   if (problem) throw new RelayError("INVALID", problem);
 }
 
-function parseReply<T>(schema: z.ZodType<T>, raw: unknown): T {
+function parseReply<T>(schema: z.ZodMiniType<T>, raw: unknown): T {
   let value: unknown;
   try {
     value = typeof raw === "string" ? JSON.parse(raw) : raw;
@@ -83,7 +89,8 @@ function parseReply<T>(schema: z.ZodType<T>, raw: unknown): T {
     throw new RelayError("PROTOCOL", "reply is not JSON");
   }
   const r = schema.safeParse(value);
-  if (!r.success) throw new RelayError("PROTOCOL", "reply does not match the protocol (is the function library loaded?)");
+  if (!r.success)
+    throw new RelayError("PROTOCOL", "reply does not match the protocol (is the function library loaded?)");
   return r.data;
 }
 
@@ -146,7 +153,10 @@ export function createRelay(options: RelayOptions): Relay {
       const channel = randomHex(24);
       const token = randomHex(24);
       const r = parseReply(startReply, await fcall("relay_start", name, [pw, code, channel, token]));
-      return leaderFor({ name, channel: r.channel, epoch: r.epoch, term: r.term, seq: r.seq, state: r.state, token }, code);
+      return leaderFor(
+        { name, channel: r.channel, epoch: r.epoch, term: r.term, seq: r.seq, state: r.state, token },
+        code,
+      );
     },
 
     async reconnect(name, creds) {
@@ -155,7 +165,10 @@ export function createRelay(options: RelayOptions): Relay {
       const code = await deriveVerifier("code", name, c.code, iterations);
       const token = randomHex(24);
       const r = parseReply(reconnectReply, await fcall("relay_reconnect", name, [code, token]));
-      return leaderFor({ name, channel: r.channel, epoch: r.epoch, term: r.term, seq: r.seq, state: r.state, token }, code);
+      return leaderFor(
+        { name, channel: r.channel, epoch: r.epoch, term: r.term, seq: r.seq, state: r.state, token },
+        code,
+      );
     },
 
     async connect(name, creds) {
@@ -166,6 +179,7 @@ export function createRelay(options: RelayOptions): Relay {
         name,
         subscribers,
         staleAfterMs: o.staleAfterMs,
+        reorderMs: o.reorderMs,
         backoff,
         async sync(epoch, lastSeq) {
           const raw = await fcall("relay_connect", name, [pw, epoch ?? "-", String(lastSeq)], 2);

@@ -3,7 +3,7 @@
  * schemas of every reply and envelope. Both sides of each contract are here or
  * in lua/; test/unit/wire.test.ts checks them against each other.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /**
  * Percent-encodes one command argument for a Webdis path or POST body.
@@ -43,12 +43,18 @@ export function nameProblem(name: string): string | undefined {
   return undefined;
 }
 
-const seq = z.number().int().nonnegative();
-const epoch = z.string().regex(/^\d+$/);
-const hex = z.string().regex(/^[0-9a-f]+$/);
+const seq = z.number().check(z.int(), z.nonnegative());
+const epoch = z.string().check(z.regex(/^\d+$/));
+const hex = z.string().check(z.regex(/^[0-9a-f]+$/));
 
-export const startReply = z.object({ channel: hex, epoch, seq, term: z.number().int().positive(), state: z.unknown() });
-export const reconnectReply = startReply.extend({ updated: z.number() });
+export const startReply = z.object({
+  channel: hex,
+  epoch,
+  seq,
+  term: z.number().check(z.int(), z.positive()),
+  state: z.unknown(),
+});
+export const reconnectReply = z.extend(startReply, { updated: z.number() });
 export const publishReply = z.object({ seq, changed: z.boolean(), duplicate: z.boolean() });
 export const heartbeatReply = z.object({ seq, deadline: z.number() });
 export const stopReply = z.object({ seq });
@@ -74,15 +80,15 @@ export const envelope = z.discriminatedUnion("t", [stateEnvelope, heartbeatEnvel
 export type StateEnvelope = z.infer<typeof stateEnvelope>;
 export type Envelope = z.infer<typeof envelope>;
 
-const connectBase = z.object({ channel: hex, epoch, seq, term: z.number().int(), updated: z.number() });
+const connectBase = z.object({ channel: hex, epoch, seq, term: z.number().check(z.int()), updated: z.number() });
 export const connectReply = z.discriminatedUnion("mode", [
-  connectBase.extend({ mode: z.literal("current") }),
-  connectBase.extend({ mode: z.literal("changes"), changes: z.array(stateEnvelope) }),
-  connectBase.extend({ mode: z.literal("full"), state: z.unknown() }),
+  z.extend(connectBase, { mode: z.literal("current") }),
+  z.extend(connectBase, { mode: z.literal("changes"), changes: z.array(stateEnvelope) }),
+  z.extend(connectBase, { mode: z.literal("full"), state: z.unknown() }),
 ]);
 export type ConnectReply = z.infer<typeof connectReply>;
 
 export const streamInfo = z.object({ name: z.string(), seq, created: z.number(), updated: z.number() });
 export type StreamInfo = z.infer<typeof streamInfo>;
-export const listReply = z.object({ streams: z.array(streamInfo), cursor: z.string().nullable() });
+export const listReply = z.object({ streams: z.array(streamInfo), cursor: z.nullable(z.string()) });
 export type ListPage = z.infer<typeof listReply>;
