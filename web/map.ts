@@ -53,8 +53,9 @@ export class PlanMap {
   private cx = 500;
   private cy = 500;
   private scale = 0.8;
-  private width = 800;
-  private height = 600;
+  /** Size on screen; 0 until the first layout (then the first fit happens). */
+  private width = 0;
+  private height = 0;
   private selected: string | undefined;
   private highlight = new Set<string>();
   private background: Background | undefined;
@@ -99,7 +100,8 @@ export class PlanMap {
 
   setPlan(plan: Plan | undefined): void {
     this.plan = plan;
-    if (!this.fitted && plan && plan.waypoints.length > 0 && this.width > 0) this.fit();
+    if (this.width === 0) return; // drawn on the first resize
+    if (!this.fitted && plan && plan.waypoints.length > 0) this.fit();
     else this.render();
   }
 
@@ -172,7 +174,9 @@ export class PlanMap {
       this.scale = Math.min((this.width - pad) / dx, (this.height - pad) / dy);
       this.scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, this.scale));
     }
-    this.fitted = this.width > 0;
+    // For a follower an empty plan's default view does not count: the first waypoints
+    // to arrive refit the map. A leader's view never jumps while they place points.
+    this.fitted = this.width > 0 && (this.editable || pts.length > 0);
     this.render();
   }
 
@@ -194,10 +198,9 @@ export class PlanMap {
   private resize(): void {
     const r = this.element.getBoundingClientRect();
     if (r.width === 0 || r.height === 0) return;
-    const first = this.width === 800 && this.height === 600 && !this.fitted;
     this.width = r.width;
     this.height = r.height;
-    if (first || !this.fitted) this.fit();
+    if (!this.fitted) this.fit();
     else this.render();
   }
 

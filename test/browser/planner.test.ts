@@ -3,12 +3,24 @@
  * two followers in separate browser contexts, a late follower, error messages,
  * and an axe-core check of every view. Screenshots go to test/artifacts/.
  */
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parsePlanJson } from "../../web/plan.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
-import { axe, buildPage, cleanup, launch, newPage, root, type StaticServer, screenshot, serve } from "./harness.ts";
+import {
+  artifacts,
+  axe,
+  buildPage,
+  cleanup,
+  launch,
+  newPage,
+  root,
+  type StaticServer,
+  screenshot,
+  serve,
+} from "./harness.ts";
 
 let stack: Stack;
 let dist: string;
@@ -291,6 +303,53 @@ describe("mission planner in the browser", () => {
     await expect.poll(() => markers(page)).toEqual(await markers(leader));
   });
 
+  it("the leader can leave and resume with the leader code; a wrong code is explained", async () => {
+    const want = await markers(leader);
+    await leader.getByRole("button", { name: "Leave" }).click();
+    await leader.getByTestId("streams").waitFor();
+    await leader.getByRole("tab", { name: "Resume" }).click();
+    const form = leader.locator("#resume-form");
+    await form.getByLabel("Stream name").fill(name);
+    await form.getByLabel("Leader code").fill("not-the-code");
+    await form.getByRole("button", { name: "Resume" }).click();
+    await expect.poll(() => form.locator("[role=alert]").textContent().then(clean)).toMatch(/^Wrong leader code for/);
+    await form.getByLabel("Leader code").fill(code);
+    await form.getByRole("button", { name: "Resume" }).click();
+    await leader.getByTestId("leader-view").waitFor();
+    expect(await markers(leader)).toEqual(want);
+    await expect.poll(() => leader.getByLabel("Title").inputValue()).toBe("Op Heron: ridge survey");
+    await clickMap(leader, 0.12, 0.3);
+    const now = await expectInSync(leader, [f1, f2]);
+    expect(now).toHaveLength(5);
+  });
+
+  it("exports the plan to JSON, and a new stream can start from that file", async () => {
+    const [download] = await Promise.all([
+      leader.waitForEvent("download"),
+      leader.getByRole("button", { name: "Export JSON" }).click(),
+    ]);
+    mkdirSync(artifacts, { recursive: true });
+    const file = join(artifacts, "exported.plan.json");
+    await download.saveAs(file);
+    const parsed = parsePlanJson(readFileSync(file, "utf8"));
+    expect(parsed.ok && parsed.plan.version).toBe(1);
+    expect(parsed.ok && parsed.plan.waypoints).toHaveLength(5);
+
+    const page = await open();
+    await page.getByRole("tab", { name: "Start" }).click();
+    const [chooser] = await Promise.all([
+      page.waitForEvent("filechooser"),
+      page.getByRole("button", { name: "Choose plan file…" }).click(),
+    ]);
+    await chooser.setFiles(file);
+    await expect.poll(() => page.locator(".file-name").textContent().then(clean)).toMatch(/5 waypoints/);
+    await start(page, `${name} copy`);
+    await page.getByTestId("leader-view").waitFor();
+    expect(await markers(page)).toEqual(await markers(leader));
+    await expect.poll(() => page.getByLabel("Title").inputValue()).toBe("Op Heron: ridge survey");
+    await page.getByRole("button", { name: "Leave" }).click();
+  });
+
   it("stop asks for confirmation, then followers see that the stream ended", async () => {
     await leader.getByRole("button", { name: "Stop stream" }).click();
     const dialog = leader.getByRole("dialog");
@@ -307,7 +366,7 @@ describe("mission planner in the browser", () => {
         .poll(() => f.getByTestId("ended-slot").textContent().then(clean), { timeout: 15_000 })
         .toMatch(/Stream ended/);
       await expect.poll(() => f.getByTestId("follower-status").textContent().then(clean)).toBe("Ended");
-      expect(await markers(f)).toHaveLength(4); // the last plan stays on screen
+      expect(await markers(f)).toHaveLength(5); // the last plan stays on screen
     }
     expect(formatViolations(await axe(f1))).toEqual([]);
     await screenshot(f1, "follower-ended");
