@@ -1,0 +1,194 @@
+/**
+ * Tools for the security suite: an attacker's view of Webdis (raw HTTP and
+ * WebSocket, any bytes, no client library) and an operator's view of Redis
+ * (a binary-safe dump of every database, to prove that a refused call changed
+ * nothing).
+ */
+import { Redis } from "ioredis";
+import WebSocket from "ws";
+import type { Stack } from "../setup/types.ts";
+
+/** Percent-encodes every byte: binary, control characters and `/` `.` all travel intact. */
+export function encodeAll(value: string | Buffer): string {
+  const b = typeof value === "string" ? Buffer.from(value, "utf8") : value;
+  let out = "";
+  for (const byte of b) out += `%${byte.toString(16).padStart(2, "0").toUpperCase()}`;
+  return out;
+}
+
+/** `relay:{name}` with `%`, `{`, `}` escaped, over raw bytes (same as base_key in Lua). */
+export function baseKeyBytes(name: string | Buffer): Buffer {
+  const b = typeof name === "string" ? Buffer.from(name, "utf8") : name;
+  const parts: Buffer[] = [Buffer.from("relay:{")];
+  for (const byte of b) {
+    if (byte === 0x25 || byte === 0x7b || byte === 0x7d) parts.push(Buffer.from(`%${byte.toString(16).toUpperCase()}`));
+    else parts.push(Buffer.from([byte]));
+  }
+  parts.push(Buffer.from("}"));
+  return Buffer.concat(parts);
+}
+
+export interface HttpReply {
+  status: number;
+  text: string;
+}
+
+/** One raw HTTP request to Webdis; never throws on a status, only on a network error. */
+export async function http(
+  stack: Stack,
+  method: "GET" | "POST" | "PUT" | "OPTIONS" | "DELETE",
+  path: string,
+  body?: string | Buffer,
+  timeoutMs = 10_000,
+): Promise<HttpReply> {
+  const res = await fetch(`${stack.webdisUrl}${path}`, {
+    method,
+    body: body === undefined ? undefined : typeof body === "string" ? body : new Uint8Array(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+/** FCALL through the door as an attacker would: POST / with every byte percent-encoded. */
+export async function rawFcall(
+  stack: Stack,
+  fn: string | Buffer,
+  keys: (string | Buffer)[],
+  args: (string | Buffer)[],
+  opts: { command?: string; numkeys?: string } = {},
+): Promise<{ status: number; ok: boolean; value: unknown; error?: string }> {
+  const command = opts.command ?? "FCALL";
+  const line = [command, encodeAll(fn), opts.numkeys ?? String(keys.length), ...keys.map(encodeAll), ...args.map(encodeAll)].join("/");
+  const r = await http(stack, "POST", "/", line);
+  if (r.status !== 200) return { status: r.status, ok: false, value: undefined, error: `HTTP ${r.status}` };
+  const body = JSON.parse(r.text) as Record<string, unknown>;
+  const v = body[command];
+  if (Array.isArray(v) && v.length === 2 && v[0] === false && typeof v[1] === "string") {
+    return { status: r.status, ok: false, value: v, error: v[1] };
+  }
+  return { status: r.status, ok: true, value: v };
+}
+
+/** The first word of a Redis error ("INVALID", "ERR", ...). */
+export const codeOf = (error: string | undefined) => (error ?? "").split(" ")[0];
+
+/** A binary-safe Redis connection to one database (tests only). */
+export function redisDb(stack: Stack, db = 0): Redis {
+  return new Redis({ host: "127.0.0.1", port: stack.redisPort, db, lazyConnect: false, maxRetriesPerRequest: 1 });
+}
+
+/**
+ * Every key of every database: name (hex), type and DUMP payload (hex). DUMP
+ * holds the value and its encoding but not the TTL, so idle timers that tick
+ * during a test do not show up as a change.
+ */
+export async function snapshot(stack: Stack): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const info = String(await stack.redis("INFO", "keyspace"));
+  const dbs = [...info.matchAll(/^db(\d+):keys=/gm)].map((m) => Number(m[1]));
+  for (const db of dbs) {
+    const r = redisDb(stack, db);
+    try {
+      const keys = await r.keysBuffer("*");
+      const pipe = r.pipeline();
+      for (const k of keys) {
+        pipe.type(k);
+        pipe.dumpBuffer(k);
+      }
+      const res = (await pipe.exec()) ?? [];
+      keys.forEach((k, i) => {
+        const type = res[2 * i]?.[1];
+        const dump = res[2 * i + 1]?.[1] as Buffer | null;
+        if (dump === null) return; // expired between KEYS and DUMP
+        out.set(`${db}:${k.toString("hex")}`, `${type}:${dump?.toString("hex")}`);
+      });
+    } finally {
+      r.disconnect();
+    }
+  }
+  return out;
+}
+
+/** Keys (readable) that differ between two snapshots. */
+export function changedKeys(a: Map<string, string>, b: Map<string, string>): string[] {
+  const names = new Set([...a.keys(), ...b.keys()]);
+  const show = (k: string) => {
+    const [db, hex] = k.split(":");
+    return `${db}:${Buffer.from(hex ?? "", "hex").toString("utf8")}`;
+  };
+  return [...names].filter((k) => a.get(k) !== b.get(k)).map(show);
+}
+
+/** Both servers answer: Redis over RESP, Webdis over HTTP (PING through the door). */
+export async function bothAlive(stack: Stack): Promise<void> {
+  const pong = await stack.redis("PING");
+  if (pong !== "PONG") throw new Error(`redis answered ${String(pong)}`);
+  const r = await http(stack, "POST", "/", "PING", 5_000);
+  if (r.status !== 200 || !r.text.includes("PONG")) throw new Error(`webdis answered ${r.status} ${r.text}`);
+}
+
+/** A raw WebSocket to Webdis (with the Origin header its handshake needs). */
+export function openSocket(
+  stack: Stack,
+  path = "/.json",
+): Promise<{ ws: WebSocket; messages: string[]; closed: Promise<number> }> {
+  const url = `${stack.webdisUrl.replace(/^http/, "ws")}${path}`;
+  const ws = new WebSocket(url, { origin: stack.webdisUrl });
+  const messages: string[] = [];
+  ws.on("message", (d) => messages.push(d.toString()));
+  const closed = new Promise<number>((r) => ws.once("close", (code) => r(code)));
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("websocket did not open")), 5_000);
+    ws.once("open", () => {
+      clearTimeout(t);
+      resolve({ ws, messages, closed });
+    });
+    ws.once("error", (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
+    ws.once("close", () => {
+      clearTimeout(t);
+      reject(new Error("websocket closed before it opened"));
+    });
+  });
+}
+
+/** Subscribes over a raw WebSocket; returns the payloads of `message` frames seen so far. */
+export async function wsSubscribe(stack: Stack, channels: string[]) {
+  const s = await openSocket(stack);
+  for (const c of channels) s.ws.send(JSON.stringify(["SUBSCRIBE", c]));
+  const payloads = () =>
+    s.messages
+      .map((m) => JSON.parse(m) as { SUBSCRIBE?: unknown[] })
+      .filter((m) => Array.isArray(m.SUBSCRIBE) && m.SUBSCRIBE[0] === "message")
+      .map((m) => ({ channel: String(m.SUBSCRIBE?.[1]), payload: String(m.SUBSCRIBE?.[2]) }));
+  const confirmed = async (ms = 3_000) => {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      const n = s.messages.filter((m) => m.includes('"subscribe"')).length;
+      if (n >= channels.length) return;
+      await sleep(20);
+    }
+    throw new Error(`only some of ${channels.length} subscriptions were confirmed`);
+  };
+  return { ...s, payloads, confirmed };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Redis connected_clients, for "the socket left nothing behind" checks. */
+export async function connectedClients(stack: Stack): Promise<number> {
+  const info = String(await stack.redis("INFO", "clients"));
+  return Number(/connected_clients:(\d+)/.exec(info)?.[1]);
+}
+
+/** Waits until `probe` is true or `ms` passed; returns the last probe result. */
+export async function eventually(probe: () => Promise<boolean>, ms = 5_000, step = 50): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await probe()) return true;
+    await sleep(step);
+  }
+  return probe();
+}
