@@ -1,0 +1,5 @@
+import type { Ctx } from "../lib/ctx.ts";
+import { Scenario } from "../lib/report.ts";
+export async function memory(_ctx: Ctx): Promise<Scenario> {
+  return new Scenario(4, "todo");
+}
