@@ -389,12 +389,12 @@ export class PlanMap {
     for (let x = Math.ceil(tl.x / step) * step; x <= br.x; x += step) {
       const sx = this.toScreen({ x, y: 0 }).sx;
       lines.push(`M${sx.toFixed(1)} 0V${this.height}`);
-      labels.push(s("text", { x: sx + 3, y: 12, class: "glabel" }, `E ${fmt(x)}`));
+      if (sx > 44) labels.push(s("text", { x: sx + 3, y: 12, class: "glabel" }, `E ${fmt(x)}`));
     }
     for (let y = Math.ceil(br.y / step) * step; y <= tl.y; y += step) {
       const sy = this.toScreen({ x: 0, y }).sy;
       lines.push(`M0 ${sy.toFixed(1)}H${this.width}`);
-      labels.push(s("text", { x: 4, y: sy - 4, class: "glabel" }, `N ${fmt(y)}`));
+      if (sy > 30) labels.push(s("text", { x: 4, y: sy - 4, class: "glabel" }, `N ${fmt(y)}`));
     }
     const o = this.toScreen({ x: 0, y: 0 });
     this.grid.replaceChildren(
@@ -498,7 +498,12 @@ export class PlanMap {
     const shape = g.querySelector(".shape") as SVGPathElement;
     shape.setAttribute("d", SHAPES[wp.type]);
     (g.querySelector(".num") as SVGTextElement).textContent = String(i + 1);
-    (g.querySelector(".name") as SVGTextElement).textContent = wp.name;
+    const nameEl = g.querySelector(".name") as SVGTextElement;
+    nameEl.textContent = wp.name;
+    // Near the right edge the name goes on the left so it is not cut off.
+    const flip = p.sx > this.width - Math.min(160, 8 + wp.name.length * 7.5);
+    nameEl.setAttribute("x", flip ? "-19" : "19");
+    nameEl.setAttribute("text-anchor", flip ? "end" : "start");
   }
 
   private renderOverlay(): void {

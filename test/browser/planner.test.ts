@@ -350,6 +350,28 @@ describe("mission planner in the browser", () => {
     await page.getByRole("button", { name: "Leave" }).click();
   });
 
+  it("when another window takes over as leader, the old one says so and stops sending", async () => {
+    const other = await open();
+    await other.getByRole("tab", { name: "Resume" }).click();
+    const form = other.locator("#resume-form");
+    await form.getByLabel("Stream name").fill(name);
+    await form.getByLabel("Leader code").fill(code);
+    await form.getByRole("button", { name: "Resume" }).click();
+    await other.getByTestId("leader-view").waitFor();
+    expect(await markers(other)).toEqual(await markers(leader));
+    const old = leader;
+    leader = other;
+    // The old leader finds out on its next publish (or heartbeat).
+    await old.getByLabel("Title").fill("Op Heron: stale edit");
+    await expect.poll(() => old.getByTestId("leader-status").textContent().then(clean)).toBe("Taken over");
+    await expect
+      .poll(() => old.locator(".notice-slot").textContent().then(clean))
+      .toMatch(/Another leader has taken over/);
+    expect(await f1.getByTestId("plan-title").textContent().then(clean)).toBe("Op Heron: ridge survey");
+    expect(formatViolations(await axe(old))).toEqual([]);
+    await screenshot(old, "leader-replaced");
+  });
+
   it("stop asks for confirmation, then followers see that the stream ended", async () => {
     await leader.getByRole("button", { name: "Stop stream" }).click();
     const dialog = leader.getByRole("dialog");

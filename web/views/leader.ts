@@ -389,6 +389,8 @@ export const leaderView: View = (ctx, root, route) => {
     publisher.cancel();
     fieldset.disabled = true;
     root.querySelector(".workspace")?.classList.add("locked");
+    // The disabled form leaves nothing focusable in the sidebar; keep it scrollable by keyboard.
+    root.querySelector("aside.sidebar")?.setAttribute("tabindex", "0");
     stopBtn.disabled = true;
     notice.replaceChildren(banner("error", message, " ", h("a", { href: "#/" }, "Back to all streams")));
     ctx.session.leader = undefined;
