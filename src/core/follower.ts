@@ -74,6 +74,8 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
   #ahead = new Map<number, StateEnvelope>();
   #gapTimer: ReturnType<typeof setTimeout> | undefined;
   #transportIndex = 0;
+  /** Transports (by index) that opened at least once: worth going back to. */
+  #worked = new Set<number>();
   #attempt = 0;
   #syncing: Promise<void> | undefined;
   #resyncWanted = false;
@@ -149,6 +151,7 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
           if (this.#sub !== sub) return;
           opened = true;
           this.#subOpen = true;
+          this.#worked.add(this.#transportIndex % this.#deps.subscribers.length);
           this.#attempt = 0;
           this.#lastHeard = Date.now();
           void this.#resync(this.#wasLive ? "re-sync after reconnecting" : "subscribed");
@@ -160,10 +163,11 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
           if (this.#sub !== sub) return;
           this.#sub = undefined;
           this.#subOpen = false;
-          // A transport that never opened is skipped next time (WebSocket -> HTTP stream);
-          // one that worked and then dropped says nothing against the preferred one.
+          // A transport that never opened is skipped next time (WebSocket -> HTTP stream).
+          // After a drop of one that worked: the most preferred transport that ever
+          // worked (one the server refuses, e.g. a WebSocket, is not retried each time).
           if (!opened) this.#transportIndex++;
-          else this.#transportIndex = 0;
+          else this.#transportIndex = Math.min(...this.#worked);
           this.#scheduleRetry(error);
         },
       });

@@ -13,6 +13,13 @@ export const fastBackoff = (n: number): number => Math.min(400, 25 * 2 ** n);
 
 export const creds = { password: "fault-pw", code: "fault-code" };
 
+/**
+ * Our webdis.json turns WebSockets off (Webdis 0.1.9 does not apply its ACL to
+ * WebSocket frames). The client still supports them, e.g. behind a filtering
+ * proxy, so the stacks of tests that cover the WebSocket transport turn them on.
+ */
+export const WS_ON = { webdis: { websockets: true } } as const;
+
 // ---------------------------------------------------------------------------
 // A WebSocket factory whose sockets the test can cut or stop reading.
 
@@ -26,18 +33,22 @@ export interface ControlledWebSockets {
   resume(): void;
   /** How many sockets were ever opened. */
   readonly opened: number;
+  /** While blocked, new sockets go nowhere (the link is down), as if Webdis were unreachable. */
+  blocked: boolean;
 }
 
 export function controlledWebSockets(): ControlledWebSockets {
   const open = new Set<WebSocket>();
   let opened = 0;
-  return {
+  const c: ControlledWebSockets = {
     open,
+    blocked: false,
     get opened() {
       return opened;
     },
     factory: (url, origin) => {
-      const ws = new WebSocket(url, { origin });
+      // Port 1 on loopback refuses at once: a link that is down.
+      const ws = new WebSocket(c.blocked ? "ws://127.0.0.1:1/.json" : url, { origin });
       opened++;
       open.add(ws);
       ws.on("close", () => open.delete(ws));
@@ -55,6 +66,7 @@ export function controlledWebSockets(): ControlledWebSockets {
       for (const ws of open) ws.resume();
     },
   };
+  return c;
 }
 
 // ---------------------------------------------------------------------------
