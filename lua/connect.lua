@@ -15,7 +15,7 @@
            mode "full":    "state":<state>; a reset when the follower had a seq
                            (other epoch, a seq newer than the stream's, or history too short)
   Errors   INVALID, TOO_LARGE, NOT_FOUND, BAD_PASSWORD, RATE_LIMITED
-  Writes   only the failed-check counter (rate limit); declared as a write for that reason.
+  Writes   only the failed-password counter (rate limit); declared as a write for that reason.
 ]]
 local function relay_connect(keys, argv)
   check_arity(argv, 4, keys, 1)
@@ -30,9 +30,9 @@ local function relay_connect(keys, argv)
   local now = now_ms()
   local m = load_meta(k, now)
   if not m then fail('NOT_FOUND', 'no such stream') end
-  check_not_limited(k, cfg)
+  check_not_limited(k.fails, cfg)
   if not same_digest(hash_secret(m.pw_salt, argv[2]), m.pw_hash) then
-    count_failure(k, cfg)
+    count_failure(k.fails, cfg)
     fail('BAD_PASSWORD', 'wrong password')
   end
   local seq = tonumber(m.seq)

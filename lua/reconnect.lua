@@ -10,7 +10,8 @@
 
   Returns  JSON {"channel","epoch","seq","term","updated","state":<state>}
   Errors   INVALID, TOO_LARGE, NOT_FOUND, BAD_CODE, RATE_LIMITED
-  Writes   term, token hash, deadline; a failed code check counts toward the rate limit.
+  Writes   term, token hash, deadline; a failed code check counts toward the
+           leader-code rate limit (apart from the password one, see connect).
 ]]
 local function relay_reconnect(keys, argv)
   check_arity(argv, 3, keys, 1)
@@ -23,9 +24,9 @@ local function relay_reconnect(keys, argv)
   local now = now_ms()
   local m = load_meta(k, now)
   if not m then fail('NOT_FOUND', 'no such stream') end
-  check_not_limited(k, cfg)
+  check_not_limited(k.code_fails, cfg)
   if not same_digest(hash_secret(m.code_salt, argv[2]), m.code_hash) then
-    count_failure(k, cfg)
+    count_failure(k.code_fails, cfg)
     fail('BAD_CODE', 'wrong leader code')
   end
   local term = tonumber(m.term) + 1

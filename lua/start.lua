@@ -5,10 +5,12 @@
   ARGV[1]  name              UTF-8, 1..max_name bytes, no control characters
   ARGV[2]  password verifier 64 hex (PBKDF2-SHA-256 of the password, made by the client)
   ARGV[3]  code verifier     64 hex (PBKDF2-SHA-256 of the leader code)
-  ARGV[4]  channel           32..64 hex, random, made by the client
+  ARGV[4]  channel seed      32..64 hex, random, made by the client; the channel is
+                             sha1hex of it with the name and epoch, so no caller can
+                             pick another stream's channel and publish into it
   ARGV[5]  leader token      32..64 hex, random, made by the client (proves leadership to publish)
 
-  Returns  JSON {"channel","epoch","seq":0,"term":1,"state":{}}
+  Returns  JSON {"channel","epoch","seq":0,"term":1,"state":{}}  (channel: 40 hex)
   Errors   INVALID, TOO_LARGE, NAME_TAKEN
   Writes   meta, state, index entries; the stored secrets are salted SHA-1 of the verifiers.
 ]]
@@ -20,7 +22,7 @@ local function relay_start(keys, argv)
   local k = check_key(keys, name)
   check_hex(argv[2], 'password verifier', 64, 64)
   check_hex(argv[3], 'code verifier', 64, 64)
-  check_hex(argv[4], 'channel', 32, 64)
+  check_hex(argv[4], 'channel seed', 32, 64)
   check_hex(argv[5], 'leader token', 32, 64)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -31,8 +33,11 @@ local function relay_start(keys, argv)
   local epoch = t[1] .. string.format('%06d', tonumber(t[2]))
   local pw_salt = redis.sha1hex('pw\0' .. name .. '\0' .. epoch)
   local code_salt = redis.sha1hex('code\0' .. name .. '\0' .. epoch)
+  -- Derived, never taken as sent: the name is unique among live streams, so
+  -- two streams never share a channel.
+  local channel = redis.sha1hex('channel\0' .. argv[4] .. '\0' .. name .. '\0' .. epoch)
   redis.call('HSET', k.meta,
-    'name', name, 'channel', argv[4], 'epoch', epoch, 'seq', 0, 'term', 1,
+    'name', name, 'channel', channel, 'epoch', epoch, 'seq', 0, 'term', 1,
     'pw_salt', pw_salt, 'pw_hash', hash_secret(pw_salt, argv[2]),
     'code_salt', code_salt, 'code_hash', hash_secret(code_salt, argv[3]),
     'tok_hash', hash_secret(code_salt, argv[5]),
@@ -41,7 +46,7 @@ local function relay_start(keys, argv)
   redis.call('ZADD', INDEX, 0, name)
   touch(name, k, cfg, now)
   sweep(cfg, now)
-  return '{"channel":"' .. argv[4] .. '","epoch":"' .. epoch .. '","seq":0,"term":1,"state":{}}'
+  return '{"channel":"' .. channel .. '","epoch":"' .. epoch .. '","seq":0,"term":1,"state":{}}'
 end
 
 redis.register_function{ function_name = 'relay_start', callback = relay_start }

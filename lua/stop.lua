@@ -8,6 +8,7 @@
 
   Returns  JSON {"seq"}
   Errors   INVALID, TOO_LARGE, NOT_FOUND, BAD_CODE, RATE_LIMITED
+  Writes   deletes the stream; a failed code check counts toward the leader-code rate limit.
 ]]
 local function relay_stop(keys, argv)
   check_arity(argv, 2, keys, 1)
@@ -19,9 +20,9 @@ local function relay_stop(keys, argv)
   local now = now_ms()
   local m = load_meta(k, now)
   if not m then fail('NOT_FOUND', 'no such stream') end
-  check_not_limited(k, cfg)
+  check_not_limited(k.code_fails, cfg)
   if not same_digest(hash_secret(m.code_salt, argv[2]), m.code_hash) then
-    count_failure(k, cfg)
+    count_failure(k.code_fails, cfg)
     fail('BAD_CODE', 'wrong leader code')
   end
   delete_stream(name, k, m, now, 'stopped')

@@ -27,7 +27,17 @@ local function fail(code, msg)
   return error({ err = code .. ' ' .. msg }, 0)
 end
 
+-- Every key lives in database 0. Webdis turns a URL like `/7/FCALL/...` into
+-- SELECT 7, which would give a caller a fresh keyspace with no relay:config
+-- (so no operator limits) and streams nobody lists; a SELECT inside a function
+-- does not leak to the caller's connection, so we pin db 0 here. pcall: in a
+-- cluster SELECT is refused, and db 0 is the only one anyway.
+local function home_db()
+  pcall(redis.call, 'SELECT', 0)
+end
+
 local function config()
+  home_db()
   local cfg = {}
   for k, v in pairs(DEFAULTS) do cfg[k] = v end
   local raw = redis.call('HGETALL', CONFIG)
@@ -73,12 +83,23 @@ local function check_arity(argv, n, keys, nkeys)
   if #argv ~= n then fail('INVALID', 'expected ' .. n .. ' argument(s)') end
 end
 
--- A stream name: 1..max_name bytes of UTF-8 text, no control characters.
+-- Characters a name must not hold because names are shown to people: C1
+-- controls (U+0080-U+009F), line/paragraph separators (U+2028/9) and the bidi
+-- embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) that can
+-- make one name look like another in the list. As UTF-8 byte sequences.
+local function has_unicode_control(s)
+  return s:find('\194[\128-\159]') ~= nil or s:find('\226\128[\168-\174]') ~= nil
+    or s:find('\226\129[\166-\169]') ~= nil
+end
+
+-- A stream name: 1..max_name bytes of UTF-8 text, no control characters
+-- (C0, DEL, C1), no line separators and no bidi controls.
 local function check_name(name, cfg)
   if #name == 0 then fail('INVALID', 'name is empty') end
   if #name > cfg.max_name then fail('TOO_LARGE', 'name is longer than ' .. cfg.max_name .. ' bytes') end
   if name:find('[%z\1-\31\127]') then fail('INVALID', 'name contains a control character') end
   if not valid_utf8(name) then fail('INVALID', 'name is not UTF-8') end
+  if has_unicode_control(name) then fail('INVALID', 'name contains a control character') end
 end
 
 -- Verifiers, tokens and channels are lowercase hex of a fixed length range.
@@ -103,7 +124,12 @@ end
 
 local function keys_for(name)
   local b = base_key(name)
-  return { meta = b .. ':meta', state = b .. ':state', log = b .. ':log', fails = b .. ':fails' }
+  -- fails: failed password checks (connect); code_fails: failed leader-code checks
+  -- (reconnect, stop). Apart, so guessing passwords never locks the leader out.
+  return {
+    meta = b .. ':meta', state = b .. ':state', log = b .. ':log',
+    fails = b .. ':fails', code_fails = b .. ':code_fails',
+  }
 end
 
 -- The caller's KEYS[1] must be exactly the base key rebuilt from the name: foreign
@@ -128,20 +154,22 @@ local function same_digest(a, b)
   return diff == 0
 end
 
--- Rate limit for failed secret checks: a fixed window per stream. While the
--- window is full every check is refused (even a right one), so guesses cannot
--- go on; the window ends by itself, so nobody is locked out for good.
-local function check_not_limited(k, cfg)
-  local n = tonumber(redis.call('GET', k.fails) or '0')
+-- Rate limit for failed secret checks: a fixed window per stream and per kind
+-- of secret (`counter` is k.fails or k.code_fails). While the window is full
+-- every check is refused (even a right one), so guesses cannot go on; the
+-- window ends by itself, so nobody is locked out for good.
+local function check_not_limited(counter, cfg)
+  local n = tonumber(redis.call('GET', counter) or '0')
   if n >= cfg.fail_limit then
-    local ttl = redis.call('PTTL', k.fails)
+    local ttl = redis.call('PTTL', counter)
     fail('RATE_LIMITED', 'too many failed attempts; retry in ' .. math.max(1, math.ceil(ttl / 1000)) .. ' s')
   end
 end
 
-local function count_failure(k, cfg)
-  local n = redis.call('INCR', k.fails)
-  if n == 1 then redis.call('EXPIRE', k.fails, cfg.fail_window) end
+local function count_failure(counter, cfg)
+  local n = redis.call('INCR', counter)
+  -- No TTL yet (first failure, or a counter that lost it): start the window.
+  if n == 1 or redis.call('PTTL', counter) < 0 then redis.call('EXPIRE', counter, math.max(1, cfg.fail_window)) end
 end
 
 local function envelope(kind, epoch, seq, ts, extra)
@@ -162,7 +190,7 @@ local function delete_stream(name, k, meta, ts, reason)
   if meta and meta.channel then
     redis.call('PUBLISH', meta.channel, envelope('ended', meta.epoch, meta.seq, ts, ',"reason":"' .. reason .. '"'))
   end
-  redis.call('DEL', k.meta, k.state, k.log, k.fails)
+  redis.call('DEL', k.meta, k.state, k.log, k.fails, k.code_fails)
   redis.call('ZREM', INDEX, name)
   redis.call('ZREM', DEADLINES, name)
 end
@@ -189,12 +217,41 @@ local function touch(name, k, cfg, now)
   redis.call('PEXPIRE', k.log, ttl)
 end
 
--- A state is one JSON object, validated before anything is written.
+-- One scalar token outside strings: a literal or a number as RFC 8259 spells it.
+local function strict_scalar(tok)
+  if tok == 'true' or tok == 'false' or tok == 'null' then return true end
+  local int, rest = tok:match('^%-?(%d+)(.*)$')
+  if not int or (#int > 1 and int:sub(1, 1) == '0') then return false end
+  rest = rest:gsub('^%.%d+', '', 1)
+  rest = rest:gsub('^[eE][+-]?%d+', '', 1)
+  return rest == ''
+end
+
+-- Redis's cjson is lenient: it takes NaN, Infinity, hex and `+1` numbers,
+-- leading zeros and raw control characters inside strings. Browsers' JSON.parse
+-- refuses all of them, so one such state would make every follower's connect
+-- fail. After cjson has checked the structure, this refuses what it let by.
+local function strict_json(s)
+  -- Bytes that are never valid in JSON text, inside or outside strings.
+  if s:find('[%z\1-\8\11\12\14-\31]') then return false end
+  local ok = true
+  local bare = s:gsub('\\.', ''):gsub('"[^"]*"', function(str)
+    if str:find('[\t\n\r]') then ok = false end -- raw tab/newline inside a string
+    return '0'
+  end)
+  if not ok then return false end
+  for tok in bare:gmatch('[^%s{}%[%]:,]+') do
+    if not strict_scalar(tok) then return false end
+  end
+  return true
+end
+
+-- A state is one JSON object (strict RFC 8259), validated before anything is written.
 local function check_state(state, cfg)
   if #state > cfg.max_state then fail('TOO_LARGE', 'state is larger than ' .. cfg.max_state .. ' bytes') end
   if not valid_utf8(state) then fail('INVALID', 'state is not UTF-8') end
   local ok, decoded = pcall(cjson.decode, state)
-  if not ok or type(decoded) ~= 'table' or state:sub(1, 1) ~= '{' then
+  if not ok or type(decoded) ~= 'table' or state:sub(1, 1) ~= '{' or not strict_json(state) then
     fail('INVALID', 'state must be a JSON object')
   end
 end

@@ -27,6 +27,7 @@ import {
   openSocket,
   redisDb,
   snapshot,
+  closeSnapshots,
 } from "./support.ts";
 
 let stack: Stack;
@@ -135,6 +136,7 @@ beforeAll(async () => {
 afterAll(async () => {
   follower?.disconnect();
   leader?.close?.();
+  if (stack) closeSnapshots(stack);
   await stack?.stop();
 });
 

@@ -11,9 +11,7 @@ import type { Stack } from "../setup/types.ts";
 /** Percent-encodes every byte: binary, control characters and `/` `.` all travel intact. */
 export function encodeAll(value: string | Buffer): string {
   const b = typeof value === "string" ? Buffer.from(value, "utf8") : value;
-  let out = "";
-  for (const byte of b) out += `%${byte.toString(16).padStart(2, "0").toUpperCase()}`;
-  return out;
+  return b.toString("hex").replace(/../g, "%$&");
 }
 
 /** `relay:{name}` with `%`, `{`, `}` escaped, over raw bytes (same as base_key in Lua). */
@@ -72,9 +70,31 @@ export async function rawFcall(
 /** The first word of a Redis error ("INVALID", "ERR", ...). */
 export const codeOf = (error: string | undefined) => (error ?? "").split(" ")[0];
 
-/** A binary-safe Redis connection to one database (tests only). */
+/** A binary-safe Redis connection to one database (tests only); the caller disconnects it. */
 export function redisDb(stack: Stack, db = 0): Redis {
   return new Redis({ host: "127.0.0.1", port: stack.redisPort, db, lazyConnect: false, maxRetriesPerRequest: 1 });
+}
+
+// One kept-open connection per (port, db) for snapshots, so a fuzz run costs no handshakes.
+const kept = new Map<string, Redis>();
+function keptDb(stack: Stack, db: number): Redis {
+  const id = `${stack.redisPort}/${db}`;
+  let r = kept.get(id);
+  if (!r) {
+    r = redisDb(stack, db);
+    kept.set(id, r);
+  }
+  return r;
+}
+
+/** Closes the snapshot connections of `stack` (call before stack.stop()). */
+export function closeSnapshots(stack: Stack): void {
+  for (const [id, r] of kept) {
+    if (id.startsWith(`${stack.redisPort}/`)) {
+      r.disconnect();
+      kept.delete(id);
+    }
+  }
 }
 
 /**
@@ -87,8 +107,8 @@ export async function snapshot(stack: Stack): Promise<Map<string, string>> {
   const info = String(await stack.redis("INFO", "keyspace"));
   const dbs = [...info.matchAll(/^db(\d+):keys=/gm)].map((m) => Number(m[1]));
   for (const db of dbs) {
-    const r = redisDb(stack, db);
-    try {
+    const r = keptDb(stack, db);
+    {
       const keys = await r.keysBuffer("*");
       const pipe = r.pipeline();
       for (const k of keys) {
@@ -102,8 +122,6 @@ export async function snapshot(stack: Stack): Promise<Map<string, string>> {
         if (dump === null) return; // expired between KEYS and DUMP
         out.set(`${db}:${k.toString("hex")}`, `${type}:${dump?.toString("hex")}`);
       });
-    } finally {
-      r.disconnect();
     }
   }
   return out;

@@ -1,0 +1,338 @@
+/**
+ * FCALL is a door too: Webdis's ACL sees only the command name, so a caller
+ * picks the function, the keys and the arguments. Fuzzing with fast-check:
+ * before and after every attack we dump every key of every database (type +
+ * DUMP payload); a refused call must leave it byte-for-byte the same (the one
+ * deliberate exception is the failed-secret counter), and both servers must
+ * still answer. Then the holes this suite found, one test each.
+ */
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRelay, type Leader } from "../../src/node.ts";
+import { deriveVerifier, randomHex } from "../../src/core/secrets.ts";
+import { type Stack, startStack } from "../setup/stack.ts";
+import { uniqueName } from "../support/util.ts";
+import { baseKeyBytes, bothAlive, changedKeys, codeOf, http, rawFcall, redisDb, snapshot, closeSnapshots } from "./support.ts";
+
+let stack: Stack;
+const leaders: Leader[] = [];
+const victims: string[] = [];
+const pw = "victim password";
+const code = "victim code";
+
+/** A stream the attacker owns (started with raw FCALL), so its token is known and publish reaches the state check. */
+const own = { name: "", token: randomHex(24), code: randomHex(32), pw: randomHex(32), channel: "" };
+
+const OUR_FUNCTIONS = [
+  "relay_start",
+  "relay_reconnect",
+  "relay_stop",
+  "relay_connect",
+  "relay_publish",
+  "relay_heartbeat",
+  "relay_list",
+  "relay_version",
+];
+const READ_ONLY = new Set(["relay_list", "relay_version"]);
+const FOREIGN_KEYS = ["victim:plain", "victim:hash", "victim:list", "relay:index", "relay:deadline", "relay:config"];
+
+beforeAll(async () => {
+  stack = await startStack();
+  const relay = createRelay({ url: stack.webdisUrl, heartbeatMs: 0 });
+  for (let i = 0; i < 2; i++) {
+    const name = uniqueName("victim");
+    const l = await relay.start(name, { password: pw, code });
+    await l.publish({ secret: `state ${i}`, list: [1, 2, 3] });
+    leaders.push(l);
+    victims.push(name);
+  }
+  await stack.redis("SET", "victim:plain", "do not touch");
+  await stack.redis("HSET", "victim:hash", "f", "v");
+  await stack.redis("RPUSH", "victim:list", "a", "b");
+  const db2 = redisDb(stack, 2);
+  await db2.set("victim:other-db", "x");
+  db2.disconnect();
+  own.name = uniqueName("own");
+  const r = await rawFcall(stack, "relay_start", [baseKeyBytes(own.name)], [own.name, own.pw, own.code, randomHex(24), own.token]);
+  expect(r.ok, r.error).toBe(true);
+  own.channel = JSON.parse(String(r.value)).channel;
+});
+
+afterAll(async () => {
+  for (const l of leaders) l.close();
+  if (stack) closeSnapshots(stack);
+  await stack?.stop();
+});
+
+// ---- arbitraries -----------------------------------------------------------
+
+const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max }).map((a) => Buffer.from(a));
+const hex = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${n}}$`));
+const controlChars = fc.constantFrom("\u0000", "\u0001", "\n", "\r", "\t", "\u001b", "\u007f", "\u0085", "\u009b", "\u2028", "\u202e");
+const withControl = fc.tuple(fc.string({ maxLength: 20 }), controlChars, fc.string({ maxLength: 20 })).map(([a, c, b]) => a + c + b);
+const nonUtf8 = fc.constantFrom(
+  Buffer.from([0xff]),
+  Buffer.from([0xc0, 0x80]), // overlong NUL
+  Buffer.from([0xed, 0xa0, 0x80]), // surrogate
+  Buffer.from([0xf4, 0x90, 0x80, 0x80]), // > U+10FFFF
+  Buffer.from([0x61, 0xe2, 0x82]), // cut short
+  Buffer.from([0x80, 0x61]),
+);
+const huge = fc.integer({ min: 1_048_577, max: 1_250_000 }).map((n) => "a".repeat(n));
+
+const anyArg: fc.Arbitrary<string | Buffer> = fc.oneof(
+  { weight: 3, arbitrary: fc.string({ maxLength: 40 }) },
+  { weight: 2, arbitrary: fc.string({ unit: "grapheme", maxLength: 20 }) },
+  { weight: 2, arbitrary: bytes(0, 40) },
+  { weight: 2, arbitrary: withControl },
+  { weight: 1, arbitrary: nonUtf8 },
+  { weight: 2, arbitrary: hex(64) },
+  { weight: 1, arbitrary: hex(48) },
+  { weight: 1, arbitrary: fc.constantFrom("-", "0", "1", "-1", "99999999999999999999", "1e3", "{}", '{"a":1}', "[]") },
+  { weight: 1, arbitrary: fc.nat().map((i) => victims[i % Math.max(1, victims.length)] ?? "x") },
+  { weight: 1, arbitrary: fc.string({ minLength: 201, maxLength: 400 }) },
+);
+/** Mostly small arguments, now and then one over 1 MiB. */
+const anyArgOrHuge = fc.oneof({ weight: 30, arbitrary: anyArg }, { weight: 1, arbitrary: huge });
+
+const fnName = fc.oneof(
+  { weight: 5, arbitrary: fc.constantFrom(...OUR_FUNCTIONS) },
+  { weight: 1, arbitrary: fc.constantFrom("evil", "relay", "RELAY_START", "relay_start ", "redis", "", "__init__") },
+  { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
+  { weight: 1, arbitrary: bytes(1, 10) },
+);
+
+// ---- helpers -----------------------------------------------------------------
+
+/** Keys that may change on a wrong secret: the rate-limit counters, nothing else. */
+const isCounter = (k: string) => /:(code_)?fails$/.test(k);
+
+async function attack(fn: string | Buffer, keys: (string | Buffer)[], args: (string | Buffer)[], opts: { command?: string; numkeys?: string } = {}) {
+  const before = await snapshot(stack);
+  const r = await rawFcall(stack, fn, keys, args, opts).catch((e: Error) => ({ status: 0, ok: false, value: undefined, error: `network ${e.message}` }));
+  const changed = changedKeys(before, await snapshot(stack));
+  await bothAlive(stack);
+  return { ...r, changed, code: codeOf(r.error) };
+}
+
+function expectRefusedAndUnchanged(r: Awaited<ReturnType<typeof attack>>, what: string) {
+  expect(r.ok, `${what} should be refused`).toBe(false);
+  if (r.code === "BAD_PASSWORD" || r.code === "BAD_CODE") {
+    expect(r.changed.filter((k) => !isCounter(k)), what).toEqual([]);
+  } else {
+    expect(r.changed, `${what} (${r.error})`).toEqual([]);
+  }
+}
+
+// ---- properties --------------------------------------------------------------
+
+describe("FCALL fuzzing", () => {
+  it("random functions, key lists, argument counts and bytes: refused calls change nothing", async () => {
+    const keyArb = fc.oneof(
+      fc.constantFrom(...FOREIGN_KEYS),
+      fc.constantFrom(...victims.map((v) => baseKeyBytes(v))),
+      anyArg,
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fnName,
+        fc.constantFrom("FCALL", "FCALL_RO"),
+        fc.array(keyArb, { maxLength: 3 }),
+        fc.array(anyArgOrHuge, { maxLength: 7 }),
+        fc.option(fc.constantFrom("-1", "99", "abc", "", "1e3", "0x1"), { freq: 4 }),
+        async (fn, command, keys, args, numkeys) => {
+          const r = await attack(fn, keys, args, { command, numkeys: numkeys ?? undefined });
+          if (r.ok) {
+            // Only a read-only function can succeed with made-up arguments.
+            expect(READ_ONLY.has(String(fn)), `${String(fn)} succeeded: ${String(r.value).slice(0, 100)}`).toBe(true);
+            expect(r.changed).toEqual([]);
+          } else {
+            expectRefusedAndUnchanged(r, `${command} ${String(fn)}`);
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  }, 60_000);
+
+  /** A valid-shaped call per operation against a live stream, as [function, keys, args]. */
+  function templates(): Record<string, { keys: (string | Buffer)[]; args: (string | Buffer)[]; hexAt: number[]; intAt: number[] }> {
+    const v = victims[0] as string;
+    const vk = baseKeyBytes(v);
+    const ok = baseKeyBytes(own.name);
+    return {
+      relay_start: { keys: [baseKeyBytes("fresh")], args: ["fresh", randomHex(32), randomHex(32), randomHex(24), randomHex(24)], hexAt: [1, 2, 3, 4], intAt: [] },
+      relay_reconnect: { keys: [vk], args: [v, randomHex(32), randomHex(24)], hexAt: [1, 2], intAt: [] },
+      relay_stop: { keys: [vk], args: [v, randomHex(32)], hexAt: [1], intAt: [] },
+      relay_connect: { keys: [vk], args: [v, randomHex(32), "-", "0"], hexAt: [1], intAt: [3] },
+      relay_heartbeat: { keys: [ok], args: [own.name, own.token, "1"], hexAt: [1], intAt: [2] },
+      relay_publish: { keys: [ok], args: [own.name, own.token, "1", randomHex(16), '{"fine":true}'], hexAt: [1, 3], intAt: [2] },
+    };
+  }
+
+  type Mutation = (t: { keys: (string | Buffer)[]; args: (string | Buffer)[]; hexAt: number[]; intAt: number[] }) => {
+    keys: (string | Buffer)[];
+    args: (string | Buffer)[];
+  };
+
+  const mutation: fc.Arbitrary<[string, Mutation]> = fc.oneof(
+    fc.constantFrom(...FOREIGN_KEYS, "relay:{other}", "relay:{victim}:meta").map((k): [string, Mutation] => [
+      `foreign key ${k}`,
+      (t) => ({ keys: [k], args: t.args }),
+    ]),
+    fc.constant<[string, Mutation]>(["the other victim's key", (t) => ({ keys: [baseKeyBytes(victims[1] as string)], args: t.args })]),
+    fc.constant<[string, Mutation]>(["extra key", (t) => ({ keys: [...t.keys, "victim:plain"], args: t.args })]),
+    fc.constant<[string, Mutation]>(["no key", (t) => ({ keys: [], args: t.args })]),
+    fc.constant<[string, Mutation]>(["one argument fewer", (t) => ({ keys: t.keys, args: t.args.slice(0, -1) })]),
+    anyArg.map((extra): [string, Mutation] => ["one argument more", (t) => ({ keys: t.keys, args: [...t.args, extra] })]),
+    fc.oneof(withControl, nonUtf8, fc.constant(""), fc.string({ minLength: 201, maxLength: 300 }), fc.constantFrom("a\u0085b", "a\u202eb", "a\u2028b", "a\u2066b")).map(
+      (bad): [string, Mutation] => [
+        `name ${JSON.stringify(bad.toString())}`,
+        // The key is rebuilt from the bad name, so only the name check can refuse it.
+        (t) => ({ keys: [baseKeyBytes(bad)], args: [bad, ...t.args.slice(1)] }),
+      ],
+    ),
+    fc
+      .tuple(fc.nat(), fc.oneof(fc.constantFrom("A".repeat(64), "g".repeat(64), "ab", "0".repeat(65), ""), bytes(32, 32), withControl))
+      .map(([i, bad]): [string, Mutation] => [
+        `hex argument ${JSON.stringify(bad.toString())}`,
+        (t) => {
+          const at = t.hexAt[i % Math.max(1, t.hexAt.length)];
+          if (at === undefined) return { keys: t.keys, args: [...t.args, bad] };
+          const args = [...t.args];
+          args[at] = bad;
+          return { keys: t.keys, args };
+        },
+      ]),
+    fc
+      .tuple(fc.nat(), fc.constantFrom("-1", "1.5", "abc", "1234567890123456", "", " 1", "0x1", "1e3"))
+      .map(([i, bad]): [string, Mutation] => [
+        `integer argument ${JSON.stringify(bad)}`,
+        (t) => {
+          const at = t.intAt[i % Math.max(1, t.intAt.length)];
+          if (at === undefined) return { keys: t.keys, args: t.args.slice(0, -1) };
+          const args = [...t.args];
+          args[at] = bad;
+          return { keys: t.keys, args };
+        },
+      ]),
+  );
+
+  it("every operation refuses foreign keys, wrong counts, non-UTF-8, control characters and bad values with INVALID/TOO_LARGE", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...Object.keys(templates())), mutation, async (fn, [label, mutate]) => {
+        const t = templates()[fn];
+        if (!t) throw new Error(fn);
+        const m = mutate(t);
+        const r = await attack(fn, m.keys, m.args);
+        expectRefusedAndUnchanged(r, `${fn} with ${label}`);
+        // Redis's own arity errors (numkeys) are fine too; anything else must be a relay code.
+        // (HTTP: Webdis refused an oversized request before Redis saw it.)
+        expect(["INVALID", "TOO_LARGE", "ERR", "HTTP"], `${fn} with ${label}: ${r.error}`).toContain(r.code);
+      }),
+      { numRuns: 120 },
+    );
+  });
+
+  it("publish refuses bad states (not JSON, not an object, non-UTF-8, lenient JSON, too large) and keeps the old one", async () => {
+    const badState = fc.oneof(
+      fc.constantFrom("", "null", "[]", "1", '"s"', "{", '{"a":1}x', '{"a":1,}', "{'a':1}", " {}"),
+      fc.constantFrom('{"a":NaN}', '{"a":Infinity}', '{"a":-inf}', '{"a":0x10}', '{"a":01}', '{"a":+1}'),
+      fc.constantFrom('{"a":"x\u0001y"}', '{"a":"tab\there"}', '{"a":"new\nline"}', '{"a\u0000":1}'),
+      nonUtf8.map((b) => Buffer.concat([Buffer.from('{"a":"'), b, Buffer.from('"}')])),
+      fc.constant(`{"a":"${"x".repeat(1_048_576)}"}`),
+    );
+    await fc.assert(
+      fc.asyncProperty(badState, async (state) => {
+        const r = await attack("relay_publish", [baseKeyBytes(own.name)], [own.name, own.token, "1", randomHex(16), state]);
+        expectRefusedAndUnchanged(r, `state ${JSON.stringify(state.toString().slice(0, 40))}`);
+        expect(["INVALID", "TOO_LARGE"]).toContain(r.code);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("publish accepts whatever JSON.stringify makes (the strict check refuses nothing a client sends)", async () => {
+    let seq = Number(await stack.redis("HGET", `relay:{${own.name}}:meta`, "seq"));
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 6 }), async (obj) => {
+        const json = JSON.stringify({ ...obj, n: ++seq });
+        const r = await rawFcall(stack, "relay_publish", [baseKeyBytes(own.name)], [own.name, own.token, "1", randomHex(16), json]);
+        expect(r.ok, `${json.slice(0, 100)}: ${r.error}`).toBe(true);
+        expect(await stack.redis("GET", `relay:{${own.name}}:state`)).toBe(json);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe("holes found here, fixed in lua/", () => {
+  it("start derives the channel: nobody can pick another stream's channel and publish into it", async () => {
+    // Before: the channel was taken as sent. A follower of stream A (who knows A's
+    // channel) could start stream B with the same channel and publish into A's followers.
+    const seed = randomHex(24);
+    const a = uniqueName("chan");
+    const b = uniqueName("chan");
+    const ra = await rawFcall(stack, "relay_start", [baseKeyBytes(a)], [a, randomHex(32), randomHex(32), seed, randomHex(24)]);
+    const rb = await rawFcall(stack, "relay_start", [baseKeyBytes(b)], [b, randomHex(32), randomHex(32), seed, randomHex(24)]);
+    const ca = JSON.parse(String(ra.value)).channel;
+    const cb = JSON.parse(String(rb.value)).channel;
+    expect(ca).not.toBe(seed);
+    expect(ca).not.toBe(cb);
+    expect(ca).toMatch(/^[0-9a-f]{40}$/);
+    expect(await stack.redis("HGET", `relay:{${a}}:meta`, "channel")).toBe(ca);
+    // And the victim's real channel cannot be taken either.
+    const victimChannel = String(await stack.redis("HGET", `relay:{${victims[0]}}:meta`, "channel"));
+    const c = uniqueName("chan");
+    const rc = await rawFcall(stack, "relay_start", [baseKeyBytes(c)], [c, randomHex(32), randomHex(32), victimChannel.padEnd(32, "0"), randomHex(24)]);
+    expect(JSON.parse(String(rc.value)).channel).not.toBe(victimChannel);
+  });
+
+  it("names with C1 controls, line separators or bidi overrides are refused", async () => {
+    for (const bad of ["a\u0085b", "a\u009bb", "line\u2028sep", "para\u2029sep", "evil\u202etxt.exe", "x\u202ay", "x\u2066y", "x\u2069y"]) {
+      const r = await attack("relay_start", [baseKeyBytes(bad)], [bad, randomHex(32), randomHex(32), randomHex(24), randomHex(24)]);
+      expectRefusedAndUnchanged(r, JSON.stringify(bad));
+      expect(r.code, JSON.stringify(bad)).toBe("INVALID");
+    }
+    // Ordinary non-ASCII text is still fine.
+    const good = uniqueName("Café ✈ 東京 — ok");
+    const r = await rawFcall(stack, "relay_start", [baseKeyBytes(good)], [good, randomHex(32), randomHex(32), randomHex(24), randomHex(24)]);
+    expect(r.ok, r.error).toBe(true);
+  });
+
+  it("a Webdis database prefix (/5/FCALL/...) cannot escape db 0 or the operator's limits", async () => {
+    // Before: Webdis ran SELECT 5 first, so the stream lived in db 5 where
+    // relay:config does not exist: no operator limits, invisible to list.
+    await stack.redis("HSET", "relay:config", "max_state", "100");
+    try {
+      const name = uniqueName("db5");
+      const key = encodeURIComponent(`relay:{${name}}`);
+      const token = randomHex(24);
+      const line = ["FCALL", "relay_start", "1", key, name, randomHex(32), randomHex(32), randomHex(24), token].join("/");
+      const start = await http(stack, "POST", "/", `5/${line}`);
+      expect(JSON.parse(start.text).FCALL).toContain("channel");
+      expect(await stack.redis("EXISTS", `relay:{${name}}:meta`)).toBe(1); // in db 0
+      const db5 = redisDb(stack, 5);
+      expect(await db5.dbsize()).toBe(0);
+      db5.disconnect();
+      const big = encodeURIComponent(JSON.stringify({ pad: "x".repeat(200) })).replace(/\./g, "%2E");
+      const pub = await http(stack, "GET", `/5/FCALL/relay_publish/1/${key}/${name}/${token}/1/${randomHex(16)}/${big}`);
+      expect(String(JSON.parse(pub.text).FCALL[1])).toMatch(/^TOO_LARGE/);
+    } finally {
+      await stack.redis("HDEL", "relay:config", "max_state");
+    }
+  });
+
+  it("the victims are untouched after all of the above", async () => {
+    const relay = createRelay({ url: stack.webdisUrl, heartbeatMs: 0 });
+    for (const [i, v] of victims.entries()) {
+      const f = await relay.connect(v, { password: pw });
+      expect(f.state).toEqual({ secret: `state ${i}`, list: [1, 2, 3] });
+      f.disconnect();
+    }
+    expect(await stack.redis("GET", "victim:plain")).toBe("do not touch");
+    // The verifiers we used are never what is stored.
+    const meta = (await stack.redis("HGETALL", `relay:{${victims[0]}}:meta`)) as string[];
+    expect(meta).not.toContain(await deriveVerifier("password", victims[0] as string, pw));
+  });
+});
