@@ -1,0 +1,125 @@
+/**
+ * Idle expiry with idle_ttl = 1 s (relay:config, this file's own stack): a
+ * stream whose leader neither publishes nor heartbeats ends, and its followers
+ * are told (`ended` "expired" when another write sweeps it, "gone" when their
+ * own re-sync finds it missing); a heartbeating stream never expires.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRelay, type Follower, type Leader, type TransportName } from "../../src/node.ts";
+import { type Stack, startStack } from "../setup/stack.ts";
+import { sleep, uniqueName, waitForStatus } from "../support/util.ts";
+import { creds, expectClean, expectConverged, fastBackoff, recordAll, until, WS_ON } from "./support.ts";
+
+let stack: Stack;
+const cleanup: (() => void)[] = [];
+
+beforeAll(async () => {
+  stack = await startStack(WS_ON);
+  await stack.redis("HSET", "relay:config", "idle_ttl", "1");
+});
+afterAll(async () => {
+  for (const c of cleanup) c();
+  await stack?.stop();
+});
+
+function track<T extends Leader | Follower>(x: T): T {
+  cleanup.push(() => ("disconnect" in x ? x.disconnect() : x.close()));
+  return x;
+}
+
+const transports: TransportName[] = ["websocket", "http-stream"];
+
+async function followBoth(name: string, staleAfterMs: number): Promise<Follower[]> {
+  return Promise.all(
+    transports.map(async (t) =>
+      track(
+        await createRelay({ url: stack.webdisUrl, transports: [t], staleAfterMs, backoff: fastBackoff }).connect(
+          name,
+          creds,
+        ),
+      ),
+    ),
+  );
+}
+
+function endedReasons(f: Follower): Promise<string> {
+  return new Promise((resolve) => f.on("ended", (e) => resolve(e.reason)));
+}
+
+describe("idle expiry (idle_ttl 1 s)", () => {
+  it("an idle stream ends with reason expired when another stream's write sweeps it; an active one lives on", async () => {
+    const idleName = uniqueName("idle");
+    const activeName = uniqueName("active");
+    const idleLeader = track(await createRelay({ url: stack.webdisUrl, heartbeatMs: 0 }).start(idleName, creds));
+    await idleLeader.publish({ v: "idle" });
+    const active = track(await createRelay({ url: stack.webdisUrl, heartbeatMs: 250 }).start(activeName, creds));
+    await active.publish({ v: 1 });
+    // Long staleAfterMs: only the sweep (by the active leader's heartbeats) can end them.
+    const idleFollowers = await followBoth(idleName, 30_000);
+    const activeFollowers = await followBoth(activeName, 30_000);
+    const idleRecs = idleFollowers.map(recordAll);
+    const activeRecs = activeFollowers.map(recordAll);
+    const reasons = idleFollowers.map(endedReasons);
+    await Promise.all([...idleFollowers, ...activeFollowers].map((f) => waitForStatus(f, "live")));
+
+    expect(await Promise.all(reasons)).toEqual(["expired", "expired"]);
+    for (const f of idleFollowers) expect(f.status).toBe("ended");
+    for (const rec of idleRecs) {
+      expect(rec.statuses.at(-1)).toMatchObject({ status: "ended", reason: "expired" });
+      expectClean(rec);
+    }
+    await expect(createRelay({ url: stack.webdisUrl }).connect(idleName, creds)).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
+    await expect(idleLeader.publish({ v: "too late" })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    expect(idleLeader.status).toBe("stopped");
+
+    // Three idle_ttl periods later the heartbeating stream is still there and still works.
+    await sleep(3_000);
+    for (const f of activeFollowers) expect(f.status).toBe("live");
+    await active.publish({ v: 2 });
+    await expectConverged(active, activeFollowers);
+    for (const rec of activeRecs) {
+      expectClean(rec);
+      expect(rec.path()).not.toContain("ended");
+    }
+    const late = track(await createRelay({ url: stack.webdisUrl }).connect(activeName, creds));
+    expect(late.state).toEqual({ v: 2 });
+    active.close(); // no more heartbeats (and so no sweeps) from this file's other tests
+  });
+
+  it("with no other writes at all, followers find out by their own re-sync (ended: gone)", async () => {
+    const name = uniqueName("alone");
+    const leader = track(await createRelay({ url: stack.webdisUrl, heartbeatMs: 0 }).start(name, creds));
+    await leader.publish({ v: 1 });
+    const followers = await followBoth(name, 500);
+    const recs = followers.map(recordAll);
+    const reasons = followers.map(endedReasons);
+    expect(await Promise.all(reasons)).toEqual(["gone", "gone"]);
+    for (const rec of recs) {
+      expectClean(rec);
+      const path = rec.path();
+      expect(path.at(-1)).toBe("ended");
+      // Silence -> resubscribe and re-sync -> NOT_FOUND -> ended.
+      expect(rec.statuses.some((s) => s.status === "catching-up" && /no message/.test(s.reason))).toBe(true);
+    }
+    await until("both ended", () => followers.every((f) => f.status === "ended"));
+  });
+
+  it("publishes alone (no heartbeat) also keep a stream alive", async () => {
+    const name = uniqueName("busy");
+    const leader = track(await createRelay({ url: stack.webdisUrl, heartbeatMs: 0 }).start(name, creds));
+    const followers = await followBoth(name, 30_000);
+    const recs = followers.map(recordAll);
+    await Promise.all(followers.map((f) => waitForStatus(f, "live")));
+    for (let i = 1; i <= 10; i++) {
+      await leader.publish({ i });
+      await sleep(300);
+    }
+    await expectConverged(leader, followers);
+    for (const rec of recs) {
+      expectClean(rec);
+      expect(rec.path()).not.toContain("ended");
+    }
+  });
+});
