@@ -48,11 +48,20 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-/** Serves `dir` on 127.0.0.1 (free port), with relay-config.json -> webdisUrl. */
-export async function serve(dir: string, webdisUrl: string): Promise<StaticServer> {
-  writeFileSync(join(dir, "relay-config.json"), JSON.stringify({ url: webdisUrl }));
+/**
+ * Serves `dir` on 127.0.0.1 (free port). relay-config.json -> webdisUrl is written
+ * beside index.html, as `mission-relay up` does; with `virtual` it is only served,
+ * so two servers can share one build with different relays.
+ */
+export async function serve(dir: string, webdisUrl: string, virtual = false): Promise<StaticServer> {
+  const config = JSON.stringify({ url: webdisUrl });
+  if (!virtual) writeFileSync(join(dir, "relay-config.json"), config);
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    if (virtual && path === "/relay-config.json") {
+      res.writeHead(200, { "content-type": "application/json" }).end(config);
+      return;
+    }
     const file = normalize(join(dir, path === "/" ? "index.html" : path));
     if (!file.startsWith(dir)) {
       res.writeHead(403).end();

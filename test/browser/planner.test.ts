@@ -281,6 +281,26 @@ describe("mission planner in the browser", () => {
     await screenshot(page, "home-errors");
   });
 
+  it("an unreachable relay server is explained in plain words", async () => {
+    const dead = await serve(dist, "http://127.0.0.1:9", true); // port 9 (discard): nothing listens
+    try {
+      const { page } = await newPage(browser);
+      pages.push(page);
+      await page.goto(dead.url);
+      await expect
+        .poll(() => page.locator(".list-status").textContent().then(clean), { timeout: 20_000 })
+        .toMatch(/Cannot reach the relay server/);
+      await joinStream(page, name);
+      await expect
+        .poll(() => page.locator("#join-form [role=alert]").textContent().then(clean), { timeout: 20_000 })
+        .toMatch(/Cannot reach the relay server/);
+      expect(await page.locator("body").textContent()).not.toMatch(/at \w+ \(|TypeError|stack/i);
+      await screenshot(page, "home-unreachable");
+    } finally {
+      await dead.close();
+    }
+  }, 60_000);
+
   it("the stream list shows the stream with its last-update age, and search filters it", async () => {
     const page = await open();
     const row = page.locator(`tr[data-stream="${name}"]`);

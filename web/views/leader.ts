@@ -190,11 +190,12 @@ export const leaderView: View = (ctx, root, route) => {
   }
 
   function renderSendState() {
-    if (sendError) sendState.textContent = sendError;
+    if (locked) sendState.textContent = "Changes no longer sent";
+    else if (sendError) sendState.textContent = sendError;
     else if (sending > 0 || publisher.pending) sendState.textContent = "Sending…";
     else if (lastSent) sendState.textContent = `All changes sent · #${lastSent.seq} · ${ago(lastSent.at)}`;
     else sendState.textContent = "Not sent yet";
-    sendState.classList.toggle("err", !!sendError);
+    sendState.classList.toggle("err", locked || !!sendError);
   }
 
   // ---- toolbar ---------------------------------------------------------------------
@@ -349,24 +350,29 @@ export const leaderView: View = (ctx, root, route) => {
       routeBox,
     ),
     h("section", { class: "side-section", "aria-label": "Selected waypoint" }, editor),
+  );
+  const importBtn = h(
+    "button",
+    { type: "button", class: "btn small ghost", onclick: () => importPicker.click() },
+    "Import JSON…",
+  );
+  // Outside the fieldset: export keeps working after a take-over, so no work is lost.
+  const fileSection = h(
+    "section",
+    { class: "side-section", "aria-labelledby": "file-h" },
+    h("h2", { id: "file-h" }, "Plan file"),
     h(
-      "section",
-      { class: "side-section", "aria-labelledby": "file-h" },
-      h("h2", { id: "file-h" }, "Plan file"),
+      "div",
+      { class: "row-actions" },
       h(
-        "div",
-        { class: "row-actions" },
-        h(
-          "button",
-          { type: "button", class: "btn small ghost", onclick: () => downloadPlan(plan, name, planToJson(plan)) },
-          "Export JSON",
-        ),
-        h("button", { type: "button", class: "btn small ghost", onclick: () => importPicker.click() }, "Import JSON…"),
-        importPicker,
+        "button",
+        { type: "button", class: "btn small ghost", onclick: () => downloadPlan(plan, name, planToJson(plan)) },
+        "Export JSON",
       ),
-      fileMsg,
+      importBtn,
+      importPicker,
     ),
-    legend(),
+    fileMsg,
   );
 
   const notice = h("div", { class: "notice-slot" });
@@ -388,9 +394,8 @@ export const leaderView: View = (ctx, root, route) => {
     locked = true;
     publisher.cancel();
     fieldset.disabled = true;
+    importBtn.disabled = true;
     root.querySelector(".workspace")?.classList.add("locked");
-    // The disabled form leaves nothing focusable in the sidebar; keep it scrollable by keyboard.
-    root.querySelector("aside.sidebar")?.setAttribute("tabindex", "0");
     stopBtn.disabled = true;
     notice.replaceChildren(banner("error", message, " ", h("a", { href: "#/" }, "Back to all streams")));
     ctx.session.leader = undefined;
@@ -466,7 +471,7 @@ export const leaderView: View = (ctx, root, route) => {
       h("h1", { class: "visually-hidden" }, `Leading ${name}`),
       h("div", { class: "stream-actions" }, notice),
       mapWrap,
-      h("aside", { class: "sidebar", "aria-label": "Plan details" }, fieldset),
+      h("aside", { class: "sidebar", "aria-label": "Plan details" }, fieldset, fileSection, legend()),
     ),
     dialog,
   );
