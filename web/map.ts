@@ -67,6 +67,8 @@ export class PlanMap {
   private readonly readout = s("text", { class: "readout" });
   private readonly markerEls = new Map<string, SVGGElement>();
   private fitted = false;
+  /** A follower's map follows the plan until the user zooms or pans by hand. */
+  private userMoved = false;
 
   constructor(
     private readonly editable: boolean,
@@ -102,6 +104,7 @@ export class PlanMap {
     this.plan = plan;
     if (this.width === 0) return; // drawn on the first resize
     if (!this.fitted && plan && plan.waypoints.length > 0) this.fit();
+    else if (!this.editable && !this.userMoved && plan && !this.allVisible(plan)) this.fit();
     else this.render();
   }
 
@@ -134,7 +137,16 @@ export class PlanMap {
     return { x: this.cx, y: this.cy };
   }
 
+  private allVisible(plan: Plan): boolean {
+    const m = 28;
+    return plan.waypoints.every((w) => {
+      const p = this.toScreen(w);
+      return p.sx >= m && p.sx <= this.width - m && p.sy >= m && p.sy <= this.height - m;
+    });
+  }
+
   zoom(factor: number, at?: { sx: number; sy: number }): void {
+    this.userMoved = true;
     const sx = at?.sx ?? this.width / 2;
     const sy = at?.sy ?? this.height / 2;
     const before = this.toWorld(sx, sy);
@@ -146,6 +158,7 @@ export class PlanMap {
   }
 
   pan(dxPx: number, dyPx: number): void {
+    this.userMoved = true;
     this.cx += dxPx / this.scale;
     this.cy -= dyPx / this.scale;
     this.render();
@@ -153,6 +166,7 @@ export class PlanMap {
 
   /** Shows every waypoint (and the background), or a default 1.2 km square. */
   fit(): void {
+    this.userMoved = false;
     const pts: Point[] = this.plan?.waypoints.map((w) => ({ x: w.x, y: w.y })) ?? [];
     if (this.background && pts.length === 0) {
       const b = this.background;
@@ -168,7 +182,7 @@ export class PlanMap {
       const [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
       this.cx = (minX + maxX) / 2;
       this.cy = (minY + maxY) / 2;
-      const pad = 140;
+      const pad = 190;
       const dx = Math.max(maxX - minX, 300);
       const dy = Math.max(maxY - minY, 300);
       this.scale = Math.min((this.width - pad) / dx, (this.height - pad) / dy);
@@ -252,6 +266,7 @@ export class PlanMap {
       if (gesture.kind === "pan") {
         if (!gesture.moved && dist < CLICK_SLOP) return;
         gesture.moved = true;
+        this.userMoved = true;
         svg.classList.add("panning");
         this.cx = gesture.cx - (p.sx - gesture.sx) / this.scale;
         this.cy = gesture.cy + (p.sy - gesture.sy) / this.scale;
@@ -394,7 +409,7 @@ export class PlanMap {
     for (let y = Math.ceil(br.y / step) * step; y <= tl.y; y += step) {
       const sy = this.toScreen({ x: 0, y }).sy;
       lines.push(`M0 ${sy.toFixed(1)}H${this.width}`);
-      if (sy > 30) labels.push(s("text", { x: 4, y: sy - 4, class: "glabel" }, `N ${fmt(y)}`));
+      if (sy > 30 && sy < this.height - 44) labels.push(s("text", { x: 4, y: sy - 4, class: "glabel" }, `N ${fmt(y)}`));
     }
     const o = this.toScreen({ x: 0, y: 0 });
     this.grid.replaceChildren(
