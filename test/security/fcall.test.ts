@@ -151,7 +151,7 @@ describe("FCALL fuzzing", () => {
           }
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   }, 60_000);
 
@@ -230,7 +230,7 @@ describe("FCALL fuzzing", () => {
         // (HTTP: Webdis refused an oversized request before Redis saw it.)
         expect(["INVALID", "TOO_LARGE", "ERR", "HTTP"], `${fn} with ${label}: ${r.error}`).toContain(r.code);
       }),
-      { numRuns: 120 },
+      { numRuns: 80 },
     );
   });
 
@@ -248,7 +248,7 @@ describe("FCALL fuzzing", () => {
         expectRefusedAndUnchanged(r, `state ${JSON.stringify(state.toString().slice(0, 40))}`);
         expect(["INVALID", "TOO_LARGE"]).toContain(r.code);
       }),
-      { numRuns: 40 },
+      { numRuns: 25 },
     );
   });
 
