@@ -38,6 +38,13 @@ export function routeHash(r: Route): string {
 
 export type View = (ctx: AppContext, root: HTMLElement, route: Route) => (() => void) | undefined;
 
+const SOURCE_WORDS: Record<AppContext["config"]["source"], string> = {
+  link: "the link's ?relay= parameter",
+  file: "relay-config.json",
+  build: "the build settings",
+  default: "the default port 7379",
+};
+
 /** The top bar every view shares. */
 export function appBar(ctx: AppContext, ...right: (Node | string | null)[]): HTMLElement {
   const host = (() => {
@@ -60,7 +67,15 @@ export function appBar(ctx: AppContext, ...right: (Node | string | null)[]): HTM
       "div",
       { class: "appbar-right" },
       ...right,
-      h("span", { class: "relay-host", title: `Relay server (${ctx.config.source})` }, `Relay ${host}`),
+      h(
+        "span",
+        {
+          class: `relay-host${ctx.config.source === "link" ? " from-link" : ""}`,
+          title: `Relay server (from ${SOURCE_WORDS[ctx.config.source]})`,
+        },
+        // A relay chosen by a link is named as such: passwords are checked by that server.
+        ctx.config.source === "link" ? `Relay ${host} (from link)` : `Relay ${host}`,
+      ),
     ),
   );
 }

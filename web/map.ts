@@ -404,7 +404,7 @@ export class PlanMap {
     for (let x = Math.ceil(tl.x / step) * step; x <= br.x; x += step) {
       const sx = this.toScreen({ x, y: 0 }).sx;
       lines.push(`M${sx.toFixed(1)} 0V${this.height}`);
-      if (sx > 44) labels.push(s("text", { x: sx + 3, y: 12, class: "glabel" }, `E ${fmt(x)}`));
+      if (sx > 44 && sx < this.width - 64) labels.push(s("text", { x: sx + 3, y: 12, class: "glabel" }, `E ${fmt(x)}`));
     }
     for (let y = Math.ceil(br.y / step) * step; y <= tl.y; y += step) {
       const sy = this.toScreen({ x: 0, y }).sy;

@@ -396,6 +396,28 @@ describe("mission planner in the browser", () => {
     await screenshot(old, "leader-replaced");
   });
 
+  it("followers say when they are reconnecting, and catch up when the relay is back", async () => {
+    const status = (p: Page) => p.getByTestId("follower-status").textContent().then(clean);
+    await stack.killWebdis();
+    await expect.poll(() => status(f1), { timeout: 30_000 }).toMatch(/Reconnecting|Connecting/);
+    await expect
+      .poll(() => f1.locator(".status-line").textContent().then(clean))
+      .toMatch(/Lost the connection|Connecting/);
+    await screenshot(f1, "follower-reconnecting");
+    await leader.getByLabel("Notes").fill("H-hour 0600Z. Changed while the relay was down.");
+    await expect
+      .poll(() => leader.getByTestId("leader-status").textContent().then(clean), { timeout: 30_000 })
+      .toBe("Offline, retrying");
+    await stack.startWebdis();
+    await expect
+      .poll(() => leader.getByTestId("leader-status").textContent().then(clean), { timeout: 30_000 })
+      .toBe("Live");
+    for (const f of [f1, f2]) {
+      await expect.poll(() => status(f), { timeout: 30_000 }).toBe("Live");
+      await expect.poll(() => f.getByTestId("plan-notes").textContent().then(clean)).toMatch(/relay was down/);
+    }
+  }, 120_000);
+
   it("stop asks for confirmation, then followers see that the stream ended", async () => {
     await leader.getByRole("button", { name: "Stop stream" }).click();
     const dialog = leader.getByRole("dialog");

@@ -130,3 +130,30 @@ export function filePicker(accept: string, onFile: (f: File) => void): HTMLInput
 export function banner(kind: "error" | "warn" | "info" | "ok", ...content: (Node | string)[]): HTMLElement {
   return h("div", { class: `banner ${kind}`, role: kind === "error" ? "alert" : "status" }, ...content);
 }
+
+/** The keyboard shortcuts, one click away. */
+export function keyHelp(editable: boolean): HTMLElement {
+  const rows: [string, string][] = [
+    ["Tab", "Move between the map, its waypoints and the controls"],
+    ["Arrow keys", "Pan the map (when the map has focus)"],
+    ["+ / −", "Zoom in / out; 0 fits the plan"],
+  ];
+  if (editable) {
+    rows.push(
+      ["Enter", "Add a waypoint at the map centre"],
+      ["Arrow keys", "Move the focused waypoint 10 m (Shift: 100 m)"],
+      ["Delete", "Remove the focused waypoint"],
+      ["Ctrl+Z / Ctrl+Shift+Z", "Undo / redo"],
+    );
+  }
+  return h(
+    "details",
+    { class: "keys" },
+    h("summary", {}, "Keyboard shortcuts"),
+    h(
+      "dl",
+      {},
+      rows.map(([k, v]) => [h("dt", {}, h("kbd", {}, k)), h("dd", {}, v)]),
+    ),
+  );
+}

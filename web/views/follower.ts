@@ -10,7 +10,7 @@ import { ago, endedText } from "../messages.ts";
 import { type Change, describeChange, type Plan, parsePlan, planToJson } from "../plan.ts";
 import type { FollowerStatus } from "../relay.ts";
 import { backgroundControls } from "./background.ts";
-import { banner, downloadPlan, legend, routeList, routeSummary } from "./common.ts";
+import { banner, downloadPlan, keyHelp, legend, routeList, routeSummary } from "./common.ts";
 import { gateView } from "./gate.ts";
 
 const STATUS_WORDS: Record<FollowerStatus, string> = {
@@ -205,6 +205,7 @@ export const followerView: View = (ctx, root, route) => {
             exportBtn,
           ),
           legend(),
+          keyHelp(false),
         ),
       ),
     ),

@@ -27,7 +27,7 @@ import {
 import type { LeaderStatus } from "../relay.ts";
 import { throttle } from "../throttle.ts";
 import { backgroundControls } from "./background.ts";
-import { banner, downloadPlan, filePicker, legend, routeList, routeSummary } from "./common.ts";
+import { banner, downloadPlan, filePicker, keyHelp, legend, routeList, routeSummary } from "./common.ts";
 import { gateView } from "./gate.ts";
 
 /** Drag publishes at most this often (ms). */
@@ -471,7 +471,7 @@ export const leaderView: View = (ctx, root, route) => {
       h("h1", { class: "visually-hidden" }, `Leading ${name}`),
       h("div", { class: "stream-actions" }, notice),
       mapWrap,
-      h("aside", { class: "sidebar", "aria-label": "Plan details" }, fieldset, fileSection, legend()),
+      h("aside", { class: "sidebar", "aria-label": "Plan details" }, fieldset, fileSection, legend(), keyHelp(true)),
     ),
     dialog,
   );
