@@ -59,7 +59,7 @@ export async function latency(ctx: Ctx): Promise<Scenario> {
   const sc = new Scenario(2, "End-to-end latency, publish -> follower has it");
   const { stack, quick } = ctx;
   const warm = quick ? 20 : 50;
-  const n = quick ? 100 : 400;
+  const n = quick ? 80 : 400;
   const base = makePlan(1024, 11);
   const stateOf = (rev: number) => ({ ...base, rev });
   const record = (key: string, label: string, xs: number[]) => {

@@ -39,11 +39,12 @@ export async function memory(ctx: Ctx): Promise<Scenario> {
       if (bad) throw bad[0];
     }
     const after = await used();
+    ctx.log(`  ${count} idle streams: ${((after - before) / count).toFixed(0)} B each`);
     sc.fig("streams", "idle streams created", count, "streams");
     sc.fig("per_idle_stream", "Redis used_memory per idle stream", (after - before) / count, "B");
 
     // Streams that published: ~2 KB state, history full (32 envelopes by default).
-    const active = quick ? 200 : 1000;
+    const active = quick ? 100 : 1000;
     const history = Number((await redis.call("HGET", "relay:config", "history")) ?? 32) || 32;
     const plan = JSON.stringify(makePlan(2048, 9));
     const actives: { name: string; token: string }[] = [];

@@ -31,8 +31,8 @@ export async function throughput(ctx: Ctx): Promise<Scenario> {
   const sc = new Scenario(1, "Publish throughput");
   const { stack, quick } = ctx;
   const conns = 32;
-  const seconds = quick ? 2 : 6;
-  const warmSeconds = quick ? 0.5 : 1;
+  const seconds = quick ? 1.2 : 6;
+  const warmSeconds = quick ? 0.3 : 1;
   const rounds = quick ? 1 : 2;
 
   const stream = await stack.startStream("tput");
