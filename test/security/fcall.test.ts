@@ -4,7 +4,9 @@
  * before and after every attack we dump every key of every database (type +
  * DUMP payload); a refused call must leave it byte-for-byte the same (the one
  * deliberate exception is the failed-secret counter), and both servers must
- * still answer. Then the holes this suite found, one test each.
+ * still answer. Then the holes this suite found, one test each. Runs are
+ * bounded by count and by time (interruptAfterTimeLimit), so a busy machine
+ * runs fewer cases instead of timing out.
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -151,7 +153,7 @@ describe("FCALL fuzzing", () => {
           }
         },
       ),
-      { numRuns: 100 },
+      { numRuns: 100, interruptAfterTimeLimit: 25_000 },
     );
   }, 60_000);
 
@@ -230,7 +232,7 @@ describe("FCALL fuzzing", () => {
         // (HTTP: Webdis refused an oversized request before Redis saw it.)
         expect(["INVALID", "TOO_LARGE", "ERR", "HTTP"], `${fn} with ${label}: ${r.error}`).toContain(r.code);
       }),
-      { numRuns: 80 },
+      { numRuns: 80, interruptAfterTimeLimit: 20_000 },
     );
   });
 
@@ -248,7 +250,7 @@ describe("FCALL fuzzing", () => {
         expectRefusedAndUnchanged(r, `state ${JSON.stringify(state.toString().slice(0, 40))}`);
         expect(["INVALID", "TOO_LARGE"]).toContain(r.code);
       }),
-      { numRuns: 25 },
+      { numRuns: 25, interruptAfterTimeLimit: 20_000 },
     );
   });
 
@@ -261,7 +263,7 @@ describe("FCALL fuzzing", () => {
         expect(r.ok, `${json.slice(0, 100)}: ${r.error}`).toBe(true);
         expect(await stack.redis("GET", `relay:{${own.name}}:state`)).toBe(json);
       }),
-      { numRuns: 40 },
+      { numRuns: 40, interruptAfterTimeLimit: 15_000 },
     );
   });
 });

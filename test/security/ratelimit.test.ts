@@ -59,7 +59,7 @@ describe("rate limiting", () => {
   });
 
   it("the window ends by itself, and guessing while limited does not extend it", async () => {
-    await stack.redis("HSET", "relay:config", "fail_limit", "3", "fail_window", "1");
+    await stack.redis("HSET", "relay:config", "fail_limit", "3", "fail_window", "2");
     const s = await stream();
     for (let i = 0; i < 3; i++) expect(codeOf((await connect(s)).error)).toBe("BAD_PASSWORD");
     const ttl0 = Number(await stack.redis("PTTL", `relay:{${s.name}}:fails`));
@@ -67,19 +67,19 @@ describe("rate limiting", () => {
     for (let i = 0; i < 5; i++) expect(codeOf((await connect(s)).error)).toBe("RATE_LIMITED");
     expect(await stack.redis("GET", `relay:{${s.name}}:fails`)).toBe("3");
     expect(Number(await stack.redis("PTTL", `relay:{${s.name}}:fails`))).toBeLessThanOrEqual(ttl0);
-    await sleep(1_100);
+    await sleep(2_100);
     const ok = await connect(s, s.pw);
     expect(ok.ok, ok.error).toBe(true);
     expect(JSON.parse(String(ok.value)).mode).toBe("full");
   });
 
   it("leader-code guessing (reconnect and stop) is limited too; the real leader gets back in after the window", async () => {
-    await stack.redis("HSET", "relay:config", "fail_limit", "4", "fail_window", "1");
+    await stack.redis("HSET", "relay:config", "fail_limit", "4", "fail_window", "2");
     const s = await stream();
     expect(await codes([reconnect(s), stop(s), reconnect(s), stop(s)])).toEqual(["BAD_CODE", "BAD_CODE", "BAD_CODE", "BAD_CODE"]);
     expect(codeOf((await reconnect(s, s.code)).error)).toBe("RATE_LIMITED");
     expect(codeOf((await stop(s, s.code)).error)).toBe("RATE_LIMITED");
-    await sleep(1_100);
+    await sleep(2_100);
     const back = await reconnect(s, s.code);
     expect(back.ok, back.error).toBe(true);
     expect(JSON.parse(String(back.value)).term).toBe(2);
