@@ -233,6 +233,26 @@ describe("mission planner in the browser", () => {
     expect(want.find((m) => m.name === "WP 1")?.x).toBeCloseTo(x0 + 100, 1);
   });
 
+  it("a leader can plan with the keyboard alone", async () => {
+    const n0 = (await markers(leader)).length;
+    await leader.locator("svg.map").focus();
+    await leader.keyboard.press("Enter"); // adds a waypoint at the map centre
+    await expect.poll(() => markers(leader).then((m) => m.length)).toBe(n0 + 1);
+    await expectInSync(leader, [f1, f2]);
+    const last = leader.locator("ol.route-list li").last();
+    const id = await last.getAttribute("data-wp-id");
+    await last.getByRole("button").focus();
+    await leader.keyboard.press("Enter"); // select: the list re-renders, focus stays put
+    const focused = () =>
+      leader.evaluate(() => document.activeElement?.closest("[data-wp-id]")?.getAttribute("data-wp-id"));
+    expect(await focused()).toBe(id);
+    await expect.poll(() => leader.getByLabel("Name", { exact: true }).inputValue()).toMatch(/^WP /);
+    await leader.locator(`svg.map g.wp[data-wp-id="${id}"]`).focus();
+    await leader.keyboard.press("Delete");
+    await expect.poll(() => markers(leader).then((m) => m.length)).toBe(n0);
+    await expectInSync(leader, [f1, f2]);
+  });
+
   it("leader and follower views pass axe and are screenshotted", async () => {
     await leader.locator("ol.route-list li").nth(2).getByRole("button").click();
     expect(formatViolations(await axe(leader))).toEqual([]);

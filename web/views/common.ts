@@ -157,3 +157,15 @@ export function keyHelp(editable: boolean): HTMLElement {
     ),
   );
 }
+
+/**
+ * Replaces a container's content but keeps keyboard focus on the same route
+ * item (by waypoint id), so re-rendering on every change never drops focus.
+ */
+export function replaceKeepingFocus(container: HTMLElement, ...nodes: Node[]): void {
+  const active = document.activeElement;
+  const id =
+    active && container.contains(active) ? active.closest<HTMLElement>("[data-wp-id]")?.dataset.wpId : undefined;
+  container.replaceChildren(...nodes);
+  if (id) container.querySelector<HTMLElement>(`[data-wp-id="${CSS.escape(id)}"] button`)?.focus();
+}

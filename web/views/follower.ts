@@ -10,7 +10,7 @@ import { ago, endedText } from "../messages.ts";
 import { type Change, describeChange, type Plan, parsePlan, planToJson } from "../plan.ts";
 import type { FollowerStatus } from "../relay.ts";
 import { backgroundControls } from "./background.ts";
-import { banner, downloadPlan, keyHelp, legend, routeList, routeSummary } from "./common.ts";
+import { banner, downloadPlan, keyHelp, legend, replaceKeepingFocus, routeList, routeSummary } from "./common.ts";
 import { gateView } from "./gate.ts";
 
 const STATUS_WORDS: Record<FollowerStatus, string> = {
@@ -89,7 +89,8 @@ export const followerView: View = (ctx, root, route) => {
     map.setSelected(selected);
     map.setPlan(plan);
     if (plan) {
-      routeBox.replaceChildren(
+      replaceKeepingFocus(
+        routeBox,
         routeSummary(plan),
         routeList(plan, { selected, highlight: hl, onSelect: (id) => select(id) }),
       );

@@ -27,7 +27,16 @@ import {
 import type { LeaderStatus } from "../relay.ts";
 import { throttle } from "../throttle.ts";
 import { backgroundControls } from "./background.ts";
-import { banner, downloadPlan, filePicker, keyHelp, legend, routeList, routeSummary } from "./common.ts";
+import {
+  banner,
+  downloadPlan,
+  filePicker,
+  keyHelp,
+  legend,
+  replaceKeepingFocus,
+  routeList,
+  routeSummary,
+} from "./common.ts";
 import { gateView } from "./gate.ts";
 
 /** Drag publishes at most this often (ms). */
@@ -381,7 +390,7 @@ export const leaderView: View = (ctx, root, route) => {
   function renderPlan() {
     map.setSelected(selected);
     map.setPlan(plan);
-    routeBox.replaceChildren(routeSummary(plan), routeList(plan, { selected, onSelect: (id) => select(id) }));
+    replaceKeepingFocus(routeBox, routeSummary(plan), routeList(plan, { selected, onSelect: (id) => select(id) }));
     if (document.activeElement !== title && title.value !== plan.title) title.value = plan.title;
     if (document.activeElement !== notes && notes.value !== plan.notes) notes.value = plan.notes;
     undoBtn.disabled = locked || !history.canUndo;
