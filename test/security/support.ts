@@ -59,8 +59,18 @@ export async function rawFcall(
   const line = [command, encodeAll(fn), opts.numkeys ?? String(keys.length), ...keys.map(encodeAll), ...args.map(encodeAll)].join("/");
   const r = await http(stack, "POST", "/", line);
   if (r.status !== 200) return { status: r.status, ok: false, value: undefined, error: `HTTP ${r.status}` };
-  const body = JSON.parse(r.text) as Record<string, unknown>;
-  const v = body[command];
+  let body: Record<string, unknown> | undefined;
+  try {
+    body = JSON.parse(r.text) as Record<string, unknown>;
+  } catch {
+    body = undefined;
+  }
+  const v = body?.[command];
+  if (v === undefined) {
+    // Seen under heavy load with >1 MiB arguments: a 200 whose JSON does not name
+    // the command. Not a success; the caller still checks that nothing changed.
+    return { status: r.status, ok: false, value: undefined, error: `UNEXPECTED ${r.text.slice(0, 120)}` };
+  }
   if (Array.isArray(v) && v.length === 2 && v[0] === false && typeof v[1] === "string") {
     return { status: r.status, ok: false, value: v, error: v[1] };
   }
