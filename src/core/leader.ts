@@ -57,6 +57,8 @@ interface Pending {
   json: string;
   state: unknown;
   opId: string;
+  /** Replies that did not parse: the outcome is unknown, so retried a few times. */
+  garbled?: number;
   waiters: { resolve: (r: PublishResult) => void; reject: (e: unknown) => void }[];
 }
 
@@ -174,7 +176,10 @@ export class Leader extends Emitter<LeaderEvents> {
           for (const w of job.waiters) w.resolve(result);
         } catch (e) {
           const err = e instanceof RelayError ? e : new RelayError("NETWORK", "publish failed", { cause: e });
-          if (isTransient(err) && (this.#status === "live" || this.#status === "offline")) {
+          // A reply that does not parse (seen once after Redis was frozen under load) says
+          // nothing about the outcome: retry the op id a few times before giving up.
+          const garbled = err.code === "PROTOCOL" && (job.garbled = (job.garbled ?? 0) + 1) <= 3;
+          if ((isTransient(err) || garbled) && (this.#status === "live" || this.#status === "offline")) {
             if (surelyNotSent(err)) {
               // It never reached the server: back to pending, where a newer state replaces it.
               const newer = this.#pending as Pending | undefined;
@@ -214,6 +219,8 @@ export class Leader extends Emitter<LeaderEvents> {
   }
 
   #replaced(error: RelayError) {
+    // A publish and a heartbeat can both learn it at once: tell the user once.
+    if (this.#status === "replaced") return;
     this.#end("replaced", "another leader took over");
     this.emit("replaced", { error });
   }
@@ -226,6 +233,10 @@ export class Leader extends Emitter<LeaderEvents> {
   }
 
   #end(status: "replaced" | "stopped" | "closed", reason: string) {
+    // Terminal states stay put (a late heartbeat reply must not turn "replaced" into
+    // something else); only an explicit stop() may still end the stream.
+    if (this.#status === status || (this.#status !== "live" && this.#status !== "offline" && status !== "stopped"))
+      return;
     clearInterval(this.#heartbeat);
     const jobs = [this.#inDoubt, this.#pending];
     this.#pending = undefined;

@@ -16,6 +16,7 @@ import {
   expectConverged,
   fastBackoff,
   publishSeries,
+  type Recorder,
   recordAll,
   until,
   WS_ON,
@@ -35,6 +36,11 @@ afterAll(async () => {
   for (const c of cleanup) c();
   await stack?.stop();
 });
+
+/** How many times a live follower went offline. */
+function dropsOfLive(rec: Recorder): number {
+  return rec.statuses.filter((s) => s.status === "offline" && s.previous === "live").length;
+}
 
 function track<T extends Leader | Follower>(x: T): T {
   cleanup.push(() => ("disconnect" in x ? x.disconnect() : x.close()));
@@ -73,7 +79,8 @@ describe("the live connection drops mid-stream", () => {
     for (const rec of recs) {
       expectClean(rec);
       const path = rec.path();
-      expect(path.filter((s) => s === "offline")).toHaveLength(3);
+      // Three live connections dropped (a reconnect attempt may fail too on a loaded box).
+      expect(dropsOfLive(rec), JSON.stringify(rec.statuses)).toBe(3);
       // Each reconnection re-syncs from the last seq before going live again.
       expect(path).toContain("catching-up");
       expect(path.at(-1)).toBe("live");
@@ -111,10 +118,7 @@ describe("the live connection drops mid-stream", () => {
     await expectConverged(leader, followers);
     for (const rec of recs) {
       expectClean(rec);
-      expect(
-        rec.path().filter((s) => s === "offline"),
-        JSON.stringify(rec.statuses),
-      ).toHaveLength(3);
+      expect(dropsOfLive(rec), JSON.stringify(rec.statuses)).toBe(3);
       expect(rec.path()).toContain("catching-up");
       expect(rec.updates.map((u) => u.seq)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
     }

@@ -111,7 +111,8 @@ describe("a follower that stops reading while 1,000 changes are published", () =
       expect(pair.followers[i]?.seq).toBe(N);
       const path = rec.path();
       expect(path, JSON.stringify(rec.statuses)).toContain("reset");
-      expect(rec.statuses.find((s) => s.status === "catching-up")?.reason).toMatch(/no message/);
+      // The silence was noticed (a reordered burst may also have caused a gap catch-up first).
+      expect(rec.statuses.some((s) => s.status === "catching-up" && /no message/.test(s.reason))).toBe(true);
       expect(rec.statuses.find((s) => s.status === "reset")?.reason).toBe("history too short");
       expect(path.at(-1)).toBe("live");
       expect(rec.updates.at(-1)?.seq).toBe(N);
