@@ -182,7 +182,7 @@ export class PlanMap {
       const [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
       this.cx = (minX + maxX) / 2;
       this.cy = (minY + maxY) / 2;
-      const pad = 190;
+      const pad = Math.min(190, Math.min(this.width, this.height) * 0.3);
       const dx = Math.max(maxX - minX, 300);
       const dy = Math.max(maxY - minY, 300);
       this.scale = Math.min((this.width - pad) / dx, (this.height - pad) / dy);

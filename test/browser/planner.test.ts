@@ -3,7 +3,7 @@
  * two followers in separate browser contexts, a late follower, error messages,
  * and an axe-core check of every view. Screenshots go to test/artifacts/.
  */
-import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -253,6 +253,31 @@ describe("mission planner in the browser", () => {
     await expectInSync(leader, [f1, f2]);
   });
 
+  it("a background image can be loaded under the grid, faded and removed", async () => {
+    const file = join(artifacts, "terrain.svg");
+    mkdirSync(artifacts, { recursive: true });
+    writeFileSync(file, terrainSvg());
+    const [chooser] = await Promise.all([
+      leader.waitForEvent("filechooser"),
+      leader.getByRole("button", { name: "Background image…" }).click(),
+    ]);
+    await chooser.setFiles(file);
+    const img = leader.locator("svg.map g.bg image");
+    await expect.poll(() => img.count()).toBe(1);
+    await leader.getByLabel("Opacity").fill("0.5");
+    await expect.poll(() => img.getAttribute("opacity")).toBe("0.5");
+    await leader.getByRole("button", { name: "Remove background image" }).click();
+    await expect.poll(() => img.count()).toBe(0);
+    // Load it again for the screenshots: it stays on this screen only.
+    const [again] = await Promise.all([
+      leader.waitForEvent("filechooser"),
+      leader.getByRole("button", { name: "Background image…" }).click(),
+    ]);
+    await again.setFiles(file);
+    await expect.poll(() => img.count()).toBe(1);
+    expect(await f1.locator("svg.map g.bg image").count()).toBe(0);
+  });
+
   it("leader and follower views pass axe and are screenshotted", async () => {
     await leader.locator("ol.route-list li").nth(2).getByRole("button").click();
     expect(formatViolations(await axe(leader))).toEqual([]);
@@ -470,3 +495,20 @@ describe("mission planner in the browser", () => {
     expect(errs).toEqual([]);
   });
 });
+
+/** A made-up terrain sheet (contours, a river, a road) standing in for a scanned map. */
+function terrainSvg(): string {
+  const rings = (cx: number, cy: number, n: number, r: number) =>
+    Array.from(
+      { length: n },
+      (_, i) =>
+        `<ellipse cx="${cx}" cy="${cy}" rx="${r * (i + 1)}" ry="${r * 0.7 * (i + 1)}" transform="rotate(${i * 4} ${cx} ${cy})"/>`,
+    ).join("");
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="1600" height="1000" viewBox="0 0 1600 1000">
+  <rect width="1600" height="1000" fill="#27351f"/>
+  <g fill="none" stroke="#8a7a4a" stroke-width="2" opacity="0.8">${rings(1100, 300, 9, 38)}${rings(380, 700, 7, 34)}</g>
+  <path d="M0 520 C300 470 500 600 760 560 S1200 420 1600 480" fill="none" stroke="#3f7fb0" stroke-width="14"/>
+  <path d="M120 1000 L520 420 L900 380 L1600 120" fill="none" stroke="#c9b27a" stroke-width="6" stroke-dasharray="18 8"/>
+  <g fill="#34462a">${Array.from({ length: 40 }, (_, i) => `<circle cx="${(i * 373) % 1600}" cy="${(i * 619) % 1000}" r="${18 + (i % 5) * 6}"/>`).join("")}</g>
+</svg>`;
+}

@@ -16,8 +16,12 @@ export function backgroundControls(map: PlanMap, notify: (m: string) => void): H
     step: 0.05,
     value: 0.6,
   });
-  const opacityLabel = h("label", { for: opacity.id }, "Image opacity");
-  const removeBtn = h("button", { type: "button", class: "btn tool" }, "Remove image");
+  const opacityLabel = h("label", { for: opacity.id }, "Opacity");
+  const removeBtn = h(
+    "button",
+    { type: "button", class: "btn tool", "aria-label": "Remove background image" },
+    "Remove",
+  );
   const extra = h("div", { class: "tool-group bg-extra", hidden: true }, opacityLabel, opacity, removeBtn);
   const picker = filePicker("image/*", (file) => {
     const reader = new FileReader();

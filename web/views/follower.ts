@@ -149,6 +149,7 @@ export const followerView: View = (ctx, root, route) => {
       h("span", { class: "stream-chip", title: name }, name),
       statusPill,
       updatedEl,
+      h("div", { class: "actions-row" }, h("a", { href: "#/", class: "btn small ghost" }, "Leave")),
     ),
     h(
       "main",
@@ -176,7 +177,6 @@ export const followerView: View = (ctx, root, route) => {
             h("button", { type: "button", class: "btn tool", onclick: () => map.fit() }, "Fit"),
           ),
           backgroundControls(map, (m) => ctx.notify(m)),
-          h("div", { class: "tool-group actions-row" }, h("a", { href: "#/", class: "btn small ghost" }, "Leave")),
         ),
         map.element,
       ),

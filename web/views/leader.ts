@@ -236,7 +236,6 @@ export const leaderView: View = (ctx, root, route) => {
       h("button", { type: "button", class: "btn tool", onclick: () => map.fit() }, "Fit"),
     ),
     bg,
-    h("div", { class: "tool-group actions-row" }, shareBtn, leaveBtn, stopBtn),
   );
 
   // ---- sidebar: mission, route, selected waypoint, file ---------------------------
@@ -473,6 +472,7 @@ export const leaderView: View = (ctx, root, route) => {
       h("span", { class: "stream-chip", title: name }, name),
       statusPill,
       sendState,
+      h("div", { class: "actions-row" }, shareBtn, leaveBtn, stopBtn),
     ),
     h(
       "main",
