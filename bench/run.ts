@@ -49,6 +49,7 @@ function machine() {
 
 async function main() {
   const started = new Date();
+  const loadStart = os.loadavg();
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(`mission-relay bench (${quick ? "quick" : "full"}) - starting redis-server + webdis on free ports`);
   const stack = await BenchStack.start();
@@ -105,7 +106,12 @@ async function main() {
     mode: quick ? "quick" : "full",
     started: started.toISOString(),
     seconds: (Date.now() - started.getTime()) / 1000,
-    machine: machine(),
+    machine: {
+      ...machine(),
+      // Other work on the box skews absolute figures; ratios within one run hold better.
+      loadavg1mStart: Number(loadStart[0]?.toFixed(2)),
+      loadavg1mEnd: Number(os.loadavg()[0]?.toFixed(2)),
+    },
     versions,
     webdisConfig: "webdis.json with redis_port/http_port/logfile overridden",
     scenarios: results,

@@ -26,6 +26,43 @@ const VARIANTS: [string, Edit[]][] = [
     [["lib/common.lua", "local ok, decoded = pcall(cjson.decode, state)", "local ok, decoded = true, {}"]],
   ],
   ["no check_state at all", [["publish.lua", "  check_state(state, cfg)\n", "\n"]]],
+  [
+    "strict_json without its per-token loop (share of the loop)",
+    [
+      [
+        "lib/common.lua",
+        `  for tok in bare:gmatch('[^%s{}%[%]:,]+') do
+    if not strict_scalar(tok) then return false end
+  end`,
+        "",
+      ],
+    ],
+  ],
+  [
+    "strict_json fast path when the state has no byte < 0x20",
+    [
+      ["lib/common.lua", "local function strict_json(s)", "local function strict_json_full(s)"],
+      [
+        "lib/common.lua",
+        "\n-- A state is one JSON object",
+        `
+-- JSON.stringify output has no byte below 0x20 (it escapes them and adds no
+-- layout), so the raw-control-character checks cannot fail and strings can be
+-- dropped outright (cjson.decode already accepted the structure, so no two
+-- tokens meet where a string was): only numbers and literals are left to check.
+local function strict_json(s)
+  if s:find('[%z\\1-\\31]') then return strict_json_full(s) end
+  local bare = s:gsub('\\\\.', ''):gsub('"[^"]*"', '')
+  for tok in bare:gmatch('[^%s{}%[%]:,]+') do
+    if not strict_scalar(tok) then return false end
+  end
+  return true
+end
+
+-- A state is one JSON object`,
+      ],
+    ],
+  ],
   ["no sweep in publish", [["publish.lua", "  sweep(cfg, now)\n", "\n"]]],
   [
     "strict_json fast: strings dropped (not '0' tokens), tab check only if any",
@@ -53,18 +90,19 @@ const VARIANTS: [string, Edit[]][] = [
 ];
 
 async function main() {
-  const sizes = process.argv
-    .slice(2)
-    .map(Number)
-    .filter((n) => n > 0);
+  const args = process.argv.slice(2);
+  const filter = args.find((a) => a.startsWith("--only="))?.slice(7);
+  const rounds = Number(args.find((a) => a.startsWith("--rounds="))?.slice(9) ?? 2);
+  const sizes = args.map(Number).filter((n) => n > 0);
   if (!sizes.length) sizes.push(1024, 200_000);
   const dir = mkdtempSync(join(tmpdir(), "relay-luacost-"));
   const port = await freePort();
   const redisProc = await startRedis({ port, dir: join(dir, "redis"), aof: true });
   const redis = new Redis({ port, host: "127.0.0.1" });
   try {
-    for (let round = 1; round <= 2; round++)
+    for (let round = 1; round <= rounds; round++)
       for (const [label, edits] of VARIANTS) {
+        if (filter && !filter.split(",").some((f) => label.includes(f))) continue;
         const copy = join(dir, `lua-${Math.random().toString(36).slice(2)}`);
         cpSync(luaDir(), copy, { recursive: true });
         let applied = true;
@@ -79,6 +117,34 @@ async function main() {
           continue;
         }
         await redis.call("FUNCTION", "LOAD", "REPLACE", bundleLua(copy));
+        {
+          // Same verdicts as before? Lenient JSON that cjson takes must still be refused.
+          const name = `check-${hex(4)}`;
+          const token = hex(24);
+          await redis.call("FCALL", "relay_start", "1", baseKey(name), name, hex(32), hex(32), hex(24), token);
+          const bad = [
+            '{"a":01}',
+            '{"a":NaN}',
+            '{"a":"x\ty"}',
+            '{"a":+1}',
+            '{"a":0x10}',
+            '{"a":-Infinity}',
+            '{"a":"\u0001"}'.replace("\\u0001", "\u0001"),
+            '{"a":[1,2,]}',
+          ];
+          const good = ['{"a":[1,-2.5e3,"q\\"x",true,null,{}],"b":"\\n 0x1 NaN"}', '{\n  "a": 1\n}'];
+          const verdict = async (state: string) =>
+            redis.call("FCALL", "relay_publish", "1", baseKey(name), name, token, "1", hex(16), state).then(
+              () => true,
+              () => false,
+            );
+          const badOk = (await Promise.all(bad.map(verdict))).every((v) => !v);
+          const goodOk = (await Promise.all(good.map(verdict))).every((v) => v);
+          if (round === 1)
+            console.log(
+              `${label}: refuses all ${bad.length} lenient states: ${badOk}; accepts all ${good.length} strict ones: ${goodOk}`,
+            );
+        }
         for (const size of sizes) {
           const name = `cost-${hex(4)}`;
           const key = baseKey(name);
