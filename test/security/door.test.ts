@@ -202,6 +202,35 @@ describe("the door over HTTP", () => {
     await bothAlive(stack);
   });
 
+  it("requests pipelined behind an HTTP-stream SUBSCRIBE on the same connection are still checked", async () => {
+    const before = await snapshot(stack);
+    const countsBefore = await commandCounts();
+    const pipelined = attacks()
+      .map(([cmd, args]) => `GET /${[cmd, ...args.map((a) => encodeAll(a))].join("/")} HTTP/1.1\r\nHost: x\r\n\r\n`)
+      .join("");
+    const got = await new Promise<string>((resolve) => {
+      const sock = connect({ host: "127.0.0.1", port: stack.webdisPort });
+      let text = "";
+      sock.on("data", (d) => (text += d.toString("latin1")));
+      sock.on("error", () => {});
+      sock.on("connect", () => {
+        sock.write("GET /SUBSCRIBE/door-pipeline HTTP/1.1\r\nHost: x\r\n\r\n");
+        setTimeout(() => sock.write(pipelined), 200);
+        setTimeout(() => {
+          sock.destroy();
+          resolve(text);
+        }, 1_000);
+      });
+    });
+    expect(got).toContain('"subscribe"');
+    expect(got).not.toContain(MARKER_VALUE);
+    expect(got).not.toMatch(/"OK"|pw_hash/);
+    const countsAfter = await commandCounts();
+    expect([...ATTACKED()].filter((c) => (countsAfter.get(c) ?? 0) !== (countsBefore.get(c) ?? 0))).toEqual([]);
+    expect(changedKeys(before, await snapshot(stack))).toEqual([]);
+    await bothAlive(stack);
+  });
+
   it("lets the whitelist through in any case (so the matrix above is not a false alarm)", async () => {
     for (const c of cases("PING")) {
       const r = await http(stack, "GET", `/${c}`);
