@@ -58,6 +58,7 @@ async function main() {
   const versions = {
     node: process.version,
     redis: serverInfo.redis_version ?? "unknown",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a dpkg-query format, not a template
     webdis: sh("dpkg-query", ["-W", "-f=${Version}", "webdis"]),
     ioredis: pkgVersion("ioredis"),
     ws: pkgVersion("ws"),

@@ -8,7 +8,8 @@ try {
     const ac = new AbortController();
     const res = await fetch(`${stack.webdis.url}/`, { method: "POST", body: "SUBSCRIBE/abc", signal: ac.signal });
     const t1 = performance.now();
-    const reader = res.body!.getReader();
+    if (!res.body) throw new Error("no body");
+    const reader = res.body.getReader();
     const { value } = await reader.read();
     const t2 = performance.now();
     console.log(

@@ -50,8 +50,12 @@ export async function runFanout(
   raw = false,
 ): Promise<FanoutRun> {
   const { stack } = ctx;
-  const wd: WebdisInstance =
-    transport === "websocket" ? await stack.restartWsWebdis() : (await stack.restartMainWebdis(), stack.webdis);
+  let wd: WebdisInstance;
+  if (transport === "websocket") wd = await stack.restartWsWebdis();
+  else {
+    await stack.restartMainWebdis();
+    wd = stack.webdis;
+  }
   const stream: StreamHandle = await stack.startStream("fan");
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   const base = makePlan(1024, 5);
