@@ -5,6 +5,8 @@
  */
 export interface RelayConfig {
   url: string;
+  /** The subscription door (WebSockets), when the deployment has one. */
+  subscribeUrl?: string;
   source: "link" | "file" | "build" | "default";
 }
 
@@ -24,13 +26,15 @@ export async function loadRelayConfig(
   fetchFn: typeof fetch = fetch,
   buildUrl: string | undefined = import.meta.env.VITE_RELAY_URL,
 ): Promise<RelayConfig> {
-  const fromLink = cleanUrl(new URLSearchParams(loc.search).get("relay"));
-  if (fromLink) return { url: fromLink, source: "link" };
+  const params = new URLSearchParams(loc.search);
+  const fromLink = cleanUrl(params.get("relay"));
+  if (fromLink) return { url: fromLink, subscribeUrl: cleanUrl(params.get("subscribe")), source: "link" };
   try {
     const res = await fetchFn(new URL("relay-config.json", loc.href), { cache: "no-store" });
     if (res.ok) {
-      const url = cleanUrl(((await res.json()) as { url?: unknown } | null)?.url);
-      if (url) return { url, source: "file" };
+      const body = (await res.json()) as { url?: unknown; subscribeUrl?: unknown } | null;
+      const url = cleanUrl(body?.url);
+      if (url) return { url, subscribeUrl: cleanUrl(body?.subscribeUrl), source: "file" };
     }
   } catch {
     // No file beside the page (e.g. `vite dev`): fall through.

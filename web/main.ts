@@ -17,7 +17,7 @@ async function boot() {
   const config = await loadRelayConfig();
   let relay: ReturnType<typeof createRelay>;
   try {
-    relay = createRelay({ url: config.url });
+    relay = createRelay({ url: config.url, subscribeUrl: config.subscribeUrl });
   } catch {
     app.replaceChildren(
       h(

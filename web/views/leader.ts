@@ -505,6 +505,11 @@ export const leaderView: View = (ctx, root, route) => {
     e.preventDefault();
   }
   document.addEventListener("keydown", onKey);
+  // Closing the tab with a change still on its way would lose it: ask first.
+  const onUnload = (e: BeforeUnloadEvent) => {
+    if (!locked && (sending > 0 || publisher.pending)) e.preventDefault();
+  };
+  window.addEventListener("beforeunload", onUnload);
   const tick = setInterval(renderSendState, 1000);
 
   renderStatus();
@@ -520,6 +525,7 @@ export const leaderView: View = (ctx, root, route) => {
     offReplaced();
     clearInterval(tick);
     document.removeEventListener("keydown", onKey);
+    window.removeEventListener("beforeunload", onUnload);
     if (dialog.open) dialog.close();
   };
 };
