@@ -7,6 +7,11 @@ export function relayUrl(flag: string | undefined): string {
   return flag ?? process.env.RELAY_URL ?? DEFAULT_URL;
 }
 
+/** The subscription door, when there is one (WebSockets); else the HTTP stream of the command door. */
+export function subscribeUrl(flag: string | undefined): string | undefined {
+  return flag ?? (process.env.RELAY_SUBSCRIBE_URL || undefined);
+}
+
 /** A secret from its flag or its env var (the env var keeps it out of `ps`). */
 export function secretFrom(flag: string | undefined, env: "RELAY_PASSWORD" | "RELAY_CODE", what: string): string {
   const value = flag ?? process.env[env];

@@ -5,15 +5,16 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { createRelay } from "../node.ts";
-import { relayUrl, runMain, secretFrom, UsageError, writeLine } from "./common.ts";
+import { relayUrl, runMain, secretFrom, subscribeUrl, UsageError, writeLine } from "./common.ts";
 import { up } from "./up.ts";
 
 const HELP = `Usage: mission-relay <command> [options]
 
 Commands:
-  up [--port P] [--redis-port R] [--web-port W] [--data DIR] [--install]
-        Start redis-server + webdis on 127.0.0.1, load the relay functions,
-        serve the web UI, print the URLs; Ctrl-C stops everything.
+  up [--port P] [--subscribe-port S] [--redis-port R] [--web-port W] [--data DIR] [--install]
+        Start Redis (+ a subscribe-only replica) and the two Webdis doors on
+        127.0.0.1, load the relay functions, serve the web UI, print the URLs;
+        Ctrl-C stops everything.
   start NAME      Start a stream (needs password and leader code).
   stop NAME       Stop a stream: followers get "ended", the name is free again.
   publish NAME [FILE|-]
@@ -23,7 +24,9 @@ Commands:
                   until the stream ends or Ctrl-C.
 
 Options:
-  --url URL          Webdis URL (default $RELAY_URL or http://127.0.0.1:7379)
+  --url URL          command door (default $RELAY_URL or http://127.0.0.1:7379)
+  --subscribe-url U  subscription door for WebSockets (default $RELAY_SUBSCRIBE_URL;
+                     without it, live updates use the command door's HTTP stream)
   --password PW      stream password (better: $RELAY_PASSWORD, kept out of ps)
   --code CODE        leader code (better: $RELAY_CODE)
   -h, --help         this help
@@ -35,6 +38,8 @@ function parse() {
       allowPositionals: true,
       options: {
         url: { type: "string" },
+        "subscribe-url": { type: "string" },
+        "subscribe-port": { type: "string" },
         password: { type: "string" },
         code: { type: "string" },
         port: { type: "string" },
@@ -69,12 +74,18 @@ await runMain("mission-relay", async () => {
     process.stdout.write(HELP);
     return values.help ? 0 : 2;
   }
-  const relay = () => createRelay({ url: relayUrl(values.url), heartbeatMs: 15_000 });
+  const relay = () =>
+    createRelay({
+      url: relayUrl(values.url),
+      subscribeUrl: subscribeUrl(values["subscribe-url"]),
+      heartbeatMs: 15_000,
+    });
 
   switch (cmd) {
     case "up": {
       const running = await up({
         port: port(values.port, "port"),
+        subscribePort: port(values["subscribe-port"], "subscribe-port"),
         redisPort: port(values["redis-port"], "redis-port"),
         webPort: port(values["web-port"], "web-port"),
         dataDir: values.data ?? join(process.cwd(), ".relay"),

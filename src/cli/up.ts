@@ -15,12 +15,15 @@ import {
   repoRoot,
   startRedis,
   startWebdis,
+  waitForSubscribeDoor,
   webdisConfig,
 } from "../server/native.ts";
 import { redisCommand } from "../server/resp.ts";
 
 export interface UpOptions {
   port?: number;
+  /** Port of the subscription door (Webdis with WebSockets, in front of the replica). */
+  subscribePort?: number;
   redisPort?: number;
   webPort?: number;
   dataDir: string;
@@ -30,6 +33,7 @@ export interface UpOptions {
 
 export interface Running {
   webdisUrl: string;
+  subscribeUrl: string;
   webUrl: string | undefined;
   redisPort: number;
   stop(): Promise<void>;
@@ -80,8 +84,8 @@ const TYPES: Record<string, string> = {
 };
 
 /** A static server for web/dist; /relay-config.json tells the page where Webdis is. */
-export function serveWeb(root: string, webdisUrl: string, port: number): Promise<Server> {
-  const config = JSON.stringify({ url: webdisUrl });
+export function serveWeb(root: string, urls: { url: string; subscribeUrl: string }, port: number): Promise<Server> {
+  const config = JSON.stringify(urls);
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     if (path === "/relay-config.json") {
@@ -111,35 +115,50 @@ export async function up(o: UpOptions): Promise<Running> {
   const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
   ensureInstalled(o.install, log);
   const redisPort = await portOrFree(o.redisPort, 6390, o.redisPort !== undefined);
+  const replicaPort = await portOrFree(undefined, redisPort + 1, false);
   const webdisPort = await portOrFree(o.port, 7379, o.port !== undefined);
+  const subscribePort = await portOrFree(o.subscribePort, webdisPort + 1, o.subscribePort !== undefined);
   let redis: Managed | undefined;
+  let replica: Managed | undefined;
   let webdis: Managed | undefined;
+  let subscribeDoor: Managed | undefined;
   let web: Server | undefined;
   const stop = async () => {
     web?.close();
-    await webdis?.stop();
+    await Promise.all([webdis?.stop(), subscribeDoor?.stop()]);
+    await replica?.stop();
     await redis?.stop();
   };
   try {
     redis = await startRedis({ port: redisPort, dir: o.dataDir, aof: true });
     await loadFunctions(redisPort);
     const version = await redisCommand(redisPort, ["FCALL_RO", "relay_version", "0"]);
+    replica = await startRedis({ port: replicaPort, dir: join(o.dataDir, "replica"), replicaOf: redisPort });
     webdis = await startWebdis(
       webdisConfig({ redisPort, port: webdisPort, logfile: join(o.dataDir, "webdis.log") }),
       o.dataDir,
     );
+    const subConfig = webdisConfig(
+      { redisPort: replicaPort, port: subscribePort, logfile: join(o.dataDir, "webdis-subscribe.log") },
+      "subscribe",
+    );
+    subscribeDoor = await startWebdis(subConfig, o.dataDir, "webdis-subscribe.json");
     const webdisUrl = `http://127.0.0.1:${webdisPort}`;
+    const subscribeUrl = `http://127.0.0.1:${subscribePort}`;
+    await waitForSubscribeDoor(redisPort, subscribeUrl);
     const dist = join(repoRoot, "web", "dist");
     let webUrl: string | undefined;
     if (existsSync(join(dist, "index.html"))) {
       const webPort = await portOrFree(o.webPort, 8080, o.webPort !== undefined);
-      web = await serveWeb(dist, webdisUrl, webPort);
+      web = await serveWeb(dist, { url: webdisUrl, subscribeUrl }, webPort);
       webUrl = `http://127.0.0.1:${webPort}/`;
     }
     log(`redis   127.0.0.1:${redisPort}  (data in ${o.dataDir}, AOF on, relay functions v${String(version)})`);
-    log(`webdis  ${webdisUrl}  (set RELAY_URL to this for the CLI)`);
+    log(`replica 127.0.0.1:${replicaPort}  (subscribe-only default user)`);
+    log(`webdis  ${webdisUrl}  command door (set RELAY_URL to this for the CLI)`);
+    log(`webdis  ${subscribeUrl}  subscription door, WebSockets (RELAY_SUBSCRIBE_URL)`);
     log(webUrl ? `web UI  ${webUrl}` : "web UI  not built (run npm run build:web)");
-    return { webdisUrl, webUrl, redisPort, stop };
+    return { webdisUrl, subscribeUrl, webUrl, redisPort, stop };
   } catch (e) {
     await stop();
     throw e;

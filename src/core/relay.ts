@@ -34,8 +34,14 @@ const fn = <T>(what: string) =>
 const int = (min: number) => z.number().check(z.int(), z.gte(min));
 
 export const relayOptionsSchema = z.object({
-  /** Webdis base URL, e.g. http://127.0.0.1:7379 */
+  /** Webdis base URL of the command door, e.g. http://127.0.0.1:7379 */
   url: z.url({ protocol: /^https?$/ }),
+  /**
+   * Webdis base URL of the subscription door (WebSockets on, in front of a
+   * subscribe-only Redis replica), e.g. http://127.0.0.1:7380. Without it, live
+   * updates use the HTTP stream of the command door.
+   */
+  subscribeUrl: z.optional(z.url({ protocol: /^https?$/ })),
   /** Live-update transports, tried in this order. */
   transports: z.optional(z.array(z.enum(["websocket", "http-stream"])).check(z.minLength(1))),
   timeoutMs: z._default(int(1), 15_000),
@@ -112,11 +118,15 @@ export function createRelay(options: RelayOptions): Relay {
   const o = checked(relayOptionsSchema, options, "relay options");
   const backoff = o.backoff ?? defaultBackoff;
   const http: Commander = httpCommander({ url: o.url, fetch: o.fetch, timeoutMs: o.timeoutMs, backoff });
-  const wanted: TransportName[] = o.transports ?? (o.webSocket ? ["websocket", "http-stream"] : ["http-stream"]);
+  // Live updates come from the subscription door when there is one (WebSockets
+  // are only safe there: see webdis.subscribe.json), else from the command door.
+  const subUrl = o.subscribeUrl ?? o.url;
+  const wanted: TransportName[] =
+    o.transports ?? (o.webSocket && o.subscribeUrl ? ["websocket", "http-stream"] : ["http-stream"]);
   const subscribers: Subscriber[] = wanted.map((t) => {
-    if (t === "http-stream") return httpStreamSubscriber(o.url, o.fetch);
+    if (t === "http-stream") return httpStreamSubscriber(subUrl, o.fetch);
     if (!o.webSocket) throw new RelayError("INVALID", "the websocket transport needs a webSocket factory here");
-    return webSocketSubscriber(o.url, o.webSocket);
+    return webSocketSubscriber(subUrl, o.webSocket);
   });
   const iterations = o.iterations;
 

@@ -75,47 +75,89 @@ export interface RedisOptions {
   port: number;
   dir: string;
   aof?: boolean;
+  /**
+   * Start a replica of the primary on this port for the subscription door:
+   * no persistence, and a default user that may only SUBSCRIBE, UNSUBSCRIBE
+   * and PING (Webdis 0.1.9 skips its own ACL for WebSocket frames, so Redis
+   * itself has to refuse everything else).
+   */
+  replicaOf?: number;
 }
 
-export async function startRedis({ port, dir, aof = true }: RedisOptions): Promise<Managed> {
+/** The subscription replica's default user: pub/sub on any channel, no keys, nothing else. */
+export const SUBSCRIBE_ONLY_USER = [
+  "default",
+  "on",
+  "nopass",
+  "resetkeys",
+  "resetchannels",
+  "&*",
+  "-@all",
+  "+subscribe",
+  "+unsubscribe",
+  "+ping",
+  "+select",
+];
+
+export function redisArgs(
+  { port, dir, aof = true, replicaOf }: RedisOptions,
+  logfile = join(dir, "redis.log"),
+): string[] {
+  const common = ["--bind", "127.0.0.1", "--port", String(port), "--dir", dir, "--save", "", "--daemonize", "no"];
+  const tail = ["--logfile", logfile, "--protected-mode", "yes"];
+  if (replicaOf === undefined) return [...common, "--appendonly", aof ? "yes" : "no", ...tail];
+  return [
+    ...common,
+    "--appendonly",
+    "no",
+    "--replicaof",
+    "127.0.0.1",
+    String(replicaOf),
+    "--replica-read-only",
+    "yes",
+    "--user",
+    ...SUBSCRIBE_ONLY_USER,
+    ...tail,
+  ];
+}
+
+export async function startRedis(o: RedisOptions): Promise<Managed> {
   const bin = findBinary("redis-server");
   if (!bin) throw new Error(missingHelp("redis-server"));
+  const { port, dir, replicaOf } = o;
   mkdirSync(dir, { recursive: true });
-  const args = [
-    "--bind",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--dir",
-    dir,
-    "--appendonly",
-    aof ? "yes" : "no",
-    "--save",
-    "",
-    "--daemonize",
-    "no",
-    "--logfile",
-    join(dir, "redis.log"),
-    "--protected-mode",
-    "yes",
-  ];
-  const child = spawn(bin, args, { stdio: "ignore" });
+  const child = spawn(bin, redisArgs(o, join(dir, replicaOf === undefined ? "redis.log" : "replica.log")), {
+    stdio: "ignore",
+  });
   await waitFor("redis-server", async () => (await redisCommand(port, ["PING"], { timeoutMs: 500 })) === "PONG", child);
   return manage(child);
 }
 
-/** Our webdis.json, with the ports and log file of this run. */
-export function webdisConfig(over: { redisPort: number; port: number; logfile: string } & Record<string, unknown>) {
-  const base = JSON.parse(readFileSync(join(repoRoot, "webdis.json"), "utf8")) as Record<string, unknown>;
+export type Door = "command" | "subscribe";
+
+/**
+ * Our webdis.json (the command door) or webdis.subscribe.json (the
+ * subscription door), with the ports and log file of this run.
+ */
+export function webdisConfig(
+  over: { redisPort: number; port: number; logfile: string } & Record<string, unknown>,
+  door: Door = "command",
+) {
+  const file = door === "command" ? "webdis.json" : "webdis.subscribe.json";
+  const base = JSON.parse(readFileSync(join(repoRoot, file), "utf8")) as Record<string, unknown>;
   const { redisPort, port, ...rest } = over;
   return { ...base, ...rest, redis_port: redisPort, http_port: port, http_host: "127.0.0.1", daemonize: false };
 }
 
-export async function startWebdis(config: Record<string, unknown>, dir: string): Promise<Managed> {
+export async function startWebdis(
+  config: Record<string, unknown>,
+  dir: string,
+  name = "webdis.json",
+): Promise<Managed> {
   const bin = findBinary("webdis");
   if (!bin) throw new Error(missingHelp("webdis"));
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, "webdis.json");
+  const file = join(dir, name);
   writeFileSync(file, JSON.stringify(config, null, 2));
   const child = spawn(bin, [file], { stdio: "ignore", cwd: dir });
   const url = `http://127.0.0.1:${config.http_port}/`;
@@ -128,6 +170,47 @@ export async function startWebdis(config: Record<string, unknown>, dir: string):
     child,
   );
   return manage(child);
+}
+
+/**
+ * Waits until a message published on the primary comes out of the
+ * subscription door: the replica is in sync and the door works end to end.
+ */
+export async function waitForSubscribeDoor(primaryPort: number, doorUrl: string, timeoutMs = 10_000): Promise<void> {
+  const channel = `relay:probe:${Math.random().toString(16).slice(2)}`;
+  const until = Date.now() + timeoutMs;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), timeoutMs);
+  try {
+    const res = await fetch(`${doorUrl}/`, { method: "POST", body: `SUBSCRIBE/${channel}`, signal: abort.signal });
+    if (!res.ok || !res.body) throw new Error(`subscription door answered HTTP ${res.status}`);
+    const reader = res.body.getReader();
+    const dec = new TextDecoder();
+    let seen = "";
+    const publisher = (async () => {
+      while (Date.now() < until && !abort.signal.aborted) {
+        await redisCommand(primaryPort, ["PUBLISH", channel, "probe"]).catch(() => {});
+        await sleep(50);
+      }
+    })();
+    while (Date.now() < until) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += dec.decode(value, { stream: true });
+      if (seen.includes('"message"')) {
+        abort.abort();
+        await publisher;
+        return;
+      }
+    }
+    throw new Error("no message came through the subscription door");
+  } catch (e) {
+    if (abort.signal.aborted) throw new Error(`no message came through the subscription door within ${timeoutMs} ms`);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
+  }
 }
 
 /** FUNCTION LOAD REPLACE of our library; returns the library name. */

@@ -1,12 +1,12 @@
 /**
  * Runs under Deno, straight from source (deno.json maps zod to node_modules).
- * Usage: deno run --allow-net=127.0.0.1 --allow-read client.deno.ts WEBDIS_URL TRANSPORT
+ * Usage: deno run --allow-net=127.0.0.1 --allow-read client.deno.ts WEBDIS_URL SUBSCRIBE_URL TRANSPORT
  * Prints one JSON line with what it saw; the vitest side asserts on it.
  */
 import { createRelay, RelayError } from "../../src/index.ts";
 
-const [url, transport] = Deno.args as [string, "websocket" | "http-stream"];
-const relay = createRelay({ url, transports: [transport], heartbeatMs: 0 });
+const [url, subscribeUrl, transport] = Deno.args as [string, string, "websocket" | "http-stream"];
+const relay = createRelay({ url, subscribeUrl, transports: [transport], heartbeatMs: 0 });
 const name = `deno/${transport}.${crypto.randomUUID().slice(0, 8)} ✈`;
 const leader = await relay.start(name, { password: "deno-pw", code: "deno-code" });
 await leader.publish({ step: 0 });

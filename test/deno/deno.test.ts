@@ -30,6 +30,7 @@ describe("Deno", () => {
           join(root, "deno.json"),
           join(import.meta.dirname, "client.deno.ts"),
           stack.webdisUrl,
+          stack.subscribeUrl,
           transport,
         ],
         { cwd: root, timeout: 50_000, env: { ...process.env, NO_COLOR: "1" } },

@@ -13,7 +13,7 @@ const open: { disconnect?: () => void; close?: () => void }[] = [];
 
 beforeAll(async () => {
   stack = await startStack();
-  relay = createRelay({ url: stack.webdisUrl, heartbeatMs: 0 });
+  relay = createRelay({ url: stack.webdisUrl, subscribeUrl: stack.subscribeUrl, heartbeatMs: 0 });
 });
 
 afterAll(async () => {
@@ -224,9 +224,28 @@ describe("list", () => {
 });
 
 describe("transports", () => {
-  for (const transport of ["websocket", "http-stream"] as const) {
-    it(`delivers live updates over ${transport}`, async () => {
-      const r = createRelay({ url: stack.webdisUrl, transports: [transport], heartbeatMs: 0 });
+  it("uses a WebSocket on the subscription door by default, the HTTP stream without one", async () => {
+    const name = uniqueName("default");
+    const leader = await relay.start(name, creds);
+    open.push(leader);
+    const viaDoor = await follow(name);
+    await waitForStatus(viaDoor, "live");
+    expect(viaDoor.transport).toBe("websocket");
+    const plain = await createRelay({ url: stack.webdisUrl, heartbeatMs: 0 }).connect(name, creds);
+    open.push(plain);
+    await waitForStatus(plain, "live");
+    expect(plain.transport).toBe("http-stream");
+  });
+
+  const doors = [
+    ["websocket", "subscription door"],
+    ["http-stream", "subscription door"],
+    ["http-stream", "command door"],
+  ] as const;
+  for (const [transport, door] of doors) {
+    it(`delivers live updates over ${transport} from the ${door}`, async () => {
+      const subscribeUrl = door === "subscription door" ? stack.subscribeUrl : undefined;
+      const r = createRelay({ url: stack.webdisUrl, subscribeUrl, transports: [transport], heartbeatMs: 0 });
       const name = uniqueName(transport);
       const leader = await r.start(name, creds);
       open.push(leader);

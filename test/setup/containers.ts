@@ -18,7 +18,7 @@ import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import type { StartedTestContainer } from "testcontainers";
 import { bundleLua } from "../../src/server/lua.ts";
-import { freePort, repoRoot } from "../../src/server/native.ts";
+import { freePort, redisArgs, repoRoot, waitForSubscribeDoor, webdisConfig } from "../../src/server/native.ts";
 import { redisCommand } from "../../src/server/resp.ts";
 import type { Stack, StackOptions } from "./types.ts";
 
@@ -236,9 +236,18 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
   const dataDir = join(dir, "redis");
   mkdirSync(dataDir);
   const redisPort = await freePort();
-  let webdisPort = await freePort();
-  while (webdisPort === redisPort) webdisPort = await freePort();
+  const ports = new Set([redisPort]);
+  const another = async () => {
+    let p = await freePort();
+    while (ports.has(p)) p = await freePort();
+    ports.add(p);
+    return p;
+  };
+  const webdisPort = await another();
+  const replicaPort = await another();
+  const subscribePort = await another();
   const webdisUrl = `http://127.0.0.1:${webdisPort}`;
+  const subscribeUrl = `http://127.0.0.1:${subscribePort}`;
   // Run as the host user so files in the bind-mounted data folder are ours.
   const user = typeof process.getuid === "function" ? `${process.getuid()}:${process.getgid?.() ?? 0}` : undefined;
 
@@ -284,6 +293,28 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
     .withCopyContentToContainer([{ content: functions, target: FUNCTIONS_PATH, mode: 0o644 }])
     .withWaitStrategy(Wait.forLogMessage(REDIS_READY))
     .withStartupTimeout(STARTUP_TIMEOUT_MS);
+  // The subscription door: a replica whose default user may only subscribe,
+  // and a second Webdis (WebSockets on) in front of it.
+  const subConfig = {
+    ...webdisConfig({ redisPort: replicaPort, port: subscribePort, logfile: "/dev/stdout" }, "subscribe"),
+    redis_host: "127.0.0.1",
+    verbosity: 3,
+  };
+  const replicaDef = new GenericContainer(redisImage())
+    .withNetworkMode("host")
+    .withLabels({ ...labels, "mission-relay.role": "replica" })
+    .withCommand(["redis-server", ...redisArgs({ port: replicaPort, dir: "/tmp", replicaOf: redisPort }, "")])
+    .withWaitStrategy(Wait.forLogMessage(/MASTER <-> REPLICA sync: Finished with success/))
+    .withStartupTimeout(STARTUP_TIMEOUT_MS);
+  const subDef = new GenericContainer(webdisImage())
+    .withNetworkMode("host")
+    .withLabels({ ...labels, "mission-relay.role": "webdis-subscribe" })
+    .withCommand(["webdis", WEBDIS_CONFIG_PATH])
+    .withCopyContentToContainer([
+      { content: JSON.stringify(subConfig, null, 2), target: WEBDIS_CONFIG_PATH, mode: 0o644 },
+    ])
+    .withWaitStrategy(Wait.forLogMessage(WEBDIS_READY))
+    .withStartupTimeout(STARTUP_TIMEOUT_MS);
   const webdisDef = new GenericContainer(webdisImage())
     .withNetworkMode("host")
     .withLabels({ ...labels, "mission-relay.role": "webdis" })
@@ -292,14 +323,15 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
     .withWaitStrategy(Wait.forLogMessage(WEBDIS_READY))
     .withStartupTimeout(STARTUP_TIMEOUT_MS);
   if (user) {
-    redisDef.withUser(user);
-    webdisDef.withUser(user);
+    for (const d of [redisDef, webdisDef, replicaDef, subDef]) d.withUser(user);
   }
 
   let redis: StartedTestContainer | undefined;
   let webdis: StartedTestContainer | undefined;
+  let replica: StartedTestContainer | undefined;
+  let subDoor: StartedTestContainer | undefined;
   const removeAll = async () => {
-    for (const c of [webdis, redis]) {
+    for (const c of [subDoor, webdis, replica, redis]) {
       if (!c) continue;
       const id = c.getId();
       const dc = client.container.getById(id);
@@ -320,16 +352,24 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
     webdis = await webdisDef.start();
     track(webdis.getId());
     await webdisAnswers(webdisUrl);
+    replica = await replicaDef.start();
+    track(replica.getId());
+    subDoor = await subDef.start();
+    track(subDoor.getId());
+    await waitForSubscribeDoor(redisPort, subscribeUrl);
   } catch (e) {
     await removeAll().catch(() => {});
     throw e;
   }
   const redisC: StartedTestContainer = redis;
   const webdisC: StartedTestContainer = webdis;
+  const subDocker = client.container.getById(subDoor.getId());
 
   console.log(
     `[stack:containers] redis ${redisImage()} ${redisC.getId().slice(0, 12)} 127.0.0.1:${redisPort}` +
-      ` | webdis ${webdisImage()} ${webdisC.getId().slice(0, 12)} 127.0.0.1:${webdisPort}`,
+      ` | webdis ${webdisImage()} ${webdisC.getId().slice(0, 12)} 127.0.0.1:${webdisPort}` +
+      ` | replica ${replica.getId().slice(0, 12)} 127.0.0.1:${replicaPort}` +
+      ` | subscribe door ${subDoor.getId().slice(0, 12)} 127.0.0.1:${subscribePort}`,
   );
 
   const webdisDocker = client.container.getById(webdisC.getId());
@@ -339,23 +379,32 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
   const stack: Stack = {
     mode: "containers",
     webdisUrl,
+    subscribeUrl,
     redisPort,
     webdisPort,
+    replicaPort,
     dataDir,
     redis: (...args) => redisCommand(redisPort, args),
     async killWebdis() {
-      try {
-        await webdisDocker.kill({ signal: "SIGKILL" });
-      } catch (e) {
-        // 409: not running (already killed).
-        if ((e as { statusCode?: number }).statusCode !== 409) throw e;
+      for (const d of [webdisDocker, subDocker]) {
+        try {
+          await d.kill({ signal: "SIGKILL" });
+        } catch (e) {
+          // 409: not running (already killed).
+          if ((e as { statusCode?: number }).statusCode !== 409) throw e;
+        }
+        await d.wait({ condition: "not-running" }).catch(() => {});
       }
-      await webdisDocker.wait({ condition: "not-running" }).catch(() => {});
     },
     async startWebdis() {
-      if ((await webdisDocker.inspect()).State.Running) return;
-      await actAndWaitForLog(webdisDocker, WEBDIS_READY, () => webdisDocker.start());
-      await webdisAnswers(webdisUrl);
+      for (const [d, url] of [
+        [webdisDocker, webdisUrl],
+        [subDocker, subscribeUrl],
+      ] as const) {
+        if ((await d.inspect()).State.Running) continue;
+        await actAndWaitForLog(d, WEBDIS_READY, () => d.start());
+        await webdisAnswers(url);
+      }
     },
     async restartWebdis() {
       await stack.killWebdis();

@@ -1,4 +1,4 @@
-/** The test stack as native redis-server + webdis processes on free ports. */
+/** The test stack as native processes on free ports: Redis, its subscription replica, two Webdis doors. */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +8,7 @@ import {
   type Managed,
   startRedis,
   startWebdis,
+  waitForSubscribeDoor,
   webdisConfig,
 } from "../../src/server/native.ts";
 import { redisCommand } from "../../src/server/resp.ts";
@@ -16,27 +17,45 @@ import type { Stack, StackOptions } from "./types.ts";
 export async function startNativeStack(opts: StackOptions = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "relay-stack-"));
   const dataDir = join(dir, "redis");
-  const redisPort = await freePort();
-  const webdisPort = await freePort();
+  const replicaDir = join(dir, "replica");
+  const [redisPort, replicaPort, webdisPort, subscribePort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const aof = opts.aof ?? true;
   let redis: Managed = await startRedis({ port: redisPort, dir: dataDir, aof });
   await loadFunctions(redisPort);
+  const replica: Managed = await startRedis({ port: replicaPort, dir: replicaDir, replicaOf: redisPort });
   const config = webdisConfig({ redisPort, port: webdisPort, logfile: join(dir, "webdis.log"), ...opts.webdis });
-  let webdis: Managed | undefined = await startWebdis(config, dir);
+  const subConfig = webdisConfig(
+    { redisPort: replicaPort, port: subscribePort, logfile: join(dir, "webdis-subscribe.log") },
+    "subscribe",
+  );
+  const doors: (Managed | undefined)[] = await Promise.all([
+    startWebdis(config, dir),
+    startWebdis(subConfig, dir, "webdis-subscribe.json"),
+  ]);
+  const subscribeUrl = `http://127.0.0.1:${subscribePort}`;
+  await waitForSubscribeDoor(redisPort, subscribeUrl);
 
   const stack: Stack = {
     mode: "native",
     webdisUrl: `http://127.0.0.1:${webdisPort}`,
+    subscribeUrl,
     redisPort,
     webdisPort,
+    replicaPort,
     dataDir,
     redis: (...args) => redisCommand(redisPort, args),
     async killWebdis() {
-      await webdis?.stop("SIGKILL");
-      webdis = undefined;
+      await Promise.all(doors.map((d) => d?.stop("SIGKILL")));
+      doors.fill(undefined);
     },
     async startWebdis() {
-      if (!webdis) webdis = await startWebdis(config, dir);
+      doors[0] ??= await startWebdis(config, dir);
+      doors[1] ??= await startWebdis(subConfig, dir, "webdis-subscribe.json");
     },
     async restartWebdis() {
       await stack.killWebdis();
@@ -55,7 +74,7 @@ export async function startNativeStack(opts: StackOptions = {}): Promise<Stack> 
     },
     async stop() {
       redis.process.kill("SIGCONT");
-      await Promise.all([webdis?.stop(), redis.stop()]);
+      await Promise.all([...doors.map((d) => d?.stop()), replica.stop(), redis.stop()]);
       rmSync(dir, { recursive: true, force: true });
     },
   };

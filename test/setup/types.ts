@@ -5,15 +5,22 @@
  */
 export interface Stack {
   readonly mode: "native" | "containers";
-  /** Base URL of Webdis, e.g. http://127.0.0.1:41234 */
+  /** Base URL of the command door (Webdis, no WebSockets), e.g. http://127.0.0.1:41234 */
   readonly webdisUrl: string;
+  /**
+   * Base URL of the subscription door: a second Webdis, WebSockets on, in
+   * front of a replica whose default user may only SUBSCRIBE/UNSUBSCRIBE/PING.
+   */
+  readonly subscribeUrl: string;
   readonly redisPort: number;
   readonly webdisPort: number;
+  /** The subscription replica (its default user can only subscribe). */
+  readonly replicaPort: number;
   /** Folder holding Redis's RDB/AOF files (for the secrets-at-rest grep). */
   readonly dataDir: string;
   /** Run one Redis command straight over RESP (tests only: inspection, config). */
   redis(...args: (string | number)[]): Promise<unknown>;
-  /** Fault controls. restart* keeps the same ports. */
+  /** Fault controls. restart* keeps the same ports. *Webdis acts on both doors. */
   killWebdis(): Promise<void>; // SIGKILL
   startWebdis(): Promise<void>;
   restartWebdis(): Promise<void>;
