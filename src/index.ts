@@ -8,6 +8,7 @@ import { denoWebSocket } from "./adapters/deno.ts";
 import { createRelay as createCore, type Relay, type RelayOptions } from "./core/relay.ts";
 import type { WebSocketFactory } from "./core/subscribe.ts";
 
+export { TabElection, type TabElectionEvents, type TabElectionOptions } from "./core/election.ts";
 export * from "./core/errors.ts";
 export type { Follower, FollowerEvents, FollowerStatus, FollowerUpdate } from "./core/follower.ts";
 export type { Leader, LeaderEvents, LeaderStatus, PublishResult } from "./core/leader.ts";

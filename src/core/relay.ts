@@ -8,6 +8,7 @@ import { RelayError } from "./errors.ts";
 import { Follower } from "./follower.ts";
 import { type Commander, defaultBackoff, httpCommander } from "./http.ts";
 import { Leader, type LeaderSession } from "./leader.ts";
+import { OPS, type OpName } from "./ops.ts";
 import { deriveVerifier, PBKDF2_ITERATIONS, randomHex } from "./secrets.ts";
 import {
   httpStreamSubscriber,
@@ -130,8 +131,12 @@ export function createRelay(options: RelayOptions): Relay {
   });
   const iterations = o.iterations;
 
-  const fcall = (fnName: string, name: string, args: string[], retries = 0) =>
-    http.call("FCALL", [fnName, "1", baseKey(name), name, ...args], { retries });
+  // Every stream function: numkeys 1, KEYS[1] = the stream's base key, ARGV[1] = the name.
+  const fcall = (fnName: OpName, name: string, args: string[], retries = 0) => {
+    if (args.length + 1 !== OPS[fnName].args)
+      throw new RelayError("PROTOCOL", `${fnName} takes ${OPS[fnName].args} arguments`);
+    return http.call("FCALL", [fnName, String(OPS[fnName].keys), baseKey(name), name, ...args], { retries });
+  };
 
   function leaderFor(session: LeaderSession, codeVerifier: string): Leader {
     return new Leader(session, {
