@@ -41,7 +41,12 @@ function run(args: string[], e = env) {
 describe("CLI secrets", () => {
   it("keeps the password, code and verifiers out of argv, output and errors", async () => {
     const name = uniqueName("cli-sec");
-    const secrets = [PASSWORD, CODE, await deriveVerifier("password", name, PASSWORD), await deriveVerifier("code", name, CODE)];
+    const secrets = [
+      PASSWORD,
+      CODE,
+      await deriveVerifier("password", name, PASSWORD),
+      await deriveVerifier("code", name, CODE),
+    ];
     const started = await run(["start", name]);
     expect(started.code, started.out).toBe(0);
 

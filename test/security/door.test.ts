@@ -20,6 +20,7 @@ import { uniqueName, waitForSeq, waitForStatus } from "../support/util.ts";
 import {
   bothAlive,
   changedKeys,
+  closeSnapshots,
   connectedClients,
   encodeAll,
   eventually,
@@ -27,7 +28,6 @@ import {
   openSocket,
   redisDb,
   snapshot,
-  closeSnapshots,
 } from "./support.ts";
 
 let stack: Stack;
@@ -36,7 +36,8 @@ let follower: Follower;
 let channel: string;
 const MARKER = "door:marker";
 const MARKER_VALUE = "marker-value-7f3a";
-const EVIL_LIB = "#!lua name=evil\nredis.register_function('evil', function() return redis.call('SET', 'pwned', '1') end)";
+const EVIL_LIB =
+  "#!lua name=evil\nredis.register_function('evil', function() return redis.call('SET', 'pwned', '1') end)";
 const EVAL_BODY = "return redis.call('SET', 'pwned', '1')";
 const EVAL_SHA = createHash("sha1").update(EVAL_BODY).digest("hex");
 const SCRIPT_BODY = "return 'pwned-script'";
@@ -81,9 +82,18 @@ function attacks(): [string, string[]][] {
 }
 // SELECT is left out of the counter check: our functions SELECT 0 themselves
 // (lua/lib/common.lua home_db) and Webdis selects its database on connect.
-const ATTACKED = () => new Set(attacks().map(([c]) => c.toLowerCase()).filter((c) => c !== "select"));
+const ATTACKED = () =>
+  new Set(
+    attacks()
+      .map(([c]) => c.toLowerCase())
+      .filter((c) => c !== "select"),
+  );
 
-const cases = (cmd: string) => [cmd.toUpperCase(), cmd.toLowerCase(), [...cmd].map((c, i) => (i % 2 ? c.toLowerCase() : c.toUpperCase())).join("")];
+const cases = (cmd: string) => [
+  cmd.toUpperCase(),
+  cmd.toLowerCase(),
+  [...cmd].map((c, i) => (i % 2 ? c.toLowerCase() : c.toUpperCase())).join(""),
+];
 const SUFFIXES = ["", ".json", ".txt", ".raw", ".msg"];
 
 /** calls + rejected_calls + failed_calls per command base name, from INFO commandstats. */
@@ -255,7 +265,9 @@ describe("the door over HTTP", () => {
       http(stack, "POST", "/", "FUNCTION/RESTORE/x/FLUSH"),
     ];
     for (const r of await Promise.all(tries)) expect(r.status).toBe(403);
-    expect(await rawUpgradeAndSend(stack, "/.json", JSON.stringify(["FUNCTION", "LOAD", "REPLACE", EVIL_LIB]))).toMatch(/ 403 /);
+    expect(await rawUpgradeAndSend(stack, "/.json", JSON.stringify(["FUNCTION", "LOAD", "REPLACE", EVIL_LIB]))).toMatch(
+      / 403 /,
+    );
 
     const libs = (await stack.redis("FUNCTION", "LIST")) as unknown[][];
     expect(libs.map((l) => l[1])).toEqual(["relay"]);

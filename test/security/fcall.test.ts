@@ -10,11 +10,21 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRelay, type Leader } from "../../src/node.ts";
 import { deriveVerifier, randomHex } from "../../src/core/secrets.ts";
+import { createRelay, type Leader } from "../../src/node.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
 import { uniqueName } from "../support/util.ts";
-import { baseKeyBytes, bothAlive, changedKeys, codeOf, http, rawFcall, redisDb, snapshot, closeSnapshots } from "./support.ts";
+import {
+  baseKeyBytes,
+  bothAlive,
+  changedKeys,
+  closeSnapshots,
+  codeOf,
+  http,
+  rawFcall,
+  redisDb,
+  snapshot,
+} from "./support.ts";
 
 let stack: Stack;
 const leaders: Leader[] = [];
@@ -55,7 +65,12 @@ beforeAll(async () => {
   await db2.set("victim:other-db", "x");
   db2.disconnect();
   own.name = uniqueName("own");
-  const r = await rawFcall(stack, "relay_start", [baseKeyBytes(own.name)], [own.name, own.pw, own.code, randomHex(24), own.token]);
+  const r = await rawFcall(
+    stack,
+    "relay_start",
+    [baseKeyBytes(own.name)],
+    [own.name, own.pw, own.code, randomHex(24), own.token],
+  );
   expect(r.ok, r.error).toBe(true);
   own.channel = JSON.parse(String(r.value)).channel;
 });
@@ -68,10 +83,25 @@ afterAll(async () => {
 
 // ---- arbitraries -----------------------------------------------------------
 
-const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max }).map((a) => Buffer.from(a));
+const bytes = (min: number, max: number) =>
+  fc.uint8Array({ minLength: min, maxLength: max }).map((a) => Buffer.from(a));
 const hex = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${n}}$`));
-const controlChars = fc.constantFrom("\u0000", "\u0001", "\n", "\r", "\t", "\u001b", "\u007f", "\u0085", "\u009b", "\u2028", "\u202e");
-const withControl = fc.tuple(fc.string({ maxLength: 20 }), controlChars, fc.string({ maxLength: 20 })).map(([a, c, b]) => a + c + b);
+const controlChars = fc.constantFrom(
+  "\u0000",
+  "\u0001",
+  "\n",
+  "\r",
+  "\t",
+  "\u001b",
+  "\u007f",
+  "\u0085",
+  "\u009b",
+  "\u2028",
+  "\u202e",
+);
+const withControl = fc
+  .tuple(fc.string({ maxLength: 20 }), controlChars, fc.string({ maxLength: 20 }))
+  .map(([a, c, b]) => a + c + b);
 const nonUtf8 = fc.constantFrom(
   Buffer.from([0xff]),
   Buffer.from([0xc0, 0x80]), // overlong NUL
@@ -106,12 +136,31 @@ const fnName = fc.oneof(
 
 // ---- helpers -----------------------------------------------------------------
 
+/** Fails with the seed, path and cause only: counterexamples hold megabytes of bytes. */
+function shortReport<Ts>(out: fc.RunDetails<Ts>): void {
+  if (!out.failed) return;
+  const cause = out.errorInstance instanceof Error ? out.errorInstance.message : String(out.errorInstance);
+  throw new Error(
+    `property failed after ${out.numRuns} runs (seed ${out.seed}, path "${out.counterexamplePath}"): ${cause.slice(0, 600)}`,
+  );
+}
+
 /** Keys that may change on a wrong secret: the rate-limit counters, nothing else. */
 const isCounter = (k: string) => /:(code_)?fails$/.test(k);
 
-async function attack(fn: string | Buffer, keys: (string | Buffer)[], args: (string | Buffer)[], opts: { command?: string; numkeys?: string } = {}) {
+async function attack(
+  fn: string | Buffer,
+  keys: (string | Buffer)[],
+  args: (string | Buffer)[],
+  opts: { command?: string; numkeys?: string } = {},
+) {
   const before = await snapshot(stack);
-  const r = await rawFcall(stack, fn, keys, args, opts).catch((e: Error) => ({ status: 0, ok: false, value: undefined, error: `network ${e.message}` }));
+  const r = await rawFcall(stack, fn, keys, args, opts).catch((e: Error) => ({
+    status: 0,
+    ok: false,
+    value: undefined,
+    error: `network ${e.message}`,
+  }));
   const changed = changedKeys(before, await snapshot(stack));
   await bothAlive(stack);
   return { ...r, changed, code: codeOf(r.error) };
@@ -120,7 +169,10 @@ async function attack(fn: string | Buffer, keys: (string | Buffer)[], args: (str
 function expectRefusedAndUnchanged(r: Awaited<ReturnType<typeof attack>>, what: string) {
   expect(r.ok, `${what} should be refused`).toBe(false);
   if (r.code === "BAD_PASSWORD" || r.code === "BAD_CODE") {
-    expect(r.changed.filter((k) => !isCounter(k)), what).toEqual([]);
+    expect(
+      r.changed.filter((k) => !isCounter(k)),
+      what,
+    ).toEqual([]);
   } else {
     expect(r.changed, `${what} (${r.error})`).toEqual([]);
   }
@@ -153,22 +205,35 @@ describe("FCALL fuzzing", () => {
           }
         },
       ),
-      { numRuns: 100, interruptAfterTimeLimit: 25_000 },
+      { numRuns: 100, interruptAfterTimeLimit: 25_000, reporter: shortReport },
     );
   }, 60_000);
 
   /** A valid-shaped call per operation against a live stream, as [function, keys, args]. */
-  function templates(): Record<string, { keys: (string | Buffer)[]; args: (string | Buffer)[]; hexAt: number[]; intAt: number[] }> {
+  function templates(): Record<
+    string,
+    { keys: (string | Buffer)[]; args: (string | Buffer)[]; hexAt: number[]; intAt: number[] }
+  > {
     const v = victims[0] as string;
     const vk = baseKeyBytes(v);
     const ok = baseKeyBytes(own.name);
     return {
-      relay_start: { keys: [baseKeyBytes("fresh")], args: ["fresh", randomHex(32), randomHex(32), randomHex(24), randomHex(24)], hexAt: [1, 2, 3, 4], intAt: [] },
+      relay_start: {
+        keys: [baseKeyBytes("fresh")],
+        args: ["fresh", randomHex(32), randomHex(32), randomHex(24), randomHex(24)],
+        hexAt: [1, 2, 3, 4],
+        intAt: [],
+      },
       relay_reconnect: { keys: [vk], args: [v, randomHex(32), randomHex(24)], hexAt: [1, 2], intAt: [] },
       relay_stop: { keys: [vk], args: [v, randomHex(32)], hexAt: [1], intAt: [] },
       relay_connect: { keys: [vk], args: [v, randomHex(32), "-", "0"], hexAt: [1], intAt: [3] },
       relay_heartbeat: { keys: [ok], args: [own.name, own.token, "1"], hexAt: [1], intAt: [2] },
-      relay_publish: { keys: [ok], args: [own.name, own.token, "1", randomHex(16), '{"fine":true}'], hexAt: [1, 3], intAt: [2] },
+      relay_publish: {
+        keys: [ok],
+        args: [own.name, own.token, "1", randomHex(16), '{"fine":true}'],
+        hexAt: [1, 3],
+        intAt: [2],
+      },
     };
   }
 
@@ -178,24 +243,38 @@ describe("FCALL fuzzing", () => {
   };
 
   const mutation: fc.Arbitrary<[string, Mutation]> = fc.oneof(
-    fc.constantFrom(...FOREIGN_KEYS, "relay:{other}", "relay:{victim}:meta").map((k): [string, Mutation] => [
-      `foreign key ${k}`,
-      (t) => ({ keys: [k], args: t.args }),
+    fc
+      .constantFrom(...FOREIGN_KEYS, "relay:{other}", "relay:{victim}:meta")
+      .map((k): [string, Mutation] => [`foreign key ${k}`, (t) => ({ keys: [k], args: t.args })]),
+    fc.constant<[string, Mutation]>([
+      "the other victim's key",
+      (t) => ({ keys: [baseKeyBytes(victims[1] as string)], args: t.args }),
     ]),
-    fc.constant<[string, Mutation]>(["the other victim's key", (t) => ({ keys: [baseKeyBytes(victims[1] as string)], args: t.args })]),
     fc.constant<[string, Mutation]>(["extra key", (t) => ({ keys: [...t.keys, "victim:plain"], args: t.args })]),
     fc.constant<[string, Mutation]>(["no key", (t) => ({ keys: [], args: t.args })]),
     fc.constant<[string, Mutation]>(["one argument fewer", (t) => ({ keys: t.keys, args: t.args.slice(0, -1) })]),
-    anyArg.map((extra): [string, Mutation] => ["one argument more", (t) => ({ keys: t.keys, args: [...t.args, extra] })]),
-    fc.oneof(withControl, nonUtf8, fc.constant(""), fc.string({ minLength: 201, maxLength: 300 }), fc.constantFrom("a\u0085b", "a\u202eb", "a\u2028b", "a\u2066b")).map(
-      (bad): [string, Mutation] => [
+    anyArg.map((extra): [string, Mutation] => [
+      "one argument more",
+      (t) => ({ keys: t.keys, args: [...t.args, extra] }),
+    ]),
+    fc
+      .oneof(
+        withControl,
+        nonUtf8,
+        fc.constant(""),
+        fc.string({ minLength: 201, maxLength: 300 }),
+        fc.constantFrom("a\u0085b", "a\u202eb", "a\u2028b", "a\u2066b"),
+      )
+      .map((bad): [string, Mutation] => [
         `name ${JSON.stringify(bad.toString())}`,
         // The key is rebuilt from the bad name, so only the name check can refuse it.
         (t) => ({ keys: [baseKeyBytes(bad)], args: [bad, ...t.args.slice(1)] }),
-      ],
-    ),
+      ]),
     fc
-      .tuple(fc.nat(), fc.oneof(fc.constantFrom("A".repeat(64), "g".repeat(64), "ab", "0".repeat(65), ""), bytes(32, 32), withControl))
+      .tuple(
+        fc.nat(),
+        fc.oneof(fc.constantFrom("A".repeat(64), "g".repeat(64), "ab", "0".repeat(65), ""), bytes(32, 32), withControl),
+      )
       .map(([i, bad]): [string, Mutation] => [
         `hex argument ${JSON.stringify(bad.toString())}`,
         (t) => {
@@ -232,7 +311,7 @@ describe("FCALL fuzzing", () => {
         // (HTTP: Webdis refused an oversized request before Redis saw it.)
         expect(["INVALID", "TOO_LARGE", "ERR", "HTTP"], `${fn} with ${label}: ${r.error}`).toContain(r.code);
       }),
-      { numRuns: 80, interruptAfterTimeLimit: 20_000 },
+      { numRuns: 80, interruptAfterTimeLimit: 20_000, reporter: shortReport },
     );
   });
 
@@ -246,11 +325,15 @@ describe("FCALL fuzzing", () => {
     );
     await fc.assert(
       fc.asyncProperty(badState, async (state) => {
-        const r = await attack("relay_publish", [baseKeyBytes(own.name)], [own.name, own.token, "1", randomHex(16), state]);
+        const r = await attack(
+          "relay_publish",
+          [baseKeyBytes(own.name)],
+          [own.name, own.token, "1", randomHex(16), state],
+        );
         expectRefusedAndUnchanged(r, `state ${JSON.stringify(state.toString().slice(0, 40))}`);
         expect(["INVALID", "TOO_LARGE"]).toContain(r.code);
       }),
-      { numRuns: 25, interruptAfterTimeLimit: 20_000 },
+      { numRuns: 25, interruptAfterTimeLimit: 20_000, reporter: shortReport },
     );
   });
 
@@ -259,7 +342,12 @@ describe("FCALL fuzzing", () => {
     await fc.assert(
       fc.asyncProperty(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 6 }), async (obj) => {
         const json = JSON.stringify({ ...obj, n: ++seq });
-        const r = await rawFcall(stack, "relay_publish", [baseKeyBytes(own.name)], [own.name, own.token, "1", randomHex(16), json]);
+        const r = await rawFcall(
+          stack,
+          "relay_publish",
+          [baseKeyBytes(own.name)],
+          [own.name, own.token, "1", randomHex(16), json],
+        );
         expect(r.ok, `${json.slice(0, 100)}: ${r.error}`).toBe(true);
         expect(await stack.redis("GET", `relay:{${own.name}}:state`)).toBe(json);
       }),
@@ -275,8 +363,18 @@ describe("holes found here, fixed in lua/", () => {
     const seed = randomHex(24);
     const a = uniqueName("chan");
     const b = uniqueName("chan");
-    const ra = await rawFcall(stack, "relay_start", [baseKeyBytes(a)], [a, randomHex(32), randomHex(32), seed, randomHex(24)]);
-    const rb = await rawFcall(stack, "relay_start", [baseKeyBytes(b)], [b, randomHex(32), randomHex(32), seed, randomHex(24)]);
+    const ra = await rawFcall(
+      stack,
+      "relay_start",
+      [baseKeyBytes(a)],
+      [a, randomHex(32), randomHex(32), seed, randomHex(24)],
+    );
+    const rb = await rawFcall(
+      stack,
+      "relay_start",
+      [baseKeyBytes(b)],
+      [b, randomHex(32), randomHex(32), seed, randomHex(24)],
+    );
     const ca = JSON.parse(String(ra.value)).channel;
     const cb = JSON.parse(String(rb.value)).channel;
     expect(ca).not.toBe(seed);
@@ -286,19 +384,42 @@ describe("holes found here, fixed in lua/", () => {
     // And the victim's real channel cannot be taken either.
     const victimChannel = String(await stack.redis("HGET", `relay:{${victims[0]}}:meta`, "channel"));
     const c = uniqueName("chan");
-    const rc = await rawFcall(stack, "relay_start", [baseKeyBytes(c)], [c, randomHex(32), randomHex(32), victimChannel.padEnd(32, "0"), randomHex(24)]);
+    const rc = await rawFcall(
+      stack,
+      "relay_start",
+      [baseKeyBytes(c)],
+      [c, randomHex(32), randomHex(32), victimChannel.padEnd(32, "0"), randomHex(24)],
+    );
     expect(JSON.parse(String(rc.value)).channel).not.toBe(victimChannel);
   });
 
   it("names with C1 controls, line separators or bidi overrides are refused", async () => {
-    for (const bad of ["a\u0085b", "a\u009bb", "line\u2028sep", "para\u2029sep", "evil\u202etxt.exe", "x\u202ay", "x\u2066y", "x\u2069y"]) {
-      const r = await attack("relay_start", [baseKeyBytes(bad)], [bad, randomHex(32), randomHex(32), randomHex(24), randomHex(24)]);
+    for (const bad of [
+      "a\u0085b",
+      "a\u009bb",
+      "line\u2028sep",
+      "para\u2029sep",
+      "evil\u202etxt.exe",
+      "x\u202ay",
+      "x\u2066y",
+      "x\u2069y",
+    ]) {
+      const r = await attack(
+        "relay_start",
+        [baseKeyBytes(bad)],
+        [bad, randomHex(32), randomHex(32), randomHex(24), randomHex(24)],
+      );
       expectRefusedAndUnchanged(r, JSON.stringify(bad));
       expect(r.code, JSON.stringify(bad)).toBe("INVALID");
     }
     // Ordinary non-ASCII text is still fine.
     const good = uniqueName("Café ✈ 東京 — ok");
-    const r = await rawFcall(stack, "relay_start", [baseKeyBytes(good)], [good, randomHex(32), randomHex(32), randomHex(24), randomHex(24)]);
+    const r = await rawFcall(
+      stack,
+      "relay_start",
+      [baseKeyBytes(good)],
+      [good, randomHex(32), randomHex(32), randomHex(24), randomHex(24)],
+    );
     expect(r.ok, r.error).toBe(true);
   });
 
@@ -310,7 +431,9 @@ describe("holes found here, fixed in lua/", () => {
       const name = uniqueName("db5");
       const key = encodeURIComponent(`relay:{${name}}`);
       const token = randomHex(24);
-      const line = ["FCALL", "relay_start", "1", key, name, randomHex(32), randomHex(32), randomHex(24), token].join("/");
+      const line = ["FCALL", "relay_start", "1", key, name, randomHex(32), randomHex(32), randomHex(24), token].join(
+        "/",
+      );
       const start = await http(stack, "POST", "/", `5/${line}`);
       expect(JSON.parse(start.text).FCALL).toContain("channel");
       expect(await stack.redis("EXISTS", `relay:{${name}}:meta`)).toBe(1); // in db 0
@@ -318,7 +441,11 @@ describe("holes found here, fixed in lua/", () => {
       expect(await db5.dbsize()).toBe(0);
       db5.disconnect();
       const big = encodeURIComponent(JSON.stringify({ pad: "x".repeat(200) })).replace(/\./g, "%2E");
-      const pub = await http(stack, "GET", `/5/FCALL/relay_publish/1/${key}/${name}/${token}/1/${randomHex(16)}/${big}`);
+      const pub = await http(
+        stack,
+        "GET",
+        `/5/FCALL/relay_publish/1/${key}/${name}/${token}/1/${randomHex(16)}/${big}`,
+      );
       expect(String(JSON.parse(pub.text).FCALL[1])).toMatch(/^TOO_LARGE/);
     } finally {
       await stack.redis("HDEL", "relay:config", "max_state");

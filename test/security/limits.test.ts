@@ -9,12 +9,23 @@ import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createRelay, type Relay, RelayError } from "../../src/node.ts";
 import { randomHex } from "../../src/core/secrets.ts";
+import { createRelay, type Relay, RelayError } from "../../src/node.ts";
 import { repoRoot } from "../../src/server/native.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
 import { uniqueName } from "../support/util.ts";
-import { baseKeyBytes, bothAlive, changedKeys, closeSnapshots, codeOf, encodeAll, http, rawFcall, sleep, snapshot } from "./support.ts";
+import {
+  baseKeyBytes,
+  bothAlive,
+  changedKeys,
+  closeSnapshots,
+  codeOf,
+  encodeAll,
+  http,
+  rawFcall,
+  sleep,
+  snapshot,
+} from "./support.ts";
 
 let stack: Stack;
 let relay: Relay;
@@ -34,7 +45,12 @@ afterAll(async () => {
 
 async function own() {
   const s = { name: uniqueName("lim"), token: randomHex(24) };
-  const r = await rawFcall(stack, "relay_start", [baseKeyBytes(s.name)], [s.name, randomHex(32), randomHex(32), randomHex(24), s.token]);
+  const r = await rawFcall(
+    stack,
+    "relay_start",
+    [baseKeyBytes(s.name)],
+    [s.name, randomHex(32), randomHex(32), randomHex(24), s.token],
+  );
   expect(r.ok, r.error).toBe(true);
   return s;
 }
@@ -90,7 +106,12 @@ describe("state, name and page limits", () => {
 
   it("names: 200 bytes fine, 201 TOO_LARGE (counted in UTF-8 bytes); max_name configurable", async () => {
     const start = (name: string) =>
-      rawFcall(stack, "relay_start", [baseKeyBytes(name)], [name, randomHex(32), randomHex(32), randomHex(24), randomHex(24)]);
+      rawFcall(
+        stack,
+        "relay_start",
+        [baseKeyBytes(name)],
+        [name, randomHex(32), randomHex(32), randomHex(24), randomHex(24)],
+      );
     const base = uniqueName("n");
     expect((await start(base.padEnd(200, "x"))).ok).toBe(true);
     expect(codeOf((await start(base.padEnd(201, "x"))).error)).toBe("TOO_LARGE");
@@ -103,7 +124,8 @@ describe("state, name and page limits", () => {
     const list = (count: string) => rawFcall(stack, "relay_list", [], ["-", count], { command: "FCALL_RO" });
     expect((await list("100")).ok).toBe(true);
     expect(codeOf((await list("101")).error)).toBe("TOO_LARGE");
-    for (const bad of ["0", "-1", "abc", "1e2", "99999999999999999"]) expect(["INVALID", "TOO_LARGE"]).toContain(codeOf((await list(bad)).error));
+    for (const bad of ["0", "-1", "abc", "1e2", "99999999999999999"])
+      expect(["INVALID", "TOO_LARGE"]).toContain(codeOf((await list(bad)).error));
     await stack.redis("HSET", "relay:config", "max_page", "5");
     expect(codeOf((await list("6")).error)).toBe("TOO_LARGE");
   });
@@ -119,7 +141,17 @@ describe("huge and malformed requests", () => {
     // Worst case for the client's own encoding: "." and "/" are encoded as %2E / %2F (3 bytes each).
     const s = await own();
     const state = `{"p":"${"./".repeat((MiB - 8) / 2)}"}`;
-    const body = ["FCALL", "relay_publish", "1", encodeAll(`relay:{${s.name}}`), s.name, s.token, "1", randomHex(16), state.replace(/[./]/g, (c) => encodeAll(c))].join("/");
+    const body = [
+      "FCALL",
+      "relay_publish",
+      "1",
+      encodeAll(`relay:{${s.name}}`),
+      s.name,
+      s.token,
+      "1",
+      randomHex(16),
+      state.replace(/[./]/g, (c) => encodeAll(c)),
+    ].join("/");
     expect(body.length).toBeGreaterThan(3 * MiB - 100);
     expect(body.length).toBeLessThan(4 * MiB);
     const r = await http(stack, "POST", "/", body);
@@ -129,9 +161,15 @@ describe("huge and malformed requests", () => {
 
   it("an 8 MiB body, a 5 MiB URL and a 100 KiB header get an error; both servers stay up", async () => {
     const before = await snapshot(stack);
-    const big = await http(stack, "POST", "/", `FCALL/relay_version/0/${"a".repeat(8 * MiB)}`).catch((e: Error) => ({ status: -1, text: e.message }));
+    const big = await http(stack, "POST", "/", `FCALL/relay_version/0/${"a".repeat(8 * MiB)}`).catch((e: Error) => ({
+      status: -1,
+      text: e.message,
+    }));
     expect(big.status === -1 || big.status >= 400, `8 MiB body: ${big.status}`).toBe(true);
-    const url = await http(stack, "GET", `/FCALL/relay_version/0/${"a".repeat(5 * MiB)}`).catch((e: Error) => ({ status: -1, text: e.message }));
+    const url = await http(stack, "GET", `/FCALL/relay_version/0/${"a".repeat(5 * MiB)}`).catch((e: Error) => ({
+      status: -1,
+      text: e.message,
+    }));
     expect(url.status === -1 || url.status >= 400, `5 MiB URL: ${url.status}`).toBe(true);
     await rawTcp(`GET /PING HTTP/1.1\r\nHost: x\r\nX-Big: ${"h".repeat(100 * 1024)}\r\n\r\n`);
     // A lying Content-Length far beyond the limit.
@@ -167,8 +205,14 @@ describe("huge and malformed requests", () => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       return seed;
     };
-    const garbage = Array.from({ length: 20 }, (_, i) => Buffer.from(Array.from({ length: 64 + (rnd() % 4096) * (i + 1) }, () => rnd() & 0xff)));
-    garbage.push(Buffer.from("GET / HTTP/9.9\r\n\r\n"), Buffer.from("\r\n\r\n\r\n"), Buffer.from("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nFLUSHALL\r\n0\r\n\r\n"));
+    const garbage = Array.from({ length: 20 }, (_, i) =>
+      Buffer.from(Array.from({ length: 64 + (rnd() % 4096) * (i + 1) }, () => rnd() & 0xff)),
+    );
+    garbage.push(
+      Buffer.from("GET / HTTP/9.9\r\n\r\n"),
+      Buffer.from("\r\n\r\n\r\n"),
+      Buffer.from("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nFLUSHALL\r\n0\r\n\r\n"),
+    );
     await Promise.all(garbage.map((g) => rawTcp(g, 500)));
     await bothAlive(stack);
     expect(changedKeys(before, await snapshot(stack))).toEqual([]);

@@ -28,13 +28,19 @@ afterAll(async () => {
 /** A stream started with raw FCALL: its verifiers and token are known to the test. */
 async function stream() {
   const s = { name: uniqueName("rl"), pw: randomHex(32), code: randomHex(32), token: randomHex(24), term: 1 };
-  const r = await rawFcall(stack, "relay_start", [baseKeyBytes(s.name)], [s.name, s.pw, s.code, randomHex(24), s.token]);
+  const r = await rawFcall(
+    stack,
+    "relay_start",
+    [baseKeyBytes(s.name)],
+    [s.name, s.pw, s.code, randomHex(24), s.token],
+  );
   expect(r.ok, r.error).toBe(true);
   return s;
 }
 type S = Awaited<ReturnType<typeof stream>>;
 
-const connect = (s: S, pw = randomHex(32)) => rawFcall(stack, "relay_connect", [baseKeyBytes(s.name)], [s.name, pw, "-", "0"]);
+const connect = (s: S, pw = randomHex(32)) =>
+  rawFcall(stack, "relay_connect", [baseKeyBytes(s.name)], [s.name, pw, "-", "0"]);
 const reconnect = (s: S, code = randomHex(32), token = randomHex(24)) =>
   rawFcall(stack, "relay_reconnect", [baseKeyBytes(s.name)], [s.name, code, token]);
 const stop = (s: S, code = randomHex(32)) => rawFcall(stack, "relay_stop", [baseKeyBytes(s.name)], [s.name, code]);
@@ -76,7 +82,12 @@ describe("rate limiting", () => {
   it("leader-code guessing (reconnect and stop) is limited too; the real leader gets back in after the window", async () => {
     await stack.redis("HSET", "relay:config", "fail_limit", "4", "fail_window", "2");
     const s = await stream();
-    expect(await codes([reconnect(s), stop(s), reconnect(s), stop(s)])).toEqual(["BAD_CODE", "BAD_CODE", "BAD_CODE", "BAD_CODE"]);
+    expect(await codes([reconnect(s), stop(s), reconnect(s), stop(s)])).toEqual([
+      "BAD_CODE",
+      "BAD_CODE",
+      "BAD_CODE",
+      "BAD_CODE",
+    ]);
     expect(codeOf((await reconnect(s, s.code)).error)).toBe("RATE_LIMITED");
     expect(codeOf((await stop(s, s.code)).error)).toBe("RATE_LIMITED");
     await sleep(2_100);
@@ -135,7 +146,9 @@ describe("rate limiting", () => {
 
   it("a guess never learns anything from the error text", async () => {
     const s = await stream();
-    const texts = (await Promise.all([connect(s), reconnect(s), stop(s), connect(s, s.pw.toUpperCase())])).map((r) => String(r.error));
+    const texts = (await Promise.all([connect(s), reconnect(s), stop(s), connect(s, s.pw.toUpperCase())])).map((r) =>
+      String(r.error),
+    );
     for (const t of texts) {
       for (const secret of [s.pw, s.code, s.token]) expect(t).not.toContain(secret);
     }

@@ -10,8 +10,8 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRelay, RelayError } from "../../src/node.ts";
 import { deriveVerifier, randomHex } from "../../src/core/secrets.ts";
+import { createRelay, RelayError } from "../../src/node.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
 import { uniqueName, waitForSeq, waitForStatus } from "../support/util.ts";
 import { closeSnapshots, eventually, sleep } from "./support.ts";
@@ -144,8 +144,12 @@ describe("secrets", () => {
 
   it("nor does the AOF after a rewrite", async () => {
     await stack.redis("BGREWRITEAOF");
-    const done = await eventually(async () => /aof_rewrite_in_progress:0/.test(String(await stack.redis("INFO", "persistence"))) &&
-      !/aof_rewrite_scheduled:1/.test(String(await stack.redis("INFO", "persistence"))), 10_000);
+    const done = await eventually(
+      async () =>
+        /aof_rewrite_in_progress:0/.test(String(await stack.redis("INFO", "persistence"))) &&
+        !/aof_rewrite_scheduled:1/.test(String(await stack.redis("INFO", "persistence"))),
+      10_000,
+    );
     expect(done).toBe(true);
     expect(leaks(filesUnder(dirname(stack.dataDir)))).toEqual([]);
   });
@@ -176,7 +180,9 @@ describe("secrets", () => {
     expect(keys).toHaveLength(1);
     const meta = (await stack.redis("HGETALL", keys[0] as string)) as string[];
     const fields = Object.fromEntries(meta.flatMap((v, i) => (i % 2 ? [] : [[v, meta[i + 1]]])));
-    expect(Object.keys(fields).sort()).toEqual(expect.arrayContaining(["pw_hash", "code_hash", "tok_hash", "pw_salt", "code_salt"]));
+    expect(Object.keys(fields).sort()).toEqual(
+      expect.arrayContaining(["pw_hash", "code_hash", "tok_hash", "pw_salt", "code_salt"]),
+    );
     for (const v of Object.values(fields)) {
       for (const [label, n] of needles) expect(Buffer.from(String(v)).includes(n), label).toBe(false);
     }

@@ -5,8 +5,8 @@
  * or guesses yields nothing while the leader publishes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRelay, type Leader } from "../../src/node.ts";
 import { deriveVerifier, randomHex } from "../../src/core/secrets.ts";
+import { createRelay, type Leader } from "../../src/node.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
 import { uniqueName } from "../support/util.ts";
 import { baseKeyBytes, closeSnapshots, encodeAll, eventually, http, rawFcall, sleep } from "./support.ts";
@@ -61,7 +61,13 @@ function listen(channel: string) {
 
 describe("subscriptions", () => {
   it("PSUBSCRIBE is refused in every form", async () => {
-    for (const p of ["/PSUBSCRIBE/*", "/psubscribe/*", "/PSUBSCRIBE/*.json", "/PSUBSCRIBE/relay*.raw", "/0/PSUBSCRIBE/*"]) {
+    for (const p of [
+      "/PSUBSCRIBE/*",
+      "/psubscribe/*",
+      "/PSUBSCRIBE/*.json",
+      "/PSUBSCRIBE/relay*.raw",
+      "/0/PSUBSCRIBE/*",
+    ]) {
       expect((await http(stack, "GET", p)).status, p).toBe(403);
     }
     expect((await http(stack, "POST", "/", "PSUBSCRIBE/*")).status).toBe(403);
@@ -112,7 +118,9 @@ describe("subscriptions", () => {
     const n = uniqueName("reuse");
     const first = await relay.start(n, { password, code: "c1" });
     const pw = await deriveVerifier("password", n, password);
-    const c1 = JSON.parse(String((await rawFcall(stack, "relay_connect", [baseKeyBytes(n)], [n, pw, "-", "0"])).value)).channel;
+    const c1 = JSON.parse(
+      String((await rawFcall(stack, "relay_connect", [baseKeyBytes(n)], [n, pw, "-", "0"])).value),
+    ).channel;
     await first.stop();
     const second = await relay.start(n, { password, code: "c2" });
     const old = listen(c1);

@@ -56,7 +56,13 @@ export async function rawFcall(
   opts: { command?: string; numkeys?: string } = {},
 ): Promise<{ status: number; ok: boolean; value: unknown; error?: string }> {
   const command = opts.command ?? "FCALL";
-  const line = [command, encodeAll(fn), opts.numkeys ?? String(keys.length), ...keys.map(encodeAll), ...args.map(encodeAll)].join("/");
+  const line = [
+    command,
+    encodeAll(fn),
+    opts.numkeys ?? String(keys.length),
+    ...keys.map(encodeAll),
+    ...args.map(encodeAll),
+  ].join("/");
   const r = await http(stack, "POST", "/", line);
   if (r.status !== 200) return { status: r.status, ok: false, value: undefined, error: `HTTP ${r.status}` };
   let body: Record<string, unknown> | undefined;
@@ -151,7 +157,7 @@ export function changedKeys(a: Map<string, string>, b: Map<string, string>): str
 export async function bothAlive(stack: Stack): Promise<void> {
   const pong = await stack.redis("PING");
   if (pong !== "PONG") throw new Error(`redis answered ${String(pong)}`);
-  const r = await http(stack, "POST", "/", "PING", 5_000);
+  const r = await http(stack, "POST", "/", "PING", 15_000);
   if (r.status !== 200 || !r.text.includes("PONG")) throw new Error(`webdis answered ${r.status} ${r.text}`);
 }
 
