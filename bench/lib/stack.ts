@@ -1,11 +1,12 @@
 /**
- * The bench's own stack: a native redis-server and webdis on free ports of
- * 127.0.0.1, webdis configured from the repo's webdis.json with only the
- * ports (and log file) overridden. Extra Webdis instances (bench-only configs)
- * can be started next to it for baselines.
+ * The bench's own stack, the shipped topology on free ports of 127.0.0.1: a
+ * native redis-server with the command door (webdis.json), and on first use a
+ * subscribe-only replica with the subscription door (webdis.subscribe.json),
+ * each config with only ports and log file overridden. Extra Webdis instances
+ * (bench-only configs) can be started next to them for baselines.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +15,7 @@ import {
   freePort,
   loadFunctions,
   type Managed,
+  repoRoot,
   startRedis,
   startWebdis,
   webdisConfig,
@@ -67,28 +69,75 @@ export class BenchStack {
     return { port, url: `http://127.0.0.1:${port}`, proc, config };
   }
 
-  /** Whether the shipped webdis.json turns WebSockets on. */
+  /** Whether the command door (webdis.json) turns WebSockets on. */
   get shippedWebSockets(): boolean {
     return this.webdis.config.websockets === true;
   }
 
+  /** The repo ships a subscription door (webdis.subscribe.json, in front of a replica). */
+  readonly hasDoor = existsSync(join(repoRoot, "webdis.subscribe.json"));
+  replicaPort = 0;
+  replica: Managed | undefined;
   #ws: WebdisInstance | undefined;
+
+  /** Where WebSocket subscribers go: "door" (shipped topology) or a bench-only Webdis. */
+  get wsKind(): "door" | "command" | "bench-only" {
+    if (this.hasDoor) return "door";
+    return this.shippedWebSockets ? "command" : "bench-only";
+  }
+
+  /** Redis process the WebSocket subscribers are connected to (the replica behind the door). */
+  get wsRedisPid(): number {
+    return this.wsKind === "door" && this.replica ? this.replica.pid : this.redis.pid;
+  }
+
   /**
-   * A Webdis that accepts WebSockets: the main one if webdis.json enables them,
-   * else a bench-only instance (webdis.json + "websockets": true).
+   * The Webdis WebSocket subscribers use. Shipped topology: the subscription
+   * door (webdis.subscribe.json) in front of a subscribe-only replica of the
+   * primary, as `mission-relay up` runs it. Older checkouts: the command Webdis
+   * if it has WebSockets on, else a bench-only one (webdis.json + websockets).
    */
   async wsWebdis(): Promise<WebdisInstance> {
-    if (this.shippedWebSockets) return this.webdis;
-    if (!this.#ws) {
+    if (this.wsKind === "command") return this.webdis;
+    if (this.#ws) return this.#ws;
+    if (this.wsKind === "door") {
+      if (!this.replica) {
+        this.replicaPort = await freePort();
+        this.replica = await startRedis({
+          port: this.replicaPort,
+          dir: join(this.dir, "replica"),
+          replicaOf: this.redisPort,
+        } as never);
+        await this.#waitReplica();
+      }
+      const port = await freePort();
+      const dir = join(this.dir, `webdis-door-${this.#n++}`);
+      const config = webdisConfig(
+        { redisPort: this.replicaPort, port, logfile: join(dir, "webdis-subscribe.log") },
+        "subscribe",
+      );
+      const proc = await startWebdis(config, dir);
+      this.#ws = { port, url: `http://127.0.0.1:${port}`, proc, config };
+    } else {
       this.#ws = await this.startWebdis("ws", { websockets: true });
-      this.extras.push(this.#ws);
     }
+    this.extras.push(this.#ws);
     return this.#ws;
+  }
+
+  async #waitReplica() {
+    const end = Date.now() + 15_000;
+    while (Date.now() < end) {
+      const r = await this.info("replication");
+      if (Object.entries(r).some(([k, v]) => k.startsWith("slave") && v.includes("state=online"))) return;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    throw new Error("the replica did not come online");
   }
 
   /** Restarts the WebSocket Webdis (fresh RSS and connections); returns it. */
   async restartWsWebdis(): Promise<WebdisInstance> {
-    if (this.shippedWebSockets) {
+    if (this.wsKind === "command") {
       await this.restartMainWebdis();
       return this.webdis;
     }
@@ -98,6 +147,12 @@ export class BenchStack {
       this.#ws = undefined;
     }
     return this.wsWebdis();
+  }
+
+  /** A label for tables: what the WebSocket figures ran on. */
+  get wsLabel(): string {
+    if (this.wsKind === "door") return "subscription door: webdis.subscribe.json + replica";
+    return this.wsKind === "command" ? "webdis.json" : "bench-only Webdis with websockets on";
   }
 
   /** A fresh main Webdis (clean RSS and connections), same config and a new port. */
@@ -140,6 +195,7 @@ export class BenchStack {
 
   async stop(): Promise<void> {
     await Promise.all([...this.extras.map((w) => w.proc.stop("SIGKILL")), this.webdis?.proc.stop("SIGKILL")]);
+    await this.replica?.stop();
     await this.redis?.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }

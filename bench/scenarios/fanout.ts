@@ -40,6 +40,10 @@ export interface FanoutRun {
   webdisCpuMsPerPublish: number;
   redisCpuMsPerPublish: number;
   benchCpuMsPerPublish: number;
+  /** Subscribers sit on the replica behind the subscription door. */
+  onReplica: boolean;
+  primaryRssDeltaKiB: number;
+  replicaCpuMsPerPublish: number;
 }
 
 export async function runFanout(
@@ -84,7 +88,10 @@ export async function runFanout(
     sockets.push(w);
     return w as never;
   };
-  const commander = httpCommander({ url: wd.url, timeoutMs: 30_000 });
+  // relay_connect goes through the command door; subscriptions through `wd`.
+  const commander = httpCommander({ url: stack.webdis.url, timeoutMs: 30_000 });
+  const subPid = transport === "websocket" ? stack.wsRedisPid : stack.redis.pid;
+  const onReplica = subPid !== stack.redis.pid;
   const subscriber: Subscriber =
     transport === "websocket"
       ? webSocketSubscriber(wd.url, factory, 30_000)
@@ -98,10 +105,12 @@ export async function runFanout(
     return connectReply.parse(JSON.parse(String(raw)));
   };
 
+  // The replica's default user may only SUBSCRIBE: no INFO there, so RSS only.
   const info0 = await stack.info("memory");
   const clients0 = Number((await stack.info("clients")).connected_clients);
+  const rssP0 = rssKiB(stack.redis.pid);
   const rssW0 = rssKiB(wd.proc.pid);
-  const rssR0 = rssKiB(stack.redis.pid);
+  const rssR0 = rssKiB(subPid);
 
   const followers: Follower[] = [];
   let want = -1;
@@ -150,7 +159,8 @@ export async function runFanout(
     : followers.filter((f) => f.status === "live");
   await sleep(500);
   const rssW1 = rssKiB(wd.proc.pid);
-  const rssR1 = rssKiB(stack.redis.pid);
+  const rssR1 = rssKiB(subPid);
+  const rssP1 = rssKiB(stack.redis.pid);
   const info1 = await stack.info("memory");
   const clients1 = Number((await stack.info("clients")).connected_clients);
 
@@ -168,7 +178,7 @@ export async function runFanout(
     times = [];
     want = rev + 1;
     const cpu0 = process.cpuUsage();
-    const meter = new CpuMeter({ webdis: wd.proc.pid, redis: stack.redis.pid });
+    const meter = new CpuMeter({ webdis: wd.proc.pid, redis: stack.redis.pid, sub: subPid });
     const start = performance.now();
     await publish();
     await until("all followers updated", () => times.length >= live.length, 30_000, 2).catch(() => {});
@@ -180,6 +190,7 @@ export async function runFanout(
       const cpu1 = process.cpuUsage(cpu0);
       cpuW.push(c.webdis ?? 0);
       cpuR.push(c.redis ?? 0);
+      cpuS.push(onReplica ? (c.sub ?? 0) : Number.NaN);
       cpuB.push((cpu1.user + cpu1.system) / 1000);
     }
     await sleep(200);
@@ -207,8 +218,11 @@ export async function runFanout(
     missed,
     webdisRssDeltaKiB: rssW1 - rssW0,
     redisRssDeltaKiB: rssR1 - rssR0,
-    redisUsedDeltaB: Number(info1.used_memory) - Number(info0.used_memory),
-    redisClientsDelta: clients1 - clients0,
+    redisUsedDeltaB: onReplica ? Number.NaN : Number(info1.used_memory) - Number(info0.used_memory),
+    redisClientsDelta: onReplica ? Number.NaN : clients1 - clients0,
+    onReplica,
+    primaryRssDeltaKiB: rssP1 - rssP0,
+    replicaCpuMsPerPublish: mean(cpuS.splice(0)) ?? Number.NaN,
     webdisCpuMsPerPublish: mean(cpuW.splice(0)) ?? Number.NaN,
     redisCpuMsPerPublish: mean(cpuR.splice(0)) ?? Number.NaN,
     benchCpuMsPerPublish: mean(cpuB.splice(0)) ?? Number.NaN,
@@ -217,6 +231,7 @@ export async function runFanout(
 const cpuW: number[] = [];
 const cpuR: number[] = [];
 const cpuB: number[] = [];
+const cpuS: number[] = [];
 
 /** Shared with scenario 4 (memory per follower). */
 export const fanoutRuns: FanoutRun[] = [];
@@ -250,9 +265,15 @@ export async function fanout(ctx: Ctx): Promise<Scenario> {
     sc.fig(`${k}_each_p50`, `${t} x ${n}: per-follower delay p50`, r.eachP50, "ms");
     sc.fig(`${k}_missed`, `${t} x ${n}: updates missed`, r.missed, "count");
     sc.fig(`${k}_webdis_rss`, `${t} x ${n}: Webdis RSS delta`, r.webdisRssDeltaKiB / 1024, "MiB");
-    sc.fig(`${k}_redis_rss`, `${t} x ${n}: Redis RSS delta`, r.redisRssDeltaKiB / 1024, "MiB");
+    sc.fig(
+      `${k}_redis_rss`,
+      `${t} x ${n}: ${r.onReplica ? "replica" : "Redis"} RSS delta`,
+      r.redisRssDeltaKiB / 1024,
+      "MiB",
+    );
     sc.fig(`${k}_webdis_cpu`, `${t} x ${n}: Webdis CPU per publish`, r.webdisCpuMsPerPublish, "ms");
-    sc.fig(`${k}_redis_cpu`, `${t} x ${n}: Redis CPU per publish`, r.redisCpuMsPerPublish, "ms");
+    sc.fig(`${k}_redis_cpu`, `${t} x ${n}: Redis (primary) CPU per publish`, r.redisCpuMsPerPublish, "ms");
+    if (r.onReplica) sc.fig(`${k}_replica_cpu`, `${t} x ${n}: replica CPU per publish`, r.replicaCpuMsPerPublish, "ms");
     sc.fig(`${k}_bench_cpu`, `${t} x ${n}: bench (followers) CPU per publish`, r.benchCpuMsPerPublish, "ms");
     sc.fig(`${k}_join`, `${t} x ${n}: time to join all`, r.joinSeconds, "s");
   }
@@ -260,11 +281,9 @@ export async function fanout(ctx: Ctx): Promise<Scenario> {
     const v = sc.get(k);
     sc.target(k, label, "<= 50 ms", v, "ms", v === null ? null : v <= 50);
   };
-  if (!ctx.stack.shippedWebSockets) {
-    sc.note(
-      "WebSocket runs use a bench-only Webdis with websockets on (webdis.json ships with them off); HTTP-stream runs use the shipped config.",
-    );
-  }
+  sc.note(
+    `WebSocket runs use the ${ctx.stack.wsLabel}; HTTP-stream runs use the command door (webdis.json, the default without subscribeUrl).`,
+  );
   if (!ctx.quick)
     sc.ratio(
       "ws_vs_raw_1000",
@@ -272,7 +291,7 @@ export async function fanout(ctx: Ctx): Promise<Scenario> {
       "ws_1000_all_p50",
       "rawws_1000_all_p50",
     );
-  target("hs_1000_all_p99", "1,000 followers (HTTP stream, shipped) all updated within 50 ms p99");
+  target("hs_1000_all_p99", "1,000 followers (HTTP stream, command door) all updated within 50 ms p99");
   target("ws_1000_all_p99", "1,000 followers (WebSocket) all updated within 50 ms p99");
   sc.note(
     `${publishes} publishes of a ~1 KB plan per run after one warm-up, 200 ms apart. All followers live in this one Node process, ` +

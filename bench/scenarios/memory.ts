@@ -115,25 +115,32 @@ export async function memory(ctx: Ctx): Promise<Scenario> {
       (r.webdisRssDeltaKiB * 1024) / r.connected,
       "B",
     );
+    const where = r.onReplica ? "replica" : "Redis";
     sc.fig(
       `${k}_redis_per`,
-      `${t} follower (of ${r.followers}): Redis RSS`,
+      `${t} follower (of ${r.followers}): ${where} RSS`,
       (r.redisRssDeltaKiB * 1024) / r.connected,
       "B",
     );
-    sc.fig(
-      `${k}_redis_used_per`,
-      `${t} follower (of ${r.followers}): Redis used_memory`,
-      r.redisUsedDeltaB / r.connected,
-      "B",
-    );
-    sc.fig(
-      `${k}_redis_clients_per`,
-      `${t} follower (of ${r.followers}): Redis connections`,
-      r.redisClientsDelta / r.connected,
-      "conns",
-    );
+    if (!r.onReplica) {
+      sc.fig(
+        `${k}_redis_used_per`,
+        `${t} follower (of ${r.followers}): Redis used_memory`,
+        r.redisUsedDeltaB / r.connected,
+        "B",
+      );
+      sc.fig(
+        `${k}_redis_conns`,
+        `${t} follower (of ${r.followers}): Redis connections`,
+        r.redisClientsDelta / r.connected,
+        "conns",
+      );
+    }
   }
+  if (runs.some((r) => r.onReplica))
+    sc.note(
+      "WebSocket followers sit on the subscription door's replica, whose default user may only SUBSCRIBE: no INFO there, so RSS only.",
+    );
   sc.note(
     "Each subscriber costs Webdis one Redis connection (Redis connected_clients grows by one per follower): maxclients and fd limits bound followers per Redis.",
   );
