@@ -10,24 +10,28 @@ const noFile = (async () => {
 
 describe("relay config", () => {
   it("prefers an explicit ?relay= link parameter", async () => {
-    const c = await loadRelayConfig(
-      loc("?relay=http://127.0.0.1:9000/"),
-      fileFetch({ url: "http://x:1" }),
-      "http://y:2",
-    );
+    const c = await loadRelayConfig(loc("?relay=http://127.0.0.1:9000/"), fileFetch({ url: "http://x:1" }), {
+      url: "http://y:2",
+    });
     expect(c).toEqual({ url: "http://127.0.0.1:9000", source: "link" });
   });
 
   it("then relay-config.json beside the page", async () => {
-    expect(await loadRelayConfig(loc(), fileFetch({ url: "http://127.0.0.1:7400" }), "http://y:2")).toEqual({
+    expect(await loadRelayConfig(loc(), fileFetch({ url: "http://127.0.0.1:7400" }), { url: "http://y:2" })).toEqual({
       url: "http://127.0.0.1:7400",
+      source: "file",
+    });
+    const both = fileFetch({ url: "http://127.0.0.1:7400", subscribeUrl: "http://127.0.0.1:7401/" });
+    expect(await loadRelayConfig(loc(), both, {})).toEqual({
+      url: "http://127.0.0.1:7400",
+      subscribeUrl: "http://127.0.0.1:7401",
       source: "file",
     });
   });
 
   it("then the build-time VITE_RELAY_URL, then port 7379 on the page's host", async () => {
-    expect(await loadRelayConfig(loc(), noFile, "http://y:2")).toEqual({ url: "http://y:2", source: "build" });
-    expect(await loadRelayConfig(loc(), fileFetch({}, false), undefined)).toEqual({
+    expect(await loadRelayConfig(loc(), noFile, { url: "http://y:2" })).toEqual({ url: "http://y:2", source: "build" });
+    expect(await loadRelayConfig(loc(), fileFetch({}, false), {})).toEqual({
       url: "http://10.0.0.5:7379",
       source: "default",
     });
@@ -37,7 +41,7 @@ describe("relay config", () => {
     expect(cleanUrl("javascript:alert(1)")).toBeUndefined();
     expect(cleanUrl("not a url")).toBeUndefined();
     expect(cleanUrl(42)).toBeUndefined();
-    expect(await loadRelayConfig(loc("?relay=ftp://x"), fileFetch({ url: "file:///etc" }), undefined)).toMatchObject({
+    expect(await loadRelayConfig(loc("?relay=ftp://x"), fileFetch({ url: "file:///etc" }), {})).toMatchObject({
       source: "default",
     });
   });

@@ -2,4 +2,5 @@
 
 interface ImportMetaEnv {
   readonly VITE_RELAY_URL?: string;
+  readonly VITE_RELAY_SUBSCRIBE_URL?: string;
 }

@@ -49,12 +49,16 @@ export interface StaticServer {
 }
 
 /**
- * Serves `dir` on 127.0.0.1 (free port). relay-config.json -> webdisUrl is written
+ * Serves `dir` on 127.0.0.1 (free port). relay-config.json ({url, subscribeUrl}) is written
  * beside index.html, as `mission-relay up` does; with `virtual` it is only served,
  * so two servers can share one build with different relays.
  */
-export async function serve(dir: string, webdisUrl: string, virtual = false): Promise<StaticServer> {
-  const config = JSON.stringify({ url: webdisUrl });
+export async function serve(
+  dir: string,
+  urls: { url: string; subscribeUrl?: string },
+  virtual = false,
+): Promise<StaticServer> {
+  const config = JSON.stringify(urls);
   if (!virtual) writeFileSync(join(dir, "relay-config.json"), config);
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);

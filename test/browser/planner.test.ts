@@ -34,7 +34,7 @@ const code = "lead-4471";
 
 beforeAll(async () => {
   [stack, dist] = await Promise.all([startStack(), buildPage()]);
-  server = await serve(dist, stack.webdisUrl);
+  server = await serve(dist, { url: stack.webdisUrl, subscribeUrl: stack.subscribeUrl });
   browser = await launch();
 }, 120_000);
 
@@ -163,6 +163,8 @@ describe("mission planner in the browser", () => {
       await f.getByTestId("follower-view").waitFor();
       await expect.poll(() => f.getByTestId("follower-status").textContent().then(clean)).toBe("Live");
       await expect.poll(() => f.getByTestId("plan-title").textContent().then(clean)).toBe("Op Heron: ridge survey");
+      // relay-config.json names the subscription door, so browsers follow over WebSocket.
+      expect(await f.getByTestId("follower-status").getAttribute("data-transport")).toBe("websocket");
     }
   });
 
@@ -331,7 +333,7 @@ describe("mission planner in the browser", () => {
   });
 
   it("an unreachable relay server is explained in plain words", async () => {
-    const dead = await serve(dist, "http://127.0.0.1:9", true); // port 9 (discard): nothing listens
+    const dead = await serve(dist, { url: "http://127.0.0.1:9" }, true); // port 9 (discard): nothing listens
     try {
       const { page } = await newPage(browser);
       pages.push(page);

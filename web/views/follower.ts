@@ -81,6 +81,9 @@ export const followerView: View = (ctx, root, route) => {
     const st = follower.status as FollowerStatus;
     statusPill.textContent = STATUS_WORDS[st] ?? st;
     statusPill.className = `pill s-${st}`;
+    const via = follower.transport;
+    statusPill.dataset.transport = via ?? "";
+    statusPill.title = via ? `Live updates over ${via === "websocket" ? "WebSocket" : "an HTTP stream"}` : "";
     statusLine.textContent = STATUS_HELP[st] ?? "";
     titleEl.textContent = plan?.title || name;
     titleEl.classList.toggle("changed", !!change?.title);
