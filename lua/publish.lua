@@ -13,11 +13,17 @@
   ARGV[3]  term          integer (from start/reconnect)
   ARGV[4]  op id         16..64 hex, unique per publish
   ARGV[5]  state         one JSON object, <= max_state bytes
+  ARGV[6]  patch         optional; "-" or a JSON Patch (array) from the previous state to this one;
+                         when given and smaller than the state, followers get the patch
+                         and the SHA-1 of the full state instead of the state itself
 
   Returns  JSON {"seq","changed":bool,"duplicate":bool}; for a duplicate, seq is
            the seq right after the first attempt
   Errors   INVALID, TOO_LARGE, NOT_FOUND, LEADER_REPLACED (term is not current), BAD_CODE (token)
-  Envelope {"v":1,"t":"state","epoch","seq","ts","state":<state>}
+  Envelope {"v":1,"t":"state","epoch","seq","ts","state":<state>}, or with a patch
+           {"v":1,"t":"state","epoch","seq","ts","h":<sha1 of the state>,"patch":[...]}
+           (the patch applies to the state of seq - 1; a follower that cannot apply it
+           or whose result does not hash to h asks for the full state)
 ]]
 local RECENT_OPS = 16
 
@@ -37,7 +43,9 @@ local function remember_op(m, op, seq)
 end
 
 local function relay_publish(keys, argv)
-  check_arity(argv, 5, keys, 1)
+  -- ARGV[6] is optional: callers from before delta updates send 5 arguments.
+  if #argv == 5 then argv[6] = '-' end
+  check_arity(argv, 6, keys, 1)
   local cfg = config()
   local name = argv[1]
   check_name(name, cfg)
@@ -58,12 +66,25 @@ local function relay_publish(keys, argv)
     return '{"seq":' .. seen .. ',"changed":false,"duplicate":true}'
   end
   check_state(state, cfg)
+  local patch = argv[6]
+  if patch ~= '-' then
+    if #patch > cfg.max_state then fail('TOO_LARGE', 'patch is larger than ' .. cfg.max_state .. ' bytes') end
+    local ok, decoded = pcall(cjson.decode, patch)
+    if not ok or type(decoded) ~= 'table' or patch:sub(1, 1) ~= '[' or not valid_utf8(patch) or not strict_json(patch) then
+      fail('INVALID', 'patch must be a JSON array')
+    end
+  end
 
   local seq = tonumber(m.seq)
   local changed = state ~= redis.call('GET', k.state)
   if changed then
     seq = seq + 1
-    local env = envelope('state', m.epoch, seq, now, ',"state":' .. state)
+    local env
+    if patch ~= '-' and #patch < #state then
+      env = envelope('state', m.epoch, seq, now, ',"h":"' .. redis.sha1hex(state) .. '","patch":' .. patch)
+    else
+      env = envelope('state', m.epoch, seq, now, ',"state":' .. state)
+    end
     redis.call('SET', k.state, state)
     if cfg.history > 0 then
       redis.call('RPUSH', k.log, env)

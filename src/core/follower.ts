@@ -19,8 +19,12 @@
  */
 import { type OpError, RelayError } from "./errors.ts";
 import { Emitter } from "./events.ts";
+import { apply as applyPatch, type PatchOp } from "./patch.ts";
+import { sha1hex } from "./sha1.ts";
 import type { Subscriber, Subscription, TransportName } from "./subscribe.ts";
 import { type ConnectReply, type Envelope, envelope, type StateEnvelope } from "./wire.ts";
+
+type WirePatch = readonly { op: "add" | "remove" | "replace"; path: string; value?: unknown }[];
 
 export type FollowerStatus = "connecting" | "live" | "catching-up" | "reset" | "ended" | "offline";
 
@@ -243,7 +247,7 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
   #drain() {
     for (let next = this.#ahead.get(this.#seq + 1); next; next = this.#ahead.get(this.#seq + 1)) {
       this.#ahead.delete(next.seq);
-      this.#apply(next);
+      if (!this.#apply(next)) return;
     }
     for (const seq of this.#ahead.keys()) if (seq <= this.#seq) this.#ahead.delete(seq);
     if (!this.#behind()) {
@@ -276,9 +280,12 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
       try {
         do {
           this.#resyncWanted = false;
-          const reply = await this.#deps.sync(this.#epoch, this.#seq);
+          // After a delta that did not fit, ask for the whole state (no epoch: always "full").
+          const full = this.#fullWanted;
+          const reply = full ? await this.#deps.sync(undefined, 0) : await this.#deps.sync(this.#epoch, this.#seq);
           if (this.#ended()) return;
           this.#applyReply(reply, true);
+          if (full && this.#fullWanted === full) this.#fullWanted = undefined;
           // What arrived meanwhile; a gap left over gets the reorder grace first.
           this.#drain();
         } while (this.#resyncWanted && !this.#ended());
@@ -314,13 +321,14 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
     }
     this.#channel = reply.channel;
     if (reply.mode === "changes") {
-      for (const env of reply.changes) if (env.seq === this.#seq + 1) this.#apply(env);
+      for (const env of reply.changes) if (env.seq === this.#seq + 1 && !this.#apply(env)) break;
       return;
     }
     if (reply.mode === "full") {
       if (hadState) {
-        const why =
-          reply.epoch !== this.#epoch
+        const why = this.#fullWanted
+          ? this.#fullWanted
+          : reply.epoch !== this.#epoch
             ? "stream restarted"
             : reply.seq < this.#seq
               ? "stream went back"
@@ -336,15 +344,44 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
     this.#epoch = reply.epoch;
   }
 
-  #apply(u: { seq: number; state: unknown; ts: number; epoch: string }, force = false) {
-    if (!force && u.epoch === this.#epoch && u.seq <= this.#seq) return;
+  /**
+   * Applies one change; false when it could not be (a delta that does not fit
+   * our state), in which case a full re-sync is already on its way.
+   */
+  #apply(
+    u: { seq: number; state?: unknown; ts: number; epoch: string; patch?: WirePatch; h?: string },
+    force = false,
+  ): boolean {
+    if (!force && u.epoch === this.#epoch && u.seq <= this.#seq) return true;
+    let state = u.state;
+    if (u.patch) {
+      // A delta applies to the state of seq - 1 and must hash to the server's SHA-1.
+      if (u.epoch !== this.#epoch || u.seq !== this.#seq + 1) return this.#wantFull("delta out of order");
+      try {
+        state = applyPatch(this.#state, u.patch as PatchOp[]);
+      } catch {
+        return this.#wantFull("delta does not apply");
+      }
+      if (u.h && sha1hex(JSON.stringify(state)) !== u.h) return this.#wantFull("delta result differs");
+    }
     this.#seq = u.seq;
     this.#epoch = u.epoch;
-    this.#state = u.state;
+    this.#state = state;
     this.#updated = u.ts;
-    const update: FollowerUpdate = { seq: u.seq, state: u.state, ts: u.ts, epoch: u.epoch };
+    const update: FollowerUpdate = { seq: u.seq, state, ts: u.ts, epoch: u.epoch };
     this.emit("state", update);
-    this.#deliver({ value: u.state });
+    this.#deliver({ value: state });
+    return true;
+  }
+
+  #fullWanted: string | undefined;
+
+  #wantFull(reason: string): false {
+    this.#fullWanted = reason;
+    this.#ahead.clear();
+    void this.#resync(reason);
+    if (this.#syncing) this.#resyncWanted = true;
+    return false;
   }
 
   #end(reason: FollowerEvents["ended"]["reason"]) {

@@ -15,6 +15,7 @@
  */
 import { GatewayError, RelayError } from "./errors.ts";
 import { Emitter } from "./events.ts";
+import { diff } from "./patch.ts";
 import { randomHex } from "./secrets.ts";
 
 export type LeaderStatus = "live" | "offline" | "replaced" | "stopped" | "closed";
@@ -42,10 +43,12 @@ export interface LeaderSession {
 }
 
 export interface LeaderDeps {
+  /** `patch`: a JSON Patch from the last acknowledged state, or "-" to send only the state. */
   publish(
     session: LeaderSession,
     opId: string,
     json: string,
+    patch: string,
   ): Promise<{ seq: number; changed: boolean; duplicate?: boolean }>;
   heartbeat(session: LeaderSession): Promise<void>;
   stop(): Promise<void>;
@@ -57,9 +60,21 @@ interface Pending {
   json: string;
   state: unknown;
   opId: string;
+  /** Made once, on the first attempt, so a retry sends the very same request. */
+  patch?: string;
   /** Replies that did not parse: the outcome is unknown, so retried a few times. */
   garbled?: number;
   waiters: { resolve: (r: PublishResult) => void; reject: (e: unknown) => void }[];
+}
+
+/**
+ * Delta updates: a JSON Patch from the last state the server acknowledged,
+ * when it is less than half the size of the whole state; else "-".
+ */
+function patchFor(base: unknown, next: unknown, fullLength: number): string {
+  if (typeof base !== "object" || base === null || Array.isArray(base)) return "-";
+  const text = JSON.stringify(diff(base, JSON.parse(JSON.stringify(next))));
+  return text.length * 2 < fullLength ? text : "-";
 }
 
 /** Worth retrying: the server could not be reached or had no Redis behind it. */
@@ -164,10 +179,12 @@ export class Leader extends Emitter<LeaderEvents> {
         else this.#pending = undefined;
         try {
           const before = this.#session.seq;
-          const r = await this.#deps.publish(this.#session, job.opId, job.json);
+          job.patch ??= patchFor(this.#session.state, job.state, job.json.length);
+          const r = await this.#deps.publish(this.#session, job.opId, job.json, job.patch);
           this.#attempt = 0;
           this.#session.seq = r.seq;
-          this.#session.state = job.state;
+          // A snapshot, not the caller's object: the next patch is made against it.
+          this.#session.state = JSON.parse(job.json);
           if (!this.#inDoubt && !this.#pending)
             this.#setStatus("live", r.duplicate ? "published (retry confirmed)" : "published");
           // A retry the server recognised: the first attempt changed the state if the seq moved.

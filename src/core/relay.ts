@@ -142,8 +142,8 @@ export function createRelay(options: RelayOptions): Relay {
     return new Leader(session, {
       heartbeatMs: o.heartbeatMs,
       backoff,
-      async publish(s, opId, json) {
-        const raw = await fcall("relay_publish", s.name, [s.token, String(s.term), opId, json]);
+      async publish(s, opId, json, patch) {
+        const raw = await fcall("relay_publish", s.name, [s.token, String(s.term), opId, json, patch]);
         return parseReply(publishReply, raw);
       },
       async heartbeat(s) {

@@ -59,13 +59,21 @@ export const publishReply = z.object({ seq, changed: z.boolean(), duplicate: z.b
 export const heartbeatReply = z.object({ seq, deadline: z.number() });
 export const stopReply = z.object({ seq });
 
+/**
+ * A change: the whole state, or (delta updates) a JSON Patch from the state of
+ * seq - 1 plus `h`, the SHA-1 of the full new state, to check the result.
+ */
 export const stateEnvelope = z.object({
   v: z.literal(1),
   t: z.literal("state"),
   epoch,
   seq,
   ts: z.number(),
-  state: z.unknown(),
+  state: z.optional(z.unknown()),
+  h: z.optional(z.string().check(z.regex(/^[0-9a-f]{40}$/))),
+  patch: z.optional(
+    z.array(z.object({ op: z.enum(["add", "remove", "replace"]), path: z.string(), value: z.optional(z.unknown()) })),
+  ),
 });
 export const heartbeatEnvelope = z.object({ v: z.literal(1), t: z.literal("hb"), epoch, seq, ts: z.number() });
 export const endedEnvelope = z.object({

@@ -37,10 +37,13 @@ describe("kill -9 and restart Webdis", () => {
     const followers = await Promise.all(
       kinds.map(async (transports) =>
         track(
-          await createRelay({ url: stack.webdisUrl, transports, backoff: fastBackoff, staleAfterMs: 3_000 }).connect(
-            name,
-            creds,
-          ),
+          await createRelay({
+            url: stack.webdisUrl,
+            subscribeUrl: stack.subscribeUrl,
+            transports,
+            backoff: fastBackoff,
+            staleAfterMs: 3_000,
+          }).connect(name, creds),
         ),
       ),
     );
