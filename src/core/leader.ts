@@ -195,7 +195,8 @@ export class Leader extends Emitter<LeaderEvents> {
           const err = e instanceof RelayError ? e : new RelayError("NETWORK", "publish failed", { cause: e });
           // A reply that does not parse (seen once after Redis was frozen under load) says
           // nothing about the outcome: retry the op id a few times before giving up.
-          const garbled = err.code === "PROTOCOL" && (job.garbled = (job.garbled ?? 0) + 1) <= 3;
+          if (err.code === "PROTOCOL") job.garbled = (job.garbled ?? 0) + 1;
+          const garbled = err.code === "PROTOCOL" && (job.garbled ?? 0) <= 3;
           if ((isTransient(err) || garbled) && (this.#status === "live" || this.#status === "offline")) {
             if (surelyNotSent(err)) {
               // It never reached the server: back to pending, where a newer state replaces it.

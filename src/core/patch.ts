@@ -33,8 +33,8 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   return false;
 }
 
-const escape = (key: string) => key.replace(/~/g, "~0").replace(/\//g, "~1");
-const unescape = (seg: string) => seg.replace(/~1/g, "/").replace(/~0/g, "~");
+const escapeKey = (key: string) => key.replace(/~/g, "~0").replace(/\//g, "~1");
+const unescapeKey = (seg: string) => seg.replace(/~1/g, "/").replace(/~0/g, "~");
 
 export function diff(a: unknown, b: unknown): PatchOp[] {
   const ops: PatchOp[] = [];
@@ -45,9 +45,10 @@ export function diff(a: unknown, b: unknown): PatchOp[] {
 function walk(a: unknown, b: unknown, path: string, ops: PatchOp[]): void {
   if (deepEqual(a, b)) return;
   if (isObj(a) && isObj(b)) {
-    for (const k of Object.keys(a)) if (!Object.hasOwn(b, k)) ops.push({ op: "remove", path: `${path}/${escape(k)}` });
+    for (const k of Object.keys(a))
+      if (!Object.hasOwn(b, k)) ops.push({ op: "remove", path: `${path}/${escapeKey(k)}` });
     for (const k of Object.keys(b)) {
-      const p = `${path}/${escape(k)}`;
+      const p = `${path}/${escapeKey(k)}`;
       if (Object.hasOwn(a, k)) walk(a[k], b[k], p, ops);
       else ops.push({ op: "add", path: p, value: b[k] });
     }
@@ -86,7 +87,7 @@ function applyOne(root: unknown, op: PatchOp): unknown {
     return op.value;
   }
   if (!op.path.startsWith("/")) throw new PatchError(`bad path ${op.path}`);
-  const segs = op.path.slice(1).split("/").map(unescape);
+  const segs = op.path.slice(1).split("/").map(unescapeKey);
   const set = (node: unknown, i: number): unknown => {
     const seg = segs[i] as string;
     const last = i === segs.length - 1;
