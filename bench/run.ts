@@ -55,6 +55,18 @@ async function main() {
   const stack = await BenchStack.start();
   const ctx: Ctx = { stack, quick, log };
   const serverInfo = await stack.info("server");
+  const commit = sh("git", ["-C", join(here, ".."), "rev-parse", "--short", "HEAD"]);
+  const dirty = sh("git", [
+    "-C",
+    join(here, ".."),
+    "status",
+    "--porcelain",
+    "--",
+    "lua",
+    "src",
+    "webdis.json",
+    "webdis.subscribe.json",
+  ]);
   const versions = {
     node: process.version,
     redis: serverInfo.redis_version ?? "unknown",
@@ -107,6 +119,11 @@ async function main() {
     mode: quick ? "quick" : "full",
     started: started.toISOString(),
     seconds: (Date.now() - started.getTime()) / 1000,
+    /** the checkout measured; "+local changes" when lua/, src/ or the Webdis configs differ from it */
+    commit:
+      commit === "unknown"
+        ? "unknown (not a git checkout)"
+        : `${commit}${dirty && dirty !== "unknown" ? " +local changes" : ""}`,
     machine: {
       ...machine(),
       // Other work on the box skews absolute figures; ratios within one run hold better.
@@ -126,6 +143,7 @@ async function main() {
   console.log(
     `machine: ${m.cpu}, ${m.cores} cores, ${m.memTotalMiB} MiB; node ${versions.node}, redis ${versions.redis}, webdis ${versions.webdis}`,
   );
+  console.log(`load average (1 min): ${m.loadavg1mStart} at start, ${m.loadavg1mEnd} at end; commit ${report.commit}`);
   console.log(table(results));
   console.log(targetSummary(results));
   console.log(`\nwrote ${join("bench", "results", "latest.json")}`);
