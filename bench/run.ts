@@ -122,7 +122,7 @@ async function main() {
     /** the checkout measured; "+local changes" when lua/, src/ or the Webdis configs differ from it */
     commit:
       commit === "unknown"
-        ? "unknown (not a git checkout)"
+        ? (process.env.BENCH_COMMIT ?? "unknown (not a git checkout; set BENCH_COMMIT)")
         : `${commit}${dirty && dirty !== "unknown" ? " +local changes" : ""}`,
     machine: {
       ...machine(),
