@@ -13,8 +13,9 @@ import {
   loadFunctions,
   type Managed,
   repoRoot,
+  type Supervised,
   startRedis,
-  startWebdis,
+  superviseWebdis,
   waitForSubscribeDoor,
   webdisConfig,
 } from "../server/native.ts";
@@ -120,8 +121,8 @@ export async function up(o: UpOptions): Promise<Running> {
   const subscribePort = await portOrFree(o.subscribePort, webdisPort + 1, o.subscribePort !== undefined);
   let redis: Managed | undefined;
   let replica: Managed | undefined;
-  let webdis: Managed | undefined;
-  let subscribeDoor: Managed | undefined;
+  let webdis: Supervised | undefined;
+  let subscribeDoor: Supervised | undefined;
   let web: Server | undefined;
   const stop = async () => {
     web?.close();
@@ -134,15 +135,17 @@ export async function up(o: UpOptions): Promise<Running> {
     await loadFunctions(redisPort);
     const version = await redisCommand(redisPort, ["FCALL_RO", "relay_version", "0"]);
     replica = await startRedis({ port: replicaPort, dir: join(o.dataDir, "replica"), replicaOf: redisPort });
-    webdis = await startWebdis(
+    webdis = await superviseWebdis(
       webdisConfig({ redisPort, port: webdisPort, logfile: join(o.dataDir, "webdis.log") }),
       o.dataDir,
+      "webdis.json",
+      log,
     );
     const subConfig = webdisConfig(
       { redisPort: replicaPort, port: subscribePort, logfile: join(o.dataDir, "webdis-subscribe.log") },
       "subscribe",
     );
-    subscribeDoor = await startWebdis(subConfig, o.dataDir, "webdis-subscribe.json");
+    subscribeDoor = await superviseWebdis(subConfig, o.dataDir, "webdis-subscribe.json", log);
     const webdisUrl = `http://127.0.0.1:${webdisPort}`;
     const subscribeUrl = `http://127.0.0.1:${subscribePort}`;
     await waitForSubscribeDoor(redisPort, subscribeUrl);

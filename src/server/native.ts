@@ -172,6 +172,63 @@ export async function startWebdis(
   return manage(child);
 }
 
+export interface Supervised {
+  /** Stops the process for good (no restart). */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** How many times it was restarted after an unexpected exit. */
+  readonly restarts: number;
+}
+
+/**
+ * Runs webdis and starts it again whenever it exits on its own. Webdis 0.1.9
+ * can crash (we saw a segfault in hiredis) when Redis restarts under load;
+ * clients ride out the short gap, but only if the door comes back.
+ */
+export async function superviseWebdis(
+  config: Record<string, unknown>,
+  dir: string,
+  name = "webdis.json",
+  log: (line: string) => void = () => {},
+): Promise<Supervised> {
+  let current = await startWebdis(config, dir, name);
+  let stopping = false;
+  let restarts = 0;
+  const watch = (m: Managed) => {
+    m.process.once("exit", (code, signal) => {
+      if (stopping) return;
+      void (async () => {
+        for (let attempt = 1; !stopping; attempt++) {
+          restarts++;
+          log(`webdis (${name}) exited (${signal ?? code}); restarting`);
+          await sleep(Math.min(5_000, 100 * attempt));
+          if (stopping) return;
+          try {
+            current = await startWebdis(config, dir, name);
+            if (stopping) {
+              await current.stop();
+              return;
+            }
+            watch(current);
+            return;
+          } catch (e) {
+            log(`webdis (${name}) did not come back: ${(e as Error).message}`);
+          }
+        }
+      })();
+    });
+  };
+  watch(current);
+  return {
+    async stop(signal) {
+      stopping = true;
+      await current.stop(signal);
+    },
+    get restarts() {
+      return restarts;
+    },
+  };
+}
+
 /**
  * Waits until a message published on the primary comes out of the
  * subscription door: the replica is in sync and the door works end to end.

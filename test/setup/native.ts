@@ -6,8 +6,9 @@ import {
   freePort,
   loadFunctions,
   type Managed,
+  type Supervised,
   startRedis,
-  startWebdis,
+  superviseWebdis,
   waitForSubscribeDoor,
   webdisConfig,
 } from "../../src/server/native.ts";
@@ -33,10 +34,14 @@ export async function startNativeStack(opts: StackOptions = {}): Promise<Stack> 
     { redisPort: replicaPort, port: subscribePort, logfile: join(dir, "webdis-subscribe.log") },
     "subscribe",
   );
-  const doors: (Managed | undefined)[] = await Promise.all([
-    startWebdis(config, dir),
-    startWebdis(subConfig, dir, "webdis-subscribe.json"),
-  ]);
+  // Supervised, as `mission-relay up` runs them: a door that crashes comes back.
+  const log = (l: string) => console.warn(`[stack:native] ${l}`);
+  const startDoors = () =>
+    Promise.all([
+      superviseWebdis(config, dir, "webdis.json", log),
+      superviseWebdis(subConfig, dir, "webdis-subscribe.json", log),
+    ]);
+  const doors: (Supervised | undefined)[] = await startDoors();
   const subscribeUrl = `http://127.0.0.1:${subscribePort}`;
   await waitForSubscribeDoor(redisPort, subscribeUrl);
 
@@ -54,8 +59,8 @@ export async function startNativeStack(opts: StackOptions = {}): Promise<Stack> 
       doors.fill(undefined);
     },
     async startWebdis() {
-      doors[0] ??= await startWebdis(config, dir);
-      doors[1] ??= await startWebdis(subConfig, dir, "webdis-subscribe.json");
+      doors[0] ??= await superviseWebdis(config, dir, "webdis.json", log);
+      doors[1] ??= await superviseWebdis(subConfig, dir, "webdis-subscribe.json", log);
     },
     async restartWebdis() {
       await stack.killWebdis();
