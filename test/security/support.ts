@@ -1,3 +1,4 @@
+import { request } from "node:http";
 /**
  * Tools for the security suite: an attacker's view of Webdis (raw HTTP and
  * WebSocket, any bytes, no client library) and an operator's view of Redis
@@ -153,11 +154,37 @@ export function changedKeys(a: Map<string, string>, b: Map<string, string>): str
   return [...names].filter((k) => a.get(k) !== b.get(k)).map(show);
 }
 
-/** Both servers answer: Redis over RESP, Webdis over HTTP (PING through the door). */
+/**
+ * Both servers answer: Redis over RESP, Webdis over HTTP (PING through the
+ * door). The PING goes on a fresh connection: Webdis can answer a huge request
+ * before reading all of it, and on a reused keep-alive connection the unread
+ * rest would be parsed as the next request, so a PING there would get the
+ * answer to garbage (a 403) while Webdis itself is fine.
+ */
 export async function bothAlive(stack: Stack): Promise<void> {
   const pong = await stack.redis("PING");
   if (pong !== "PONG") throw new Error(`redis answered ${String(pong)}`);
-  const r = await http(stack, "POST", "/", "PING", 15_000);
+  const r = await new Promise<HttpReply>((resolve, reject) => {
+    const url = new URL(stack.webdisUrl);
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: "/",
+        method: "POST",
+        agent: false,
+        headers: { "content-length": "4" },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => (text += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.setTimeout(5_000, () => req.destroy(new Error("webdis did not answer PING within 5 s")));
+    req.on("error", reject);
+    req.end("PING");
+  });
   if (r.status !== 200 || !r.text.includes("PONG")) throw new Error(`webdis answered ${r.status} ${r.text}`);
 }
 
