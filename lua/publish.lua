@@ -23,7 +23,9 @@
   Envelope {"v":1,"t":"state","epoch","seq","ts","state":<state>}, or with a patch
            {"v":1,"t":"state","epoch","seq","ts","h":<sha1 of the state>,"patch":[...]}
            (the patch applies to the state of seq - 1; a follower that cannot apply it
-           or whose result does not hash to h asks for the full state)
+           or whose result does not hash to h asks for the full state); an envelope
+           over max_push bytes is published as {"v":1,"t":"state","epoch","seq","ts","fetch":true}
+           and the follower reads the change from the history with relay_connect
 ]]
 local RECENT_OPS = 16
 
@@ -91,7 +93,13 @@ local function relay_publish(keys, argv)
       redis.call('LTRIM', k.log, -cfg.history, -1)
     end
     redis.call('HSET', k.meta, 'seq', seq, 'updated', now, 'op', op, 'op_seq', seq, 'ops', remember_op(m, op, seq))
-    redis.call('PUBLISH', m.channel, env)
+    -- Webdis 0.1.9 breaks WebSocket frames over 65,535 bytes: a large envelope goes
+    -- out as a small notice, and followers take the change from the history.
+    if #env > cfg.max_push then
+      redis.call('PUBLISH', m.channel, envelope('state', m.epoch, seq, now, ',"fetch":true'))
+    else
+      redis.call('PUBLISH', m.channel, env)
+    end
   else
     redis.call('HSET', k.meta, 'op', op, 'op_seq', seq, 'ops', remember_op(m, op, seq))
   end

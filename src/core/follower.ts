@@ -234,6 +234,11 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
       return;
     }
     if (env.seq > this.#heardSeq) this.#heardSeq = env.seq;
+    if (env.t === "state" && env.fetch) {
+      // Too large to push: the change waits in the history; read it now.
+      if (env.seq > this.#seq) void this.#resync("large change");
+      return;
+    }
     if (env.t === "state" && env.seq > this.#seq) this.#ahead.set(env.seq, env);
     // During a sync everything waits in #ahead and is drained after the reply.
     if (!this.#syncing) this.#drain();

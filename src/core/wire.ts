@@ -71,6 +71,8 @@ export const stateEnvelope = z.object({
   ts: z.number(),
   state: z.optional(z.unknown()),
   h: z.optional(z.string().check(z.regex(/^[0-9a-f]{40}$/))),
+  /** Too large to push (Webdis breaks big WebSocket frames): read it with relay_connect. */
+  fetch: z.optional(z.literal(true)),
   patch: z.optional(
     z.array(z.object({ op: z.enum(["add", "remove", "replace"]), path: z.string(), value: z.optional(z.unknown()) })),
   ),
