@@ -23,8 +23,7 @@ local function relay_heartbeat(keys, argv)
   local now = now_ms()
   local m = load_meta(k, now)
   if not m then fail('NOT_FOUND', 'no such stream') end
-  if term ~= tonumber(m.term) then fail('LEADER_REPLACED', 'another leader took over this stream') end
-  if not same_digest(hash_secret(m.code_salt, argv[2]), m.tok_hash) then fail('BAD_CODE', 'wrong leader token') end
+  check_leader(m, term, argv[2])
   touch(name, k, cfg, now)
   sweep(cfg, now)
   redis.call('PUBLISH', m.channel, envelope('hb', m.epoch, m.seq, now))

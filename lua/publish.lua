@@ -61,8 +61,7 @@ local function relay_publish(keys, argv)
   local now = now_ms()
   local m = load_meta(k, now)
   if not m then fail('NOT_FOUND', 'no such stream') end
-  if term ~= tonumber(m.term) then fail('LEADER_REPLACED', 'another leader took over this stream') end
-  if not same_digest(hash_secret(m.code_salt, argv[2]), m.tok_hash) then fail('BAD_CODE', 'wrong leader token') end
+  check_leader(m, term, argv[2])
   local seen = recent_op_seq(m, op)
   if seen then
     return '{"seq":' .. seen .. ',"changed":false,"duplicate":true}'

@@ -20,11 +20,7 @@ local function relay_stop(keys, argv)
   local now = now_ms()
   local m = load_meta(k, now)
   if not m then fail('NOT_FOUND', 'no such stream') end
-  check_not_limited(k.code_fails, cfg)
-  if not same_digest(hash_secret(m.code_salt, argv[2]), m.code_hash) then
-    count_failure(k.code_fails, cfg)
-    fail('BAD_CODE', 'wrong leader code')
-  end
+  check_code(k, m, cfg, argv[2])
   delete_stream(name, k, m, now, 'stopped')
   sweep(cfg, now)
   return '{"seq":' .. m.seq .. '}'

@@ -188,6 +188,22 @@ local function load_meta(k, now)
   return m
 end
 
+-- Leader-code check (reconnect, stop): rate-limited, and a failure counts toward the limit.
+local function check_code(k, m, cfg, verifier)
+  check_not_limited(k.code_fails, cfg)
+  if not same_digest(hash_secret(m.code_salt, verifier), m.code_hash) then
+    count_failure(k.code_fails, cfg)
+    fail('BAD_CODE', 'wrong leader code')
+  end
+end
+
+-- Leader-session check (publish, heartbeat): the current term first (fencing), then
+-- the token. A token has 192 random bits, so it needs no rate limit.
+local function check_leader(m, term, token)
+  if term ~= tonumber(m.term) then fail('LEADER_REPLACED', 'another leader took over this stream') end
+  if not same_digest(hash_secret(m.code_salt, token), m.tok_hash) then fail('BAD_CODE', 'wrong leader token') end
+end
+
 local function delete_stream(name, k, meta, ts, reason)
   if meta and meta.channel then
     redis.call('PUBLISH', meta.channel, envelope('ended', meta.epoch, meta.seq, ts, ',"reason":"' .. reason .. '"'))
