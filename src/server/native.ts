@@ -54,7 +54,26 @@ export interface Managed {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
+// Every server we start dies with us, even when a caller never got to stop it
+// (a test worker torn down mid-test, an exception in start-up).
+const children = new Set<ChildProcess>();
+let exitHook = false;
+function adopt(child: ChildProcess): void {
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  if (exitHook) return;
+  exitHook = true;
+  process.once("exit", () => {
+    for (const c of children) {
+      try {
+        c.kill("SIGKILL");
+      } catch {}
+    }
+  });
+}
+
 function manage(child: ChildProcess): Managed {
+  adopt(child);
   const exited = new Promise<void>((r) => {
     if (child.exitCode !== null || child.signalCode !== null) r();
     else child.once("exit", () => r());
@@ -129,6 +148,7 @@ export async function startRedis(o: RedisOptions): Promise<Managed> {
   const child = spawn(bin, redisArgs(o, join(dir, replicaOf === undefined ? "redis.log" : "replica.log")), {
     stdio: "ignore",
   });
+  adopt(child);
   await waitFor("redis-server", async () => (await redisCommand(port, ["PING"], { timeoutMs: 500 })) === "PONG", child);
   return manage(child);
 }
@@ -160,6 +180,7 @@ export async function startWebdis(
   const file = join(dir, name);
   writeFileSync(file, JSON.stringify(config, null, 2));
   const child = spawn(bin, [file], { stdio: "ignore", cwd: dir });
+  adopt(child);
   const url = `http://127.0.0.1:${config.http_port}/`;
   await waitFor(
     "webdis",
