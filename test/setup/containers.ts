@@ -376,6 +376,31 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
   const redisDocker = client.container.getById(redisC.getId());
   let redisPaused = false;
 
+  // A supervisor for the doors, as a restart policy would be in production:
+  // Webdis 0.1.9 can segfault (in hiredis) when Redis restarts under load.
+  let doorsWanted = true;
+  let reviving: Promise<void> | undefined;
+  const supervisor = setInterval(() => {
+    if (!doorsWanted || reviving) return;
+    reviving = (async () => {
+      for (const [d, url] of [
+        [webdisDocker, webdisUrl],
+        [subDocker, subscribeUrl],
+      ] as const) {
+        const state = (await d.inspect()).State;
+        if (!doorsWanted || state.Running || state.Restarting) continue;
+        console.warn(`[stack:containers] webdis ${d.id.slice(0, 12)} exited (code ${state.ExitCode}); restarting`);
+        await actAndWaitForLog(d, WEBDIS_READY, () => d.start());
+        await webdisAnswers(url);
+      }
+    })()
+      .catch(() => {})
+      .finally(() => {
+        reviving = undefined;
+      });
+  }, 250);
+  supervisor.unref();
+
   const stack: Stack = {
     mode: "containers",
     webdisUrl,
@@ -386,6 +411,8 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
     dataDir,
     redis: (...args) => redisCommand(redisPort, args),
     async killWebdis() {
+      doorsWanted = false;
+      await reviving;
       for (const d of [webdisDocker, subDocker]) {
         try {
           await d.kill({ signal: "SIGKILL" });
@@ -397,6 +424,8 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
       }
     },
     async startWebdis() {
+      doorsWanted = true;
+      await reviving;
       for (const [d, url] of [
         [webdisDocker, webdisUrl],
         [subDocker, subscribeUrl],
@@ -425,6 +454,9 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
       redisPaused = false;
     },
     async stop() {
+      doorsWanted = false;
+      clearInterval(supervisor);
+      await reviving;
       await removeAll();
     },
   };
