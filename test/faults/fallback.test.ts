@@ -4,9 +4,8 @@
  * drop goes straight back to the HTTP stream instead of trying the refused
  * WebSocket again each time.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRelay, type Follower, type Leader } from "../../src/node.ts";
-import { type Stack, startStack } from "../setup/stack.ts";
+import { describe, expect, it } from "vitest";
+import { createRelay } from "../../src/node.ts";
 import { uniqueName, waitForStatus } from "../support/util.ts";
 import {
   controlledFetch,
@@ -16,28 +15,16 @@ import {
   fastBackoff,
   publishSeries,
   recordAll,
+  useStack,
 } from "./support.ts";
 
-let stack: Stack;
-const cleanup: (() => void)[] = [];
-
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(async () => {
-  for (const c of cleanup) c();
-  await stack?.stop();
-});
-
-function track<T extends Leader | Follower>(x: T): T {
-  cleanup.push(() => ("disconnect" in x ? x.disconnect() : x.close()));
-  return x;
-}
+const fixture = useStack();
+const track = fixture.track;
 
 describe("transport fallback with WebSockets off", () => {
   it("falls back to the HTTP stream once, and stays there across drops", async () => {
     const ctl = controlledFetch();
-    const relay = createRelay({ url: stack.webdisUrl, fetch: ctl.fetch, backoff: fastBackoff, heartbeatMs: 0 });
+    const relay = createRelay({ url: fixture.stack.webdisUrl, fetch: ctl.fetch, backoff: fastBackoff, heartbeatMs: 0 });
     const name = uniqueName("fallback");
     const leader = track(await relay.start(name, creds));
     const f = track(await relay.connect(name, creds));

@@ -5,27 +5,13 @@
  * LEADER_REPLACED, and it tells its user through `replaced` and `status`.
  * Followers end on the winner's last state.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRelay, type Follower, type Leader, type LeaderStatus, type RelayError } from "../../src/node.ts";
-import { type Stack, startStack } from "../setup/stack.ts";
+import { describe, expect, it } from "vitest";
+import { createRelay, type Leader, type LeaderStatus, type RelayError } from "../../src/node.ts";
 import { sleep, uniqueName, waitForStatus } from "../support/util.ts";
-import { creds, expectClean, expectConverged, fastBackoff, recordAll, until } from "./support.ts";
+import { creds, expectClean, expectConverged, fastBackoff, recordAll, until, useStack } from "./support.ts";
 
-let stack: Stack;
-const cleanup: (() => void)[] = [];
-
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(async () => {
-  for (const c of cleanup) c();
-  await stack?.stop();
-});
-
-function track<T extends Leader | Follower>(x: T): T {
-  cleanup.push(() => ("disconnect" in x ? x.disconnect() : x.close()));
-  return x;
-}
+const fixture = useStack();
+const track = fixture.track;
 
 interface Watched {
   leader: Leader;
@@ -61,11 +47,11 @@ describe("two leaders race", () => {
   for (const round of [1, 2, 3]) {
     it(`round ${round}: concurrent reconnects while the old leader publishes: exactly one wins`, async () => {
       const name = uniqueName("race");
-      const r = () => createRelay({ url: stack.webdisUrl, backoff: fastBackoff, heartbeatMs: 100 });
+      const r = () => createRelay({ url: fixture.stack.webdisUrl, backoff: fastBackoff, heartbeatMs: 100 });
       const first = watch(track(await r().start(name, creds)));
       const followers = [
         track(await r().connect(name, creds)),
-        track(await createRelay({ url: stack.webdisUrl, transports: ["http-stream"] }).connect(name, creds)),
+        track(await createRelay({ url: fixture.stack.webdisUrl, transports: ["http-stream"] }).connect(name, creds)),
       ];
       const recs = followers.map(recordAll);
       await Promise.all(followers.map((f) => waitForStatus(f, "live")));
@@ -121,8 +107,8 @@ describe("two leaders race", () => {
 
   it("an idle leader (no publishes) learns it was replaced from its heartbeat", async () => {
     const name = uniqueName("hb");
-    const old = watch(track(await createRelay({ url: stack.webdisUrl, heartbeatMs: 100 }).start(name, creds)));
-    const next = track(await createRelay({ url: stack.webdisUrl, heartbeatMs: 0 }).reconnect(name, creds));
+    const old = watch(track(await createRelay({ url: fixture.stack.webdisUrl, heartbeatMs: 100 }).start(name, creds)));
+    const next = track(await createRelay({ url: fixture.stack.webdisUrl, heartbeatMs: 0 }).reconnect(name, creds));
     await until("replaced via heartbeat", () => old.replaced.length === 1, 3_000);
     expect(old.leader.status).toBe("replaced");
     expect(next.status).toBe("live");

@@ -4,9 +4,8 @@
  * that is still on its way when the leader times out never lands after a
  * newer state.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRelay, type Follower, type Leader, type LeaderStatus } from "../../src/node.ts";
-import { type Stack, startStack } from "../setup/stack.ts";
+import { describe, expect, it } from "vitest";
+import { createRelay, type LeaderStatus } from "../../src/node.ts";
 import { sleep, uniqueName, waitForStatus } from "../support/util.ts";
 import {
   commandArgs,
@@ -16,23 +15,11 @@ import {
   expectConverged,
   fastBackoff,
   recordAll,
+  useStack,
 } from "./support.ts";
 
-let stack: Stack;
-const cleanup: (() => void)[] = [];
-
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(async () => {
-  for (const c of cleanup) c();
-  await stack?.stop();
-});
-
-function track<T extends Leader | Follower>(x: T): T {
-  cleanup.push(() => ("disconnect" in x ? x.disconnect() : x.close()));
-  return x;
-}
+const fixture = useStack();
+const track = fixture.track;
 
 /** relay_publish bodies: [op id, state JSON] per attempt. */
 function publishes(bodies: string[]): { op: string; state: string }[] {
@@ -46,7 +33,7 @@ function publishes(bodies: string[]): { op: string; state: string }[] {
 
 async function serverMeta(name: string): Promise<Record<string, string>> {
   const key = `relay:{${name}}:meta`;
-  const flat = (await stack.redis("HGETALL", key)) as string[];
+  const flat = (await fixture.stack.redis("HGETALL", key)) as string[];
   const out: Record<string, string> = {};
   for (let i = 0; i < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
   return out;
@@ -55,8 +42,8 @@ async function serverMeta(name: string): Promise<Record<string, string>> {
 describe("publish exactly once", () => {
   it("the reply is cut after the server applied it: the retry (same op id) changes nothing", async () => {
     const ctl = controlledFetch();
-    const relay = createRelay({ url: stack.webdisUrl, fetch: ctl.fetch, backoff: fastBackoff, heartbeatMs: 0 });
-    const watcher = createRelay({ url: stack.webdisUrl, backoff: fastBackoff, heartbeatMs: 0 });
+    const relay = createRelay({ url: fixture.stack.webdisUrl, fetch: ctl.fetch, backoff: fastBackoff, heartbeatMs: 0 });
+    const watcher = createRelay({ url: fixture.stack.webdisUrl, backoff: fastBackoff, heartbeatMs: 0 });
     const name = uniqueName("cut");
     const leader = track(await relay.start(name, creds));
     const statuses: LeaderStatus[] = [];
@@ -64,7 +51,10 @@ describe("publish exactly once", () => {
     const followers = [
       track(await watcher.connect(name, creds)),
       track(
-        await createRelay({ url: stack.webdisUrl, transports: ["http-stream"], heartbeatMs: 0 }).connect(name, creds),
+        await createRelay({ url: fixture.stack.webdisUrl, transports: ["http-stream"], heartbeatMs: 0 }).connect(
+          name,
+          creds,
+        ),
       ),
     ];
     const recs = followers.map(recordAll);
@@ -100,7 +90,7 @@ describe("publish exactly once", () => {
   it("a timed-out publish that reaches the server late never lands after the newer state", async () => {
     const ctl = controlledFetch();
     const relay = createRelay({
-      url: stack.webdisUrl,
+      url: fixture.stack.webdisUrl,
       fetch: ctl.fetch,
       timeoutMs: 250,
       backoff: fastBackoff,
@@ -108,7 +98,7 @@ describe("publish exactly once", () => {
     });
     const name = uniqueName("late");
     const leader = track(await relay.start(name, creds));
-    const f = track(await createRelay({ url: stack.webdisUrl, heartbeatMs: 0 }).connect(name, creds));
+    const f = track(await createRelay({ url: fixture.stack.webdisUrl, heartbeatMs: 0 }).connect(name, creds));
     const rec = recordAll(f);
     await waitForStatus(f, "live");
     await leader.publish({ v: "a0" });
@@ -130,7 +120,7 @@ describe("publish exactly once", () => {
     expect(JSON.parse(JSON.parse(lateReply as string).FCALL)).toMatchObject({ duplicate: true, seq: 2 });
     expect(leader.state).toEqual({ v: "b" });
     const meta = await serverMeta(name);
-    expect(JSON.parse((await stack.redis("GET", `relay:{${name}}:state`)) as string)).toEqual({ v: "b" });
+    expect(JSON.parse((await fixture.stack.redis("GET", `relay:{${name}}:state`)) as string)).toEqual({ v: "b" });
     expect(meta.seq).toBe(String(leader.seq));
     await expectConverged(leader, [f]);
     expectClean(rec);
@@ -140,14 +130,14 @@ describe("publish exactly once", () => {
 
   it("offline for a while: only the newest pending state is sent when back, in one change", async () => {
     const ctl = controlledFetch();
-    const relay = createRelay({ url: stack.webdisUrl, fetch: ctl.fetch, backoff: () => 100, heartbeatMs: 0 });
+    const relay = createRelay({ url: fixture.stack.webdisUrl, fetch: ctl.fetch, backoff: () => 100, heartbeatMs: 0 });
     const name = uniqueName("offline");
     const leader = track(await relay.start(name, creds));
-    const f = track(await createRelay({ url: stack.webdisUrl, heartbeatMs: 0 }).connect(name, creds));
+    const f = track(await createRelay({ url: fixture.stack.webdisUrl, heartbeatMs: 0 }).connect(name, creds));
     const rec = recordAll(f);
     await waitForStatus(f, "live");
     await leader.publish({ v: 0 });
-    await stack.killWebdis();
+    await fixture.stack.killWebdis();
     const all = [];
     for (let v = 1; v <= 20; v++) {
       all.push(leader.publish({ v }));
@@ -155,7 +145,7 @@ describe("publish exactly once", () => {
     }
     expect(leader.status).toBe("offline");
     expect(leader.pending).toBeLessThanOrEqual(1);
-    await stack.startWebdis();
+    await fixture.stack.startWebdis();
     const results = await Promise.all(all);
     // Every caller learns the seq of the state that replaced theirs.
     expect(new Set(results.map((r) => r.seq))).toEqual(new Set([2]));

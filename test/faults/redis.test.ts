@@ -5,27 +5,22 @@
  * resubscribe and catch up. The leader retries through 503s and timeouts
  * without making a change twice.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRelay, type Follower, type Leader, type TransportName } from "../../src/node.ts";
-import { type Stack, startStack } from "../setup/stack.ts";
+import { describe, expect, it } from "vitest";
+import { createRelay, type Follower, type TransportName } from "../../src/node.ts";
 import { sleep, uniqueName, waitForStatus } from "../support/util.ts";
-import { creds, expectClean, expectConverged, fastBackoff, publishSeries, recordAll, WS_ON } from "./support.ts";
+import {
+  creds,
+  expectClean,
+  expectConverged,
+  fastBackoff,
+  publishSeries,
+  recordAll,
+  useStack,
+  WS_ON,
+} from "./support.ts";
 
-let stack: Stack;
-const cleanup: (() => void)[] = [];
-
-beforeAll(async () => {
-  stack = await startStack({ ...WS_ON, aof: true });
-});
-afterAll(async () => {
-  for (const c of cleanup) c();
-  await stack?.stop();
-});
-
-function track<T extends Leader | Follower>(x: T): T {
-  cleanup.push(() => ("disconnect" in x ? x.disconnect() : x.close()));
-  return x;
-}
+const fixture = useStack({ ...WS_ON, aof: true });
+const track = fixture.track;
 
 async function followersOn(name: string, staleAfterMs: number, timeoutMs?: number): Promise<Follower[]> {
   const kinds: TransportName[] = ["websocket", "http-stream"];
@@ -33,7 +28,7 @@ async function followersOn(name: string, staleAfterMs: number, timeoutMs?: numbe
     kinds.map(async (t) =>
       track(
         await createRelay({
-          url: stack.webdisUrl,
+          url: fixture.stack.webdisUrl,
           transports: [t],
           backoff: fastBackoff,
           staleAfterMs,
@@ -48,14 +43,14 @@ describe("Redis faults", () => {
   it("restart with AOF: the stream survives, deaf subscriptions are replaced, nothing lost or doubled", async () => {
     const name = uniqueName("aof");
     const leader = track(
-      await createRelay({ url: stack.webdisUrl, backoff: fastBackoff, heartbeatMs: 150 }).start(name, creds),
+      await createRelay({ url: fixture.stack.webdisUrl, backoff: fastBackoff, heartbeatMs: 150 }).start(name, creds),
     );
     const epoch = leader.epoch;
     const followers = await followersOn(name, 700);
     const recs = followers.map(recordAll);
     await Promise.all(followers.map((f) => waitForStatus(f, "live")));
     await publishSeries(leader, 20);
-    await stack.restartRedis();
+    await fixture.stack.restartRedis();
     await publishSeries(leader, 20);
     expect(leader.seq).toBe(40);
     expect(leader.epoch).toBe(epoch);
@@ -73,14 +68,14 @@ describe("Redis faults", () => {
       expect(rec.updates.map((u) => u.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     }
     // The stream is still usable after the restart: a newcomer gets the state.
-    const late = track(await createRelay({ url: stack.webdisUrl }).connect(name, creds));
+    const late = track(await createRelay({ url: fixture.stack.webdisUrl }).connect(name, creds));
     expect(late.state).toEqual(leader.state);
   });
 
   it("Redis frozen for 1.5 s: publishes time out and are retried once each, followers catch up", async () => {
     const name = uniqueName("pause");
     const leader = track(
-      await createRelay({ url: stack.webdisUrl, backoff: fastBackoff, heartbeatMs: 150, timeoutMs: 400 }).start(
+      await createRelay({ url: fixture.stack.webdisUrl, backoff: fastBackoff, heartbeatMs: 150, timeoutMs: 400 }).start(
         name,
         creds,
       ),
@@ -89,11 +84,11 @@ describe("Redis faults", () => {
     const recs = followers.map(recordAll);
     await Promise.all(followers.map((f) => waitForStatus(f, "live")));
     await publishSeries(leader, 10);
-    await stack.pauseRedis();
+    await fixture.stack.pauseRedis();
     const during = leader.publish({ i: "during" });
     await sleep(1_500);
     expect(leader.status).toBe("offline");
-    await stack.resumeRedis();
+    await fixture.stack.resumeRedis();
     await during;
     await publishSeries(leader, 10);
     expect(leader.seq).toBe(21);

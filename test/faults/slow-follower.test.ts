@@ -5,9 +5,8 @@
  * subscription first and resets to the current state; both without a
  * duplicate or an out-of-order apply.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRelay, type Follower, type Leader } from "../../src/node.ts";
-import { type Stack, startStack } from "../setup/stack.ts";
+import { describe, expect, it } from "vitest";
+import { createRelay } from "../../src/node.ts";
 import { sleep, uniqueName, waitForStatus } from "../support/util.ts";
 import {
   controlledFetch,
@@ -18,34 +17,22 @@ import {
   fastBackoff,
   publishSeries,
   recordAll,
+  useStack,
   WS_ON,
 } from "./support.ts";
 
 const N = 1_000;
 const PAD = 2_000; // ~2 MB in all: more than the socket buffers hold, so Webdis must queue
 
-let stack: Stack;
-const cleanup: (() => void)[] = [];
-
-beforeAll(async () => {
-  stack = await startStack(WS_ON);
-});
-afterAll(async () => {
-  for (const c of cleanup) c();
-  await stack?.stop();
-});
-
-function track<T extends Leader | Follower>(x: T): T {
-  cleanup.push(() => ("disconnect" in x ? x.disconnect() : x.close()));
-  return x;
-}
+const fixture = useStack(WS_ON);
+const track = fixture.track;
 
 async function stalledPair(name: string, staleAfterMs: number) {
   const sockets = controlledWebSockets();
   const ctl = controlledFetch();
   const ws = track(
     await createRelay({
-      url: stack.webdisUrl,
+      url: fixture.stack.webdisUrl,
       transports: ["websocket"],
       webSocket: sockets.factory,
       staleAfterMs,
@@ -54,7 +41,7 @@ async function stalledPair(name: string, staleAfterMs: number) {
   );
   const http = track(
     await createRelay({
-      url: stack.webdisUrl,
+      url: fixture.stack.webdisUrl,
       transports: ["http-stream"],
       fetch: ctl.fetch,
       staleAfterMs,
@@ -78,7 +65,7 @@ async function stalledPair(name: string, staleAfterMs: number) {
 describe("a follower that stops reading while 1,000 changes are published", () => {
   it("short stall: the backlog arrives in order and every change is applied once", async () => {
     const name = uniqueName("stall");
-    const leader = track(await createRelay({ url: stack.webdisUrl, heartbeatMs: 0 }).start(name, creds));
+    const leader = track(await createRelay({ url: fixture.stack.webdisUrl, heartbeatMs: 0 }).start(name, creds));
     const pair = await stalledPair(name, 60_000);
     const recs = pair.followers.map(recordAll);
     pair.pause();
@@ -97,7 +84,7 @@ describe("a follower that stops reading while 1,000 changes are published", () =
 
   it("long stall: the silent subscription is replaced, the follower resets to the current state, the late backlog is dropped", async () => {
     const name = uniqueName("stall-long");
-    const leader = track(await createRelay({ url: stack.webdisUrl, heartbeatMs: 150 }).start(name, creds));
+    const leader = track(await createRelay({ url: fixture.stack.webdisUrl, heartbeatMs: 150 }).start(name, creds));
     const pair = await stalledPair(name, 600);
     const recs = pair.followers.map(recordAll);
     pair.pause();

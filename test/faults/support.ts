@@ -3,9 +3,10 @@
  * stall or lie through, plus the assertions every fault test ends with.
  */
 
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import WebSocket from "ws";
 import type { Follower, FollowerStatus, FollowerUpdate, Leader, WebSocketFactory } from "../../src/node.ts";
+import { type Stack, type StackOptions, startStack } from "../setup/stack.ts";
 import { sleep } from "../support/util.ts";
 
 /** Fast retries so a fault test does not wait on production backoff. */
@@ -297,4 +298,30 @@ export async function publishSeries(
     await leader.publish(pad ? { i, pad } : { i });
     if (opts.pauseMs) await sleep(opts.pauseMs);
   }
+}
+
+/**
+ * One real stack per test file, and the leaders and followers a test opens,
+ * closed when the file ends (whatever happened in between).
+ */
+export function useStack(opts?: StackOptions) {
+  let current: Stack | undefined;
+  const cleanup: (() => void)[] = [];
+  beforeAll(async () => {
+    current = await startStack(opts);
+  });
+  afterAll(async () => {
+    for (const c of cleanup) c();
+    await current?.stop();
+  });
+  return {
+    get stack(): Stack {
+      if (!current) throw new Error("the stack is not started yet (use it inside a test)");
+      return current;
+    },
+    track<T extends Leader | Follower>(x: T): T {
+      cleanup.push(() => ("disconnect" in x ? x.disconnect() : x.close()));
+      return x;
+    },
+  };
 }

@@ -4,32 +4,27 @@
  * while it cannot reach Webdis, and followers on either transport reconnect,
  * catch up and end on the leader's last state.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRelay, type Follower, type Leader, type LeaderStatus, type TransportName } from "../../src/node.ts";
-import { type Stack, startStack } from "../setup/stack.ts";
+import { describe, expect, it } from "vitest";
+import { createRelay, type LeaderStatus, type TransportName } from "../../src/node.ts";
 import { sleep, uniqueName, waitForStatus } from "../support/util.ts";
-import { creds, expectClean, expectConverged, fastBackoff, publishSeries, recordAll, WS_ON } from "./support.ts";
+import {
+  creds,
+  expectClean,
+  expectConverged,
+  fastBackoff,
+  publishSeries,
+  recordAll,
+  useStack,
+  WS_ON,
+} from "./support.ts";
 
-let stack: Stack;
-const cleanup: (() => void)[] = [];
-
-beforeAll(async () => {
-  stack = await startStack(WS_ON);
-});
-afterAll(async () => {
-  for (const c of cleanup) c();
-  await stack?.stop();
-});
-
-function track<T extends Leader | Follower>(x: T): T {
-  cleanup.push(() => ("disconnect" in x ? x.disconnect() : x.close()));
-  return x;
-}
+const fixture = useStack(WS_ON);
+const track = fixture.track;
 
 describe("kill -9 and restart Webdis", () => {
   it("followers on WebSocket, HTTP stream and the default fallback all recover; the leader sends only its newest state", async () => {
     const name = uniqueName("webdis");
-    const leaderRelay = createRelay({ url: stack.webdisUrl, backoff: fastBackoff, heartbeatMs: 200 });
+    const leaderRelay = createRelay({ url: fixture.stack.webdisUrl, backoff: fastBackoff, heartbeatMs: 200 });
     const leader = track(await leaderRelay.start(name, creds));
     const leaderStatuses: { status: LeaderStatus; reason: string }[] = [];
     leader.on("status", (s) => leaderStatuses.push({ status: s.status, reason: s.reason }));
@@ -38,8 +33,8 @@ describe("kill -9 and restart Webdis", () => {
       kinds.map(async (transports) =>
         track(
           await createRelay({
-            url: stack.webdisUrl,
-            subscribeUrl: stack.subscribeUrl,
+            url: fixture.stack.webdisUrl,
+            subscribeUrl: fixture.stack.subscribeUrl,
             transports,
             backoff: fastBackoff,
             staleAfterMs: 3_000,
@@ -52,7 +47,7 @@ describe("kill -9 and restart Webdis", () => {
     expect(followers.map((f) => f.transport)).toEqual(["websocket", "http-stream", "websocket"]);
 
     await publishSeries(leader, 30);
-    await stack.killWebdis();
+    await fixture.stack.killWebdis();
     // Edits while Webdis is down: the leader keeps only the newest.
     const during = [];
     for (let i = 1; i <= 10; i++) {
@@ -62,7 +57,7 @@ describe("kill -9 and restart Webdis", () => {
     expect(leader.status, JSON.stringify(leaderStatuses)).toBe("offline");
     await Promise.all(followers.map((f) => waitForStatus(f, "offline")));
     await sleep(300);
-    await stack.startWebdis();
+    await fixture.stack.startWebdis();
     const results = await Promise.all(during);
     expect(new Set(results.map((r) => r.seq))).toEqual(new Set([31]));
     expect(leader.state).toEqual({ i: 110 });
