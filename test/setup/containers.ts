@@ -424,7 +424,8 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
       }
     },
     async startWebdis() {
-      doorsWanted = true;
+      // The supervisor stays off (doorsWanted is false after killWebdis) until both
+      // doors are up, so it never starts a container this is starting too.
       await reviving;
       for (const [d, url] of [
         [webdisDocker, webdisUrl],
@@ -434,6 +435,7 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
         await actAndWaitForLog(d, WEBDIS_READY, () => d.start());
         await webdisAnswers(url);
       }
+      doorsWanted = true;
     },
     async restartWebdis() {
       await stack.killWebdis();
