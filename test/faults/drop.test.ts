@@ -4,9 +4,8 @@
  * reconnect, catch up from the history, and end on the leader's last state
  * without a duplicate or an out-of-order apply.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRelay, type Follower, type Leader } from "../../src/node.ts";
-import { type Stack, startStack } from "../setup/stack.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createRelay } from "../../src/node.ts";
 import { uniqueName, waitForStatus } from "../support/util.ts";
 import {
   controlledFetch,
@@ -19,39 +18,29 @@ import {
   type Recorder,
   recordAll,
   until,
+  useStack,
   WS_ON,
 } from "./support.ts";
 
-let stack: Stack;
-const cleanup: (() => void)[] = [];
+const fixture = useStack(WS_ON);
+const track = fixture.track;
 
 const HISTORY = 100;
 
 beforeAll(async () => {
-  stack = await startStack(WS_ON);
   // Room for a slow reconnect under a loaded CI box; the reset test overruns it on purpose.
-  await stack.redis("HSET", "relay:config", "history", HISTORY);
+  await fixture.stack.redis("HSET", "relay:config", "history", HISTORY);
 });
-afterAll(async () => {
-  for (const c of cleanup) c();
-  await stack?.stop();
-});
-
 /** How many times a live follower went offline. */
 function dropsOfLive(rec: Recorder): number {
   return rec.statuses.filter((s) => s.status === "offline" && s.previous === "live").length;
-}
-
-function track<T extends Leader | Follower>(x: T): T {
-  cleanup.push(() => ("disconnect" in x ? x.disconnect() : x.close()));
-  return x;
 }
 
 describe("the live connection drops mid-stream", () => {
   it("WebSocket cut three times during 150 changes: offline, catching-up, live; nothing lost, nothing twice", async () => {
     const sockets = controlledWebSockets();
     const relay = createRelay({
-      url: stack.webdisUrl,
+      url: fixture.stack.webdisUrl,
       transports: ["websocket"],
       webSocket: sockets.factory,
       backoff: fastBackoff,
@@ -93,7 +82,7 @@ describe("the live connection drops mid-stream", () => {
   it("HTTP stream cut three times during 150 changes: same guarantees", async () => {
     const ctl = controlledFetch();
     const relay = createRelay({
-      url: stack.webdisUrl,
+      url: fixture.stack.webdisUrl,
       transports: ["http-stream"],
       fetch: ctl.fetch,
       backoff: fastBackoff,
@@ -127,7 +116,7 @@ describe("the live connection drops mid-stream", () => {
   it("a long outage (more changes than the history holds) ends in a reset, then live", async () => {
     const sockets = controlledWebSockets();
     const relay = createRelay({
-      url: stack.webdisUrl,
+      url: fixture.stack.webdisUrl,
       transports: ["websocket"],
       webSocket: sockets.factory,
       backoff: () => 100,

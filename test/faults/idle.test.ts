@@ -4,33 +4,19 @@
  * are told (`ended` "expired" when another write sweeps it, "gone" when their
  * own re-sync finds it missing); a heartbeating stream never expires.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createRelay, type Follower, type Leader, type TransportName } from "../../src/node.ts";
-import { type Stack, startStack } from "../setup/stack.ts";
+import { beforeEach, describe, expect, it } from "vitest";
+import { createRelay, type Follower, type TransportName } from "../../src/node.ts";
 import { sleep, uniqueName, waitForStatus } from "../support/util.ts";
-import { creds, expectClean, expectConverged, fastBackoff, recordAll, until, WS_ON } from "./support.ts";
+import { creds, expectClean, expectConverged, fastBackoff, recordAll, until, useStack, WS_ON } from "./support.ts";
 
-let stack: Stack;
-const cleanup: (() => void)[] = [];
-
-beforeAll(async () => {
-  stack = await startStack(WS_ON);
-});
+const fixture = useStack(WS_ON);
+const track = fixture.track;
 // Each test sets up with a roomy TTL (key derivation is slow on a loaded box), then
 // turns idle_ttl down to 1 s; the next publish or heartbeat sets a 1 s deadline.
 beforeEach(async () => {
-  await stack.redis("HSET", "relay:config", "idle_ttl", "30");
+  await fixture.stack.redis("HSET", "relay:config", "idle_ttl", "30");
 });
-const shortTtl = () => stack.redis("HSET", "relay:config", "idle_ttl", "1");
-afterAll(async () => {
-  for (const c of cleanup) c();
-  await stack?.stop();
-});
-
-function track<T extends Leader | Follower>(x: T): T {
-  cleanup.push(() => ("disconnect" in x ? x.disconnect() : x.close()));
-  return x;
-}
+const shortTtl = () => fixture.stack.redis("HSET", "relay:config", "idle_ttl", "1");
 
 const transports: TransportName[] = ["websocket", "http-stream"];
 
@@ -38,10 +24,12 @@ async function followBoth(name: string, staleAfterMs: number): Promise<Follower[
   return Promise.all(
     transports.map(async (t) =>
       track(
-        await createRelay({ url: stack.webdisUrl, transports: [t], staleAfterMs, backoff: fastBackoff }).connect(
-          name,
-          creds,
-        ),
+        await createRelay({
+          url: fixture.stack.webdisUrl,
+          transports: [t],
+          staleAfterMs,
+          backoff: fastBackoff,
+        }).connect(name, creds),
       ),
     ),
   );
@@ -54,7 +42,7 @@ function endedReasons(f: Follower): Promise<string> {
 describe("idle expiry (idle_ttl 1 s)", () => {
   it("with no write at all in this Redis, followers find out by their own re-sync (ended: gone)", async () => {
     const name = uniqueName("alone");
-    const leader = track(await createRelay({ url: stack.webdisUrl, heartbeatMs: 0 }).start(name, creds));
+    const leader = track(await createRelay({ url: fixture.stack.webdisUrl, heartbeatMs: 0 }).start(name, creds));
     await leader.publish({ v: 1 });
     const followers = await followBoth(name, 500);
     const recs = followers.map(recordAll);
@@ -75,9 +63,13 @@ describe("idle expiry (idle_ttl 1 s)", () => {
   it("an idle stream ends with reason expired when another stream's write sweeps it; an active one lives on", async () => {
     const idleName = uniqueName("idle");
     const activeName = uniqueName("active");
-    const idleLeader = track(await createRelay({ url: stack.webdisUrl, heartbeatMs: 0 }).start(idleName, creds));
+    const idleLeader = track(
+      await createRelay({ url: fixture.stack.webdisUrl, heartbeatMs: 0 }).start(idleName, creds),
+    );
     await idleLeader.publish({ v: "idle" });
-    const active = track(await createRelay({ url: stack.webdisUrl, heartbeatMs: 250 }).start(activeName, creds));
+    const active = track(
+      await createRelay({ url: fixture.stack.webdisUrl, heartbeatMs: 250 }).start(activeName, creds),
+    );
     await active.publish({ v: 1 });
     // Long staleAfterMs: only the sweep (by the active leader's heartbeats) can end them.
     const idleFollowers = await followBoth(idleName, 30_000);
@@ -96,7 +88,7 @@ describe("idle expiry (idle_ttl 1 s)", () => {
       expect(rec.statuses.at(-1)).toMatchObject({ status: "ended", reason: "expired" });
       expectClean(rec);
     }
-    await expect(createRelay({ url: stack.webdisUrl }).connect(idleName, creds)).rejects.toMatchObject({
+    await expect(createRelay({ url: fixture.stack.webdisUrl }).connect(idleName, creds)).rejects.toMatchObject({
       code: "NOT_FOUND",
     });
     await expect(idleLeader.publish({ v: "too late" })).rejects.toMatchObject({ code: "NOT_FOUND" });
@@ -111,14 +103,14 @@ describe("idle expiry (idle_ttl 1 s)", () => {
       expectClean(rec);
       expect(rec.path()).not.toContain("ended");
     }
-    const late = track(await createRelay({ url: stack.webdisUrl }).connect(activeName, creds));
+    const late = track(await createRelay({ url: fixture.stack.webdisUrl }).connect(activeName, creds));
     expect(late.state).toEqual({ v: 2 });
     active.close();
   });
 
   it("publishes alone (no heartbeat) also keep a stream alive", async () => {
     const name = uniqueName("busy");
-    const leader = track(await createRelay({ url: stack.webdisUrl, heartbeatMs: 0 }).start(name, creds));
+    const leader = track(await createRelay({ url: fixture.stack.webdisUrl, heartbeatMs: 0 }).start(name, creds));
     const followers = await followBoth(name, 30_000);
     const recs = followers.map(recordAll);
     await Promise.all(followers.map((f) => waitForStatus(f, "live")));
