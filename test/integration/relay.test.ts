@@ -3,6 +3,9 @@
  * client -> Webdis -> Redis functions, and back over pub/sub.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { httpCommander } from "../../src/core/http.ts";
+import { deriveVerifier } from "../../src/core/secrets.ts";
+import { baseKey } from "../../src/core/wire.ts";
 import { createRelay, type Follower, type Relay, RelayError } from "../../src/node.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
 import { record, uniqueName, waitForSeq, waitForStatus } from "../support/util.ts";
@@ -141,13 +144,31 @@ describe("reconnect and one leader", () => {
     expect(f.state).toEqual({ v: 2 });
   });
 
-  it("wrong leader code: BAD_CODE for reconnect and stop", async () => {
+  it("wrong leader code: BAD_CODE for reconnect and stop, and the stream runs on", async () => {
     const name = uniqueName();
     const leader = await relay.start(name, creds);
     open.push(leader);
-    await expectCode(relay.reconnect(name, { code: "nope" }), "BAD_CODE");
+    await leader.publish({ v: 1 });
     const f = await follow(name);
-    expect(f.status).not.toBe("ended");
+    await waitForStatus(f, "live");
+    const ended: unknown[] = [];
+    f.on("ended", (e) => ended.push(e));
+    await expectCode(relay.reconnect(name, { code: "nope" }), "BAD_CODE");
+    // No Leader exists for a wrong code, so stop is called as the CLI's would be,
+    // with the verifier of a wrong code.
+    const wrong = await deriveVerifier("code", name, "nope");
+    await expectCode(
+      httpCommander({ url: stack.webdisUrl }).call("FCALL", ["relay_stop", "1", baseKey(name), name, wrong]),
+      "BAD_CODE",
+    );
+    // Still running: the leader (not replaced) publishes, the follower gets it, list shows it.
+    expect(await leader.publish({ v: 2 })).toEqual({ seq: 2, changed: true });
+    await waitForSeq(f, 2);
+    expect(f.state).toEqual({ v: 2 });
+    expect(ended).toEqual([]);
+    expect(f.status).toBe("live");
+    const page = await relay.list({ cursor: name.slice(0, -1), count: 5 });
+    expect(page.streams.map((s) => s.name)).toContain(name);
   });
 
   it("unknown stream: NOT_FOUND for reconnect and connect", async () => {
