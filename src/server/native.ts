@@ -101,7 +101,24 @@ export interface RedisOptions {
    * itself has to refuse everything else).
    */
   replicaOf?: number;
+  /**
+   * Tests only: SHA-256 (hex) of a password for an extra `inspector` user on
+   * the replica, so a test can read what the subscribe-only door could not
+   * (keyspace, INFO commandstats, ACL). Only the hash reaches argv.
+   */
+  inspectorSha256?: string;
+  /**
+   * Address to listen on and to reach it at (the replica also finds its
+   * primary there). Default 127.0.0.1; the fault tests use an address inside
+   * a network namespace.
+   */
+  host?: string;
+  /** A command the server is started through, e.g. `ip netns exec NS` (fault tests). */
+  wrap?: string[];
 }
+
+/** The replica's extra user in test stacks (see RedisOptions.inspectorSha256). */
+export const INSPECTOR_USER = "inspector";
 
 /** The subscription replica's default user: pub/sub on any channel, no keys, nothing else. */
 export const SUBSCRIBE_ONLY_USER = [
@@ -119,10 +136,10 @@ export const SUBSCRIBE_ONLY_USER = [
 ];
 
 export function redisArgs(
-  { port, dir, aof = true, replicaOf }: RedisOptions,
+  { port, dir, aof = true, replicaOf, host = "127.0.0.1", inspectorSha256 }: RedisOptions,
   logfile = join(dir, "redis.log"),
 ): string[] {
-  const common = ["--bind", "127.0.0.1", "--port", String(port), "--dir", dir, "--save", "", "--daemonize", "no"];
+  const common = ["--bind", host, "--port", String(port), "--dir", dir, "--save", "", "--daemonize", "no"];
   const tail = ["--logfile", logfile, "--protected-mode", "yes"];
   if (replicaOf === undefined) return [...common, "--appendonly", aof ? "yes" : "no", ...tail];
   return [
@@ -130,26 +147,42 @@ export function redisArgs(
     "--appendonly",
     "no",
     "--replicaof",
-    "127.0.0.1",
+    host,
     String(replicaOf),
     "--replica-read-only",
     "yes",
     "--user",
     ...SUBSCRIBE_ONLY_USER,
+    ...(inspectorSha256 ? ["--user", INSPECTOR_USER, "on", `#${inspectorSha256}`, "~*", "&*", "+@all"] : []),
     ...tail,
   ];
+}
+
+/** spawn, through `wrap` when given (`ip netns exec NS` execs, so the pid is the server's). */
+function spawnWrapped(wrap: string[] | undefined, bin: string, args: string[], o: Parameters<typeof spawn>[2]) {
+  const [first, ...rest] = wrap ?? [];
+  return first ? spawn(first, [...rest, bin, ...args], o) : spawn(bin, args, o);
 }
 
 export async function startRedis(o: RedisOptions): Promise<Managed> {
   const bin = findBinary("redis-server");
   if (!bin) throw new Error(missingHelp("redis-server"));
-  const { port, dir, replicaOf } = o;
+  const { port, dir, replicaOf, host = "127.0.0.1" } = o;
   mkdirSync(dir, { recursive: true });
-  const child = spawn(bin, redisArgs(o, join(dir, replicaOf === undefined ? "redis.log" : "replica.log")), {
-    stdio: "ignore",
-  });
+  const child = spawnWrapped(
+    o.wrap,
+    bin,
+    redisArgs(o, join(dir, replicaOf === undefined ? "redis.log" : "replica.log")),
+    {
+      stdio: "ignore",
+    },
+  );
   adopt(child);
-  await waitFor("redis-server", async () => (await redisCommand(port, ["PING"], { timeoutMs: 500 })) === "PONG", child);
+  await waitFor(
+    "redis-server",
+    async () => (await redisCommand(port, ["PING"], { host, timeoutMs: 500 })) === "PONG",
+    child,
+  );
   return manage(child);
 }
 
@@ -173,15 +206,16 @@ export async function startWebdis(
   config: Record<string, unknown>,
   dir: string,
   name = "webdis.json",
+  wrap?: string[],
 ): Promise<Managed> {
   const bin = findBinary("webdis");
   if (!bin) throw new Error(missingHelp("webdis"));
   mkdirSync(dir, { recursive: true });
   const file = join(dir, name);
   writeFileSync(file, JSON.stringify(config, null, 2));
-  const child = spawn(bin, [file], { stdio: "ignore", cwd: dir });
+  const child = spawnWrapped(wrap, bin, [file], { stdio: "ignore", cwd: dir });
   adopt(child);
-  const url = `http://127.0.0.1:${config.http_port}/`;
+  const url = `http://${config.http_host ?? "127.0.0.1"}:${config.http_port}/`;
   await waitFor(
     "webdis",
     async () => {
@@ -198,6 +232,8 @@ export interface Supervised {
   stop(signal?: NodeJS.Signals): Promise<void>;
   /** How many times it was restarted after an unexpected exit. */
   readonly restarts: number;
+  /** Signals the running process (fault tests); after SIGKILL the supervisor restarts it. */
+  signal(signal: NodeJS.Signals): void;
 }
 
 /**
@@ -210,8 +246,9 @@ export async function superviseWebdis(
   dir: string,
   name = "webdis.json",
   log: (line: string) => void = () => {},
+  wrap?: string[],
 ): Promise<Supervised> {
-  let current = await startWebdis(config, dir, name);
+  let current = await startWebdis(config, dir, name, wrap);
   let stopping = false;
   let restarts = 0;
   const watch = (m: Managed) => {
@@ -224,7 +261,7 @@ export async function superviseWebdis(
           await sleep(Math.min(5_000, 100 * attempt));
           if (stopping) return;
           try {
-            current = await startWebdis(config, dir, name);
+            current = await startWebdis(config, dir, name, wrap);
             if (stopping) {
               await current.stop();
               return;
@@ -247,6 +284,10 @@ export async function superviseWebdis(
     get restarts() {
       return restarts;
     },
+    signal(signal) {
+      const c = current.process;
+      if (c.exitCode === null && c.signalCode === null) c.kill(signal);
+    },
   };
 }
 
@@ -254,7 +295,12 @@ export async function superviseWebdis(
  * Waits until a message published on the primary comes out of the
  * subscription door: the replica is in sync and the door works end to end.
  */
-export async function waitForSubscribeDoor(primaryPort: number, doorUrl: string, timeoutMs = 10_000): Promise<void> {
+export async function waitForSubscribeDoor(
+  primaryPort: number,
+  doorUrl: string,
+  timeoutMs = 10_000,
+  primaryHost = "127.0.0.1",
+): Promise<void> {
   const channel = `relay:probe:${Math.random().toString(16).slice(2)}`;
   const until = Date.now() + timeoutMs;
   const abort = new AbortController();
@@ -267,7 +313,7 @@ export async function waitForSubscribeDoor(primaryPort: number, doorUrl: string,
     let seen = "";
     const publisher = (async () => {
       while (Date.now() < until && !abort.signal.aborted) {
-        await redisCommand(primaryPort, ["PUBLISH", channel, "probe"]).catch(() => {});
+        await redisCommand(primaryPort, ["PUBLISH", channel, "probe"], { host: primaryHost }).catch(() => {});
         await sleep(50);
       }
     })();
@@ -292,8 +338,8 @@ export async function waitForSubscribeDoor(primaryPort: number, doorUrl: string,
 }
 
 /** FUNCTION LOAD REPLACE of our library; returns the library name. */
-export async function loadFunctions(redisPort: number): Promise<string> {
-  return String(await redisCommand(redisPort, ["FUNCTION", "LOAD", "REPLACE", bundleLua()]));
+export async function loadFunctions(redisPort: number, host = "127.0.0.1"): Promise<string> {
+  return String(await redisCommand(redisPort, ["FUNCTION", "LOAD", "REPLACE", bundleLua()], { host }));
 }
 
 export function missingHelp(bin: string): string {
