@@ -20,7 +20,8 @@ import type { StartedTestContainer } from "testcontainers";
 import { bundleLua } from "../../src/server/lua.ts";
 import { freePort, redisArgs, repoRoot, waitForSubscribeDoor, webdisConfig } from "../../src/server/native.ts";
 import { redisCommand } from "../../src/server/resp.ts";
-import type { Stack, StackOptions } from "./types.ts";
+import { inspector } from "./inspector.ts";
+import type { Stack, StackOptions, Target } from "./types.ts";
 
 // No Ryuk (its image cannot be pulled here; we remove our containers
 // ourselves) and no bridge network to ask for the host. A developer can
@@ -229,6 +230,7 @@ const idsByStack = new WeakMap<Stack, { redis: string; webdis: string }>();
 export const containerIdsOf = (stack: Stack) => idsByStack.get(stack);
 
 export async function startContainerStack(opts: ContainerStackOptions = {}): Promise<Stack> {
+  if (opts.placement) throw new Error("a network-namespace placement needs the native stack");
   const { GenericContainer, Wait, getContainerRuntimeClient } = await testcontainers();
   const client = await getContainerRuntimeClient();
   const aof = opts.aof ?? true;
@@ -307,7 +309,7 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
   const replicaDef = new GenericContainer(redisImage())
     .withNetworkMode("host")
     .withLabels({ ...labels, "mission-relay.role": "replica" })
-    .withCommand(["redis-server", ...redisArgs({ port: replicaPort, dir: "/tmp", replicaOf: redisPort }, "")])
+    .withCommand(["redis-server", ...redisArgs({ port: replicaPort, dir: "/tmp", replicaOf: redisPort, inspectorSha256: inspector.sha256 }, "")])
     .withWaitStrategy(Wait.forLogMessage(/MASTER <-> REPLICA sync: Finished with success/))
     .withStartupTimeout(STARTUP_TIMEOUT_MS);
   const subDef = new GenericContainer(webdisImage())
@@ -380,6 +382,14 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
   const redisDocker = client.container.getById(redisC.getId());
   const replicaDocker = client.container.getById(replica.getId());
   let redisPaused = false;
+  /** Frozen with docker pause (the cgroup freezer: like SIGSTOP, for every process inside). */
+  const paused = new Set<Target>();
+  const containerOf = (t: Target) =>
+    ({ primary: redisDocker, replica: replicaDocker, "command-door": webdisDocker, "subscribe-door": subDocker })[t];
+  const ignoreConflict = (e: unknown) => {
+    // 409: not running / already paused or not paused: the wanted end state already holds.
+    if ((e as { statusCode?: number }).statusCode !== 409) throw e;
+  };
 
   // A supervisor for the doors, as a restart policy would be in production:
   // Webdis 0.1.9 can segfault (in hiredis) when Redis restarts under load.
@@ -415,6 +425,7 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
     replicaPort,
     dataDir,
     redis: (...args) => redisCommand(redisPort, args),
+    replica: (...args) => redisCommand(replicaPort, args, { auth: inspector.auth }),
     async killWebdis() {
       doorsWanted = false;
       await reviving;
@@ -460,15 +471,59 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
     async pauseRedis() {
       await redisDocker.pause();
       redisPaused = true;
+      paused.add("primary");
     },
     async resumeRedis() {
       await redisDocker.unpause();
       redisPaused = false;
+      paused.delete("primary");
+    },
+    async signal(target, sig) {
+      const c = containerOf(target);
+      if (sig === "SIGSTOP") {
+        await c.pause().catch(ignoreConflict);
+        paused.add(target);
+        if (target === "primary") redisPaused = true;
+        return;
+      }
+      if (sig === "SIGCONT") {
+        if (paused.delete(target)) await c.unpause().catch(ignoreConflict);
+        if (target === "primary") redisPaused = false;
+        return;
+      }
+      // SIGKILL (a paused container is thawed first, as the kernel would deliver it).
+      if (paused.delete(target)) await c.unpause().catch(ignoreConflict);
+      if (target === "primary") redisPaused = false;
+      await c.kill({ signal: "SIGKILL" }).catch(ignoreConflict);
+      await c.wait({ condition: "not-running" }).catch(() => {});
+    },
+    async start(target) {
+      const c = containerOf(target);
+      if (paused.delete(target)) await c.unpause().catch(ignoreConflict);
+      if (target === "primary") redisPaused = false;
+      if (target === "command-door" || target === "subscribe-door") {
+        // The supervisor restarts a killed door; wait for it rather than race it.
+        const url = target === "command-door" ? webdisUrl : subscribeUrl;
+        if (!doorsWanted && !(await c.inspect()).State.Running) {
+          await actAndWaitForLog(c, WEBDIS_READY, () => c.start());
+        }
+        await webdisAnswers(url, 30_000);
+        return;
+      }
+      if ((await c.inspect()).State.Running) return;
+      // Same ports; the primary's data folder is bind-mounted, so it replays its AOF.
+      await actAndWaitForLog(c, REDIS_READY, () => c.start());
+      await redisCommand(target === "primary" ? redisPort : replicaPort, ["PING"]);
     },
     async stop() {
       doorsWanted = false;
       clearInterval(supervisor);
       await reviving;
+      for (const t of paused)
+        await containerOf(t)
+          .unpause()
+          .catch(() => {});
+      paused.clear();
       await removeAll();
     },
   };

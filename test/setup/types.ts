@@ -20,6 +20,12 @@ export interface Stack {
   readonly dataDir: string;
   /** Run one Redis command straight over RESP (tests only: inspection, config). */
   redis(...args: (string | number)[]): Promise<unknown>;
+  /**
+   * The same on the subscription replica, as its `inspector` user (test stacks
+   * only): what the door's subscribe-only user cannot see, e.g. INFO
+   * commandstats to prove an attack reached Redis and was refused.
+   */
+  replica(...args: (string | number)[]): Promise<unknown>;
   /** Fault controls. restart* keeps the same ports. *Webdis acts on both doors. */
   killWebdis(): Promise<void>; // SIGKILL
   startWebdis(): Promise<void>;
@@ -33,7 +39,37 @@ export interface Stack {
    * containers' output (for the secrets-in-logs grep).
    */
   logs(): Promise<Record<string, string>>;
+  /**
+   * Fault control of one process. SIGKILL: gone at once (kill -9; the primary
+   * loses what its AOF had not fsynced yet); a door comes back by itself (it is
+   * supervised), Redis stays down until start(). SIGSTOP / SIGCONT: frozen and
+   * thawed (containers: docker pause / unpause).
+   */
+  signal(target: Target, sig: FaultSignal): Promise<void>;
+  /**
+   * Brings a target back: thaws it if frozen, starts it if it is down (same
+   * port and data: the primary replays its AOF, the replica syncs again), and
+   * resolves once it answers.
+   */
+  start(target: Target): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The processes a fault test can hit one by one. */
+export type Target = "primary" | "replica" | "command-door" | "subscribe-door";
+export const TARGETS: readonly Target[] = ["primary", "replica", "command-door", "subscribe-door"];
+export type FaultSignal = "SIGKILL" | "SIGSTOP" | "SIGCONT";
+
+/**
+ * Native mode only: run the servers inside network namespaces the test made
+ * (test/faults/net.ts), listening on those namespaces' addresses, so faults
+ * can be put on the links between them in the kernel.
+ */
+export interface Placement {
+  /** Where Redis (primary and replica) runs: its address and the command that enters the namespace. */
+  redis: { host: string; wrap: string[] };
+  /** Where both doors run. */
+  doors: { host: string; wrap: string[] };
 }
 
 export interface StackOptions {
@@ -41,4 +77,6 @@ export interface StackOptions {
   aof?: boolean;
   /** Extra fields for webdis.json (e.g. verbosity). */
   webdis?: Record<string, unknown>;
+  /** Native mode only (containers mode refuses it): see Placement. */
+  placement?: Placement;
 }
