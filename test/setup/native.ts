@@ -118,7 +118,7 @@ export async function startNativeStack(opts: StackOptions = {}): Promise<Stack> 
     async logs() {
       const files = {
         redis: join(dataDir, "redis.log"),
-        replica: join(replicaDir, "redis.log"),
+        replica: join(replicaDir, "replica.log"),
         webdis: join(dir, "webdis.log"),
         "webdis-subscribe": join(dir, "webdis-subscribe.log"),
       };
