@@ -140,7 +140,9 @@ export function redisArgs(
   logfile = join(dir, "redis.log"),
 ): string[] {
   const common = ["--bind", host, "--port", String(port), "--dir", dir, "--save", "", "--daemonize", "no"];
-  const tail = ["--logfile", logfile, "--protected-mode", "yes"];
+  // Protected mode refuses every peer but loopback; a test namespace's address is only
+  // reachable from the namespaces that test made, and its doors must get in.
+  const tail = ["--logfile", logfile, "--protected-mode", host === "127.0.0.1" ? "yes" : "no"];
   if (replicaOf === undefined) return [...common, "--appendonly", aof ? "yes" : "no", ...tail];
   return [
     ...common,
