@@ -1,12 +1,18 @@
 /**
  * Runs under Deno, straight from source (deno.json maps zod to node_modules).
  * Usage: deno run --allow-net=127.0.0.1 --allow-read client.deno.ts WEBDIS_URL SUBSCRIBE_URL TRANSPORT
+ * TRANSPORT is websocket, http-stream, or default (the client's own choice under Deno).
  * Prints one JSON line with what it saw; the vitest side asserts on it.
  */
 import { createRelay, RelayError } from "../../src/index.ts";
 
-const [url, subscribeUrl, transport] = Deno.args as [string, string, "websocket" | "http-stream"];
-const relay = createRelay({ url, subscribeUrl, transports: [transport], heartbeatMs: 0 });
+const [url, subscribeUrl, transport] = Deno.args as [string, string, "websocket" | "http-stream" | "default"];
+const relay = createRelay({
+  url,
+  subscribeUrl,
+  heartbeatMs: 0,
+  ...(transport === "default" ? {} : { transports: [transport] }),
+});
 const name = `deno/${transport}.${crypto.randomUUID().slice(0, 8)} ✈`;
 const leader = await relay.start(name, { password: "deno-pw", code: "deno-code" });
 await leader.publish({ step: 0 });
@@ -20,6 +26,8 @@ await new Promise<void>((resolve) => {
 });
 for (let i = 1; i <= 5; i++) await leader.publish({ step: i });
 while (follower.seq < 6) await new Promise((r) => setTimeout(r, 10));
+// The subscription that carried the updates (read now: it is gone once the stream ends).
+const used = follower.transport ?? null;
 let badPassword = "";
 try {
   await relay.connect(name, { password: "wrong" });
@@ -33,7 +41,7 @@ console.log(
     first,
     last: follower.state,
     seqs,
-    transport: follower.transport ?? transport,
+    transport: used,
     badPassword,
     ended: await ended,
     runtime: `deno ${Deno.version.deno}`,
