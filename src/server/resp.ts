@@ -56,14 +56,23 @@ function parse(buf: Buffer, pos: number): [Reply, number] | undefined {
   }
 }
 
+export interface RedisCommandOptions {
+  host?: string;
+  timeoutMs?: number;
+  /** AUTH as this ACL user first (pipelined on the same connection). */
+  auth?: { user: string; password: string };
+}
+
 export function redisCommand(
   port: number,
   args: (string | number | Buffer)[],
-  { host = "127.0.0.1", timeoutMs = 10_000 } = {},
+  { host = "127.0.0.1", timeoutMs = 10_000, auth }: RedisCommandOptions = {},
 ): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const sock = connect({ host, port });
     let buf = Buffer.alloc(0);
+    // With auth, the first reply is AUTH's: skip it once it parsed as OK.
+    let skip = auth !== undefined;
     const timer = setTimeout(() => {
       sock.destroy();
       reject(new Error(`redis ${host}:${port} did not answer ${String(args[0])} in ${timeoutMs} ms`));
@@ -73,11 +82,21 @@ export function redisCommand(
       sock.destroy();
       fn();
     };
-    sock.on("connect", () => sock.write(encode(args)));
+    sock.on("connect", () => {
+      if (auth) sock.write(encode(["AUTH", auth.user, auth.password]));
+      sock.write(encode(args));
+    });
     sock.on("data", (d) => {
       buf = Buffer.concat([buf, d]);
-      const r = parse(buf, 0);
+      let r = parse(buf, 0);
       if (!r) return;
+      if (skip) {
+        if (r[0] instanceof RespError) return done(() => reject(new RespError(`AUTH failed: ${String(r?.[0])}`)));
+        skip = false;
+        buf = buf.subarray(r[1]);
+        r = parse(buf, 0);
+        if (!r) return;
+      }
       const [reply] = r;
       done(() => (reply instanceof RespError ? reject(reply) : resolve(reply)));
     });

@@ -309,7 +309,10 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
   const replicaDef = new GenericContainer(redisImage())
     .withNetworkMode("host")
     .withLabels({ ...labels, "mission-relay.role": "replica" })
-    .withCommand(["redis-server", ...redisArgs({ port: replicaPort, dir: "/tmp", replicaOf: redisPort, inspectorSha256: inspector.sha256 }, "")])
+    .withCommand([
+      "redis-server",
+      ...redisArgs({ port: replicaPort, dir: "/tmp", replicaOf: redisPort, inspectorSha256: inspector.sha256 }, ""),
+    ])
     .withWaitStrategy(Wait.forLogMessage(/MASTER <-> REPLICA sync: Finished with success/))
     .withStartupTimeout(STARTUP_TIMEOUT_MS);
   const subDef = new GenericContainer(webdisImage())
