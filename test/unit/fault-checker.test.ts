@@ -4,8 +4,12 @@ import { check, type FollowerHistory, type HistoryEvent, type LeaderHistory, per
 
 const E = "1";
 let clock = 1_000;
-const st = (seq: number, i = seq, epoch = E): HistoryEvent => ({ t: "state", at: (clock += 10), epoch, seq, i });
-const status = (s: string, reason = "because"): HistoryEvent => ({ t: "status", at: (clock += 10), status: s, reason });
+const tick = () => {
+  clock += 10;
+  return clock;
+};
+const st = (seq: number, i = seq, epoch = E): HistoryEvent => ({ t: "state", at: tick(), epoch, seq, i });
+const status = (s: string, reason = "because"): HistoryEvent => ({ t: "status", at: tick(), status: s, reason });
 
 /** A leader that published states 1..n as seqs 1..n, 10 ms apart, from t=1000. */
 function leaderOf(n: number, finalSeq = n, finalI = n): LeaderHistory {
