@@ -5,8 +5,8 @@
  * DUMP payload); a refused call must leave it byte-for-byte the same (the one
  * deliberate exception is the failed-secret counter), and both servers must
  * still answer. Then the holes this suite found, one test each. Runs are
- * bounded by count and by time (interruptAfterTimeLimit), so a busy machine
- * runs fewer cases instead of timing out.
+ * bounded by count and by time, so a busy machine runs fewer cases instead of
+ * timing out, but never fewer than a floor (see fuzz()).
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -145,6 +145,27 @@ function shortReport<Ts>(out: fc.RunDetails<Ts>): void {
   );
 }
 
+/**
+ * Runs a property for up to `numRuns` cases or `timeLimitMs`, whichever comes
+ * first (a busy machine runs fewer cases instead of timing out), prints how
+ * many ran, and fails on a counterexample or when fewer than `floor` ran:
+ * a time cap alone would let a stalled run pass after a handful of cases.
+ * Floors: about a third to a half of numRuns; unloaded, every property runs
+ * all its cases in a fifth of its time limit or less, so only a box over ten
+ * times slower than that falls below a floor.
+ */
+async function fuzz<Ts>(
+  what: string,
+  property: fc.IAsyncProperty<Ts>,
+  { numRuns, timeLimitMs, floor }: { numRuns: number; timeLimitMs: number; floor: number },
+): Promise<void> {
+  const started = Date.now();
+  const out = await fc.check(property, { numRuns, interruptAfterTimeLimit: timeLimitMs });
+  shortReport(out);
+  console.log(`[fuzz] ${what}: ${out.numRuns}/${numRuns} runs in ${Date.now() - started} ms (floor ${floor})`);
+  expect(out.numRuns, `${what}: only ${out.numRuns} runs in ${timeLimitMs} ms`).toBeGreaterThanOrEqual(floor);
+}
+
 /** Keys that may change on a wrong secret: the rate-limit counters, nothing else. */
 const isCounter = (k: string) => /:(code_)?fails$/.test(k);
 
@@ -187,7 +208,8 @@ describe("FCALL fuzzing", () => {
       fc.constantFrom(...victims.map((v) => baseKeyBytes(v))),
       anyArg,
     );
-    await fc.assert(
+    await fuzz(
+      "random calls",
       fc.asyncProperty(
         fnName,
         fc.constantFrom("FCALL", "FCALL_RO"),
@@ -205,7 +227,7 @@ describe("FCALL fuzzing", () => {
           }
         },
       ),
-      { numRuns: 100, interruptAfterTimeLimit: 25_000, reporter: shortReport },
+      { numRuns: 100, timeLimitMs: 25_000, floor: 30 },
     );
   }, 60_000);
 
@@ -300,7 +322,8 @@ describe("FCALL fuzzing", () => {
   );
 
   it("every operation refuses foreign keys, wrong counts, non-UTF-8, control characters and bad values with INVALID/TOO_LARGE", async () => {
-    await fc.assert(
+    await fuzz(
+      "mutated operations",
       fc.asyncProperty(fc.constantFrom(...Object.keys(templates())), mutation, async (fn, [label, mutate]) => {
         const t = templates()[fn];
         if (!t) throw new Error(fn);
@@ -311,7 +334,7 @@ describe("FCALL fuzzing", () => {
         // (HTTP: Webdis refused an oversized request before Redis saw it.)
         expect(["INVALID", "TOO_LARGE", "ERR", "HTTP"], `${fn} with ${label}: ${r.error}`).toContain(r.code);
       }),
-      { numRuns: 80, interruptAfterTimeLimit: 20_000, reporter: shortReport },
+      { numRuns: 80, timeLimitMs: 20_000, floor: 40 },
     );
   });
 
@@ -323,7 +346,8 @@ describe("FCALL fuzzing", () => {
       nonUtf8.map((b) => Buffer.concat([Buffer.from('{"a":"'), b, Buffer.from('"}')])),
       fc.constant(`{"a":"${"x".repeat(1_048_576)}"}`),
     );
-    await fc.assert(
+    await fuzz(
+      "bad states",
       fc.asyncProperty(badState, async (state) => {
         const r = await attack(
           "relay_publish",
@@ -333,13 +357,14 @@ describe("FCALL fuzzing", () => {
         expectRefusedAndUnchanged(r, `state ${JSON.stringify(state.toString().slice(0, 40))}`);
         expect(["INVALID", "TOO_LARGE"]).toContain(r.code);
       }),
-      { numRuns: 25, interruptAfterTimeLimit: 20_000, reporter: shortReport },
+      { numRuns: 25, timeLimitMs: 20_000, floor: 15 },
     );
   });
 
   it("publish accepts whatever JSON.stringify makes (the strict check refuses nothing a client sends)", async () => {
     let seq = Number(await stack.redis("HGET", `relay:{${own.name}}:meta`, "seq"));
-    await fc.assert(
+    await fuzz(
+      "JSON.stringify states",
       fc.asyncProperty(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 6 }), async (obj) => {
         const json = JSON.stringify({ ...obj, n: ++seq });
         const r = await rawFcall(
@@ -351,7 +376,7 @@ describe("FCALL fuzzing", () => {
         expect(r.ok, `${json.slice(0, 100)}: ${r.error}`).toBe(true);
         expect(await stack.redis("GET", `relay:{${own.name}}:state`)).toBe(json);
       }),
-      { numRuns: 40, interruptAfterTimeLimit: 15_000 },
+      { numRuns: 40, timeLimitMs: 15_000, floor: 20 },
     );
   });
 });
