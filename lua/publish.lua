@@ -13,9 +13,10 @@
   ARGV[3]  term          integer (from start/reconnect)
   ARGV[4]  op id         16..64 hex, unique per publish
   ARGV[5]  state         one JSON object, <= max_state bytes
-  ARGV[6]  patch         optional; "-" or a JSON Patch (array) from the previous state to this one;
-                         when given and smaller than the state, followers get the patch
-                         and the SHA-1 of the full state instead of the state itself
+  ARGV[6]  patch         optional; "-" or a JSON Patch (array of add/remove/replace ops,
+                         else INVALID) from the previous state to this one; when given
+                         and smaller than the state, followers get the patch and the
+                         SHA-1 of the full state instead of the state itself
 
   Returns  JSON {"seq","changed":bool,"duplicate":bool}; for a duplicate, seq is
            the seq right after the first attempt
@@ -42,6 +43,21 @@ local function remember_op(m, op, seq)
   list[#list + 1] = op .. ':' .. seq
   local from = math.max(1, #list - RECENT_OPS + 1)
   return table.concat(list, ' ', from, #list)
+end
+
+-- Each patch op as followers read it (stateEnvelope in src/core/wire.ts): an object with
+-- op add/remove/replace, a JSON Pointer path, and a value for add/replace. Anything else
+-- would be stored and published anyway, and followers would refuse it, on the channel and
+-- in every catch-up reply that holds it: they would retry that catch-up forever.
+local PATCH_OPS = { add = true, remove = true, replace = true }
+
+local function readable_patch(ops)
+  for _, o in ipairs(ops) do
+    if type(o) ~= 'table' or not PATCH_OPS[o.op] or type(o.path) ~= 'string' then return false end
+    if o.path ~= '' and o.path:sub(1, 1) ~= '/' then return false end
+    if o.op ~= 'remove' and o.value == nil then return false end
+  end
+  return true
 end
 
 local function relay_publish(keys, argv)
@@ -71,8 +87,9 @@ local function relay_publish(keys, argv)
   if patch ~= '-' then
     if #patch > cfg.max_state then fail('TOO_LARGE', 'patch is larger than ' .. cfg.max_state .. ' bytes') end
     local ok, decoded = pcall(cjson.decode, patch)
-    if not ok or type(decoded) ~= 'table' or patch:sub(1, 1) ~= '[' or not valid_utf8(patch) or not strict_json(patch) then
-      fail('INVALID', 'patch must be a JSON array')
+    if not ok or type(decoded) ~= 'table' or patch:sub(1, 1) ~= '[' or not valid_utf8(patch) or not strict_json(patch)
+      or not readable_patch(decoded) then
+      fail('INVALID', 'patch must be a JSON array of add/remove/replace ops')
     end
   end
 
