@@ -35,7 +35,17 @@ export function findBinary(name: string): string | undefined {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits until `probe` holds; a child that never got ready is killed (else it would keep the port). */
 async function waitFor(what: string, probe: () => Promise<boolean>, child: ChildProcess, timeoutMs = 10_000) {
+  try {
+    await waitUntilReady(what, probe, child, timeoutMs);
+  } catch (e) {
+    child.kill("SIGKILL");
+    throw e;
+  }
+}
+
+async function waitUntilReady(what: string, probe: () => Promise<boolean>, child: ChildProcess, timeoutMs: number) {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (child.exitCode !== null || child.signalCode !== null) {
