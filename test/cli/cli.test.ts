@@ -1,10 +1,11 @@
 /** The two command-line tools against the real stack, as a user runs them. */
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRelay } from "../../src/node.ts";
 import { freePort } from "../../src/server/native.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
 import { uniqueName } from "../support/util.ts";
@@ -16,11 +17,21 @@ let stack: Stack;
 let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
   stack = await startStack();
-  env = { ...process.env, RELAY_URL: stack.webdisUrl, RELAY_PASSWORD: "cli-pw", RELAY_CODE: "cli-code" };
+  // No subscription door unless a test passes --subscribe-url.
+  env = {
+    ...process.env,
+    RELAY_URL: stack.webdisUrl,
+    RELAY_SUBSCRIBE_URL: "",
+    RELAY_PASSWORD: "cli-pw",
+    RELAY_CODE: "cli-code",
+  };
 });
 afterAll(async () => {
   await stack?.stop();
 });
+
+/** The library in this process, for set-up and checks around a CLI run. */
+const library = () => createRelay({ url: stack.webdisUrl, heartbeatMs: 0 });
 
 async function cli(name: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
   const child = execFile(process.execPath, [...tool(name), ...args], {
@@ -38,15 +49,28 @@ async function cli(name: string, args: string[], opts: { input?: string; env?: N
   return { code, stdout, stderr };
 }
 
+/** Reads a child's stdout line by line; a read after its stdout ended rejects (no hang). */
 function lines(child: ChildProcessWithoutNullStreams) {
   const queue: string[] = [];
-  const waiters: ((l: string) => void)[] = [];
-  createInterface({ input: child.stdout }).on("line", (l) => {
+  const waiters: { resolve: (l: string) => void; reject: (e: Error) => void }[] = [];
+  let ended = false;
+  const gone = () => new Error("the command's output ended before this line");
+  const rl = createInterface({ input: child.stdout });
+  rl.on("line", (l) => {
     const w = waiters.shift();
-    if (w) w(l);
+    if (w) w.resolve(l);
     else queue.push(l);
   });
-  return () => new Promise<string>((r) => (queue.length ? r(queue.shift() as string) : waiters.push(r)));
+  rl.on("close", () => {
+    ended = true;
+    for (const w of waiters.splice(0)) w.reject(gone());
+  });
+  return () =>
+    new Promise<string>((resolve, reject) => {
+      if (queue.length) resolve(queue.shift() as string);
+      else if (ended) reject(gone());
+      else waiters.push({ resolve, reject });
+    });
 }
 
 describe("mission-relay", () => {
@@ -116,6 +140,83 @@ describe("mission-relay", () => {
     expect(noSecret.code).toBe(2);
     expect(noSecret.stderr).toMatch(/RELAY_PASSWORD/);
     expect((await cli("list-streams", ["--count", "500"])).code).toBe(2);
+  });
+
+  // Set-up and tear-down of these go through the library in-process: each CLI
+  // run costs a Node + tsx start, so only the part under test is a CLI run.
+  it("publish FILE reads the states from the file, not stdin", async () => {
+    const name = uniqueName("cli-file");
+    const leader = await library().start(name, { password: "cli-pw", code: "cli-code" });
+    leader.close();
+    const file = join(mkdtempSync(join(tmpdir(), "relay-cli-")), "states.jsonl");
+    writeFileSync(file, '{"from":"file","n":1}\n{"from":"file","n":2}\n');
+    // stdin carries something else: it must be ignored.
+    const pub = await cli("mission-relay", ["publish", name, file], { input: '{"from":"stdin"}\n' });
+    expect(pub.stderr).toBe("");
+    expect(pub.code).toBe(0);
+    expect(
+      pub.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
+      { line: 1, seq: 1, changed: true },
+      { line: 2, seq: 2, changed: true },
+    ]);
+    expect(JSON.parse(String(await stack.redis("GET", `relay:{${name}}:state`)))).toEqual({ from: "file", n: 2 });
+    await (await library().reconnect(name, { code: "cli-code" })).stop();
+  });
+
+  it("--password and --code work without the env vars and win over them", async () => {
+    const name = uniqueName("cli-flags");
+    const bare = { ...env, RELAY_PASSWORD: "", RELAY_CODE: "" };
+    const started = await cli("mission-relay", ["start", name, "--password", "flag-pw", "--code", "flag-code"], {
+      env: bare,
+    });
+    expect(started.stderr).toBe("");
+    expect(started.code).toBe(0);
+    // The library agrees: the stream has the flags' secrets.
+    (await library().connect(name, { password: "flag-pw" })).disconnect();
+    // The env holds other (wrong) secrets: the flags must be the ones used.
+    const wrongEnv = { ...env, RELAY_PASSWORD: "env-pw", RELAY_CODE: "env-code" };
+    const follow = spawn(process.execPath, [...tool("mission-relay"), "follow", name, "--password", "flag-pw"], {
+      cwd: root,
+      env: wrongEnv,
+    });
+    const exited = new Promise<number>((r) => follow.on("close", (c) => r(c ?? -1)));
+    expect(JSON.parse(await lines(follow)())).toEqual({}); // joined: the current state
+    follow.kill("SIGINT");
+    expect(await exited).toBe(0);
+    const stopped = await cli("mission-relay", ["stop", name, "--code", "flag-code"], { env: wrongEnv });
+    expect(stopped.stderr).toBe("");
+    expect(stopped.code).toBe(0);
+    await expect(library().connect(name, { password: "flag-pw" })).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("follow --subscribe-url takes live updates from the subscription door", async () => {
+    const name = uniqueName("cli-door");
+    const leader = await library().start(name, { password: "cli-pw", code: "cli-code" });
+    // Subscribers on the primary: the command door's HTTP stream ends there,
+    // the subscription door's WebSockets on the replica.
+    const channel = String(await stack.redis("HGET", `relay:{${name}}:meta`, "channel"));
+    const onPrimary = async () => Number(((await stack.redis("PUBSUB", "NUMSUB", channel)) as unknown[])[1]);
+    const follow = (args: string[]) => {
+      const child = spawn(process.execPath, [...tool("mission-relay"), "follow", name, ...args], { cwd: root, env });
+      return { next: lines(child), exited: new Promise<number>((r) => child.on("close", (c) => r(c ?? -1))) };
+    };
+    const viaDoor = follow(["--subscribe-url", stack.subscribeUrl]);
+    const viaHttp = follow([]); // control: without the flag, the HTTP stream on the primary
+    expect(JSON.parse(await viaDoor.next())).toEqual({});
+    expect(JSON.parse(await viaHttp.next())).toEqual({});
+    await leader.publish({ n: 1 });
+    // A follower prints a change only through an open subscription (or the
+    // re-sync right after one opened), so both are subscribed now.
+    expect(JSON.parse(await viaDoor.next())).toEqual({ n: 1 });
+    expect(JSON.parse(await viaHttp.next())).toEqual({ n: 1 });
+    expect(await onPrimary()).toBe(1);
+    await leader.stop();
+    expect(await viaDoor.exited).toBe(0);
+    expect(await viaHttp.exited).toBe(0);
   });
 
   it("cannot reach the server: one clear line", async () => {
