@@ -161,3 +161,30 @@ export function check(
   figures.lagMax = lags.length ? Math.max(...lags) : 0;
   return { violations, figures };
 }
+
+// ---------------------------------------------------------------------------
+// Recording (not pure: attaches to a live follower), in the format above.
+
+interface Observable {
+  readonly seq: number;
+  readonly epoch: string | undefined;
+  readonly state: unknown;
+  on(ev: "state", fn: (u: { seq: number; epoch: string; state: unknown }) => void): unknown;
+  on(ev: "status", fn: (s: { status: string; reason: string }) => void): unknown;
+}
+
+/** The leader's counter inside a campaign state ({ i, ... }); 0 for the initial empty state. */
+export const counterOf = (state: unknown): number => {
+  const i = (state as { i?: unknown } | null)?.i;
+  return typeof i === "number" ? i : 0;
+};
+
+/** One timeline of what `f` applied and every status change, starting with what it holds now. */
+export function recordHistory(name: string, f: Observable): FollowerHistory {
+  const events: HistoryEvent[] = [
+    { t: "state", at: Date.now(), epoch: f.epoch ?? "", seq: f.seq, i: counterOf(f.state) },
+  ];
+  f.on("state", (u) => events.push({ t: "state", at: Date.now(), epoch: u.epoch, seq: u.seq, i: counterOf(u.state) }));
+  f.on("status", (s) => events.push({ t: "status", at: Date.now(), status: s.status, reason: s.reason }));
+  return { name, events };
+}

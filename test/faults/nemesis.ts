@@ -1,0 +1,222 @@
+/**
+ * The fault campaign's nemesis: a seeded schedule of faults (pure, so a seed
+ * replays the same schedule) and a runner that applies it to a stack, one
+ * fault at a time, each lifted before the next.
+ */
+import type { Stack, Target } from "../setup/types.ts";
+import type { DelayProxy, NetLab } from "./net.ts";
+
+/** mulberry32: small, fast, good enough to pick faults; the same seed gives the same numbers. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export type FaultKind =
+  | `kill:${Target}`
+  | `freeze:${Target}`
+  | "restart:primary"
+  | "latency"
+  // kernel (network namespaces)
+  | "partition:door-primary"
+  | "partition:door-replica"
+  | "reset:door-redis"
+  | "blackhole:client-door"
+  | "halfopen:client-subscribe-door"
+  | "loss:client-door"
+  | "loss:door-redis"
+  | "throttle:client-door"
+  | "throttle:door-redis"
+  // userspace, in the delay proxies (where the kernel layer is missing)
+  | "blackhole:proxy"
+  | "halfopen:proxy";
+
+const TARGETS: Target[] = ["primary", "replica", "command-door", "subscribe-door"];
+
+/** The faults a stack can take: process faults always; kernel ones with a NetLab, else their userspace stand-ins. */
+export function faultKinds(kernel: boolean): FaultKind[] {
+  const process: FaultKind[] = [
+    ...TARGETS.map((t) => `kill:${t}` as const),
+    ...TARGETS.map((t) => `freeze:${t}` as const),
+    "restart:primary",
+    "latency",
+  ];
+  if (!kernel) return [...process, "blackhole:proxy", "halfopen:proxy"];
+  return [
+    ...process,
+    "partition:door-primary",
+    "partition:door-replica",
+    "reset:door-redis",
+    "blackhole:client-door",
+    "halfopen:client-subscribe-door",
+    "loss:client-door",
+    "loss:door-redis",
+    "throttle:client-door",
+    "throttle:door-redis",
+  ];
+}
+
+export interface Fault {
+  /** ms after the campaign started. */
+  at: number;
+  kind: FaultKind;
+  /** How long the fault holds before it is lifted. */
+  holdMs: number;
+  /** Per-fault parameter: latency ms, loss probability, throttle rate. */
+  param?: number;
+}
+
+/**
+ * The schedule for `seed`: faults back to back over `durationMs` (after a
+ * warm-up, so the stream is on disk before the first kill -9), 0.3-2.5 s
+ * each with 0.3-1.5 s of calm between.
+ */
+export function schedule(seed: number, durationMs: number, kinds: FaultKind[], warmupMs = 2_500): Fault[] {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)] as T;
+  const between = (lo: number, hi: number) => Math.round(lo + r() * (hi - lo));
+  const out: Fault[] = [];
+  for (let at = warmupMs; ; ) {
+    const kind = pick(kinds);
+    const holdMs = between(300, 2_500);
+    if (at + holdMs > durationMs) break;
+    const param = kind.startsWith("latency")
+      ? between(150, 900)
+      : kind.startsWith("loss")
+        ? Math.round((0.05 + r() * 0.2) * 100) / 100
+        : kind.startsWith("throttle")
+          ? between(16, 96)
+          : undefined;
+    out.push({ at, kind, holdMs, ...(param === undefined ? {} : { param }) });
+    at += holdMs + between(300, 1_500);
+  }
+  return out;
+}
+
+export const describeFault = (f: Fault): string =>
+  `t+${(f.at / 1000).toFixed(1)}s ${f.kind}${f.param === undefined ? "" : `(${f.param})`} ${f.holdMs}ms`;
+
+export interface Targets {
+  stack: Stack;
+  lab?: NetLab;
+  /** The proxies in front of the doors (latency; black holes where there is no lab). */
+  proxies: { command: DelayProxy; subscribe: DelayProxy };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const portOf = (url: string) => Number(new URL(url).port);
+
+/** Applies one fault; resolves with its heal. */
+async function apply(f: Fault, t: Targets): Promise<() => Promise<void>> {
+  const { stack, lab, proxies } = t;
+  const doorPorts = [stack.webdisPort, portOf(stack.subscribeUrl)];
+  const needLab = () => {
+    if (!lab) throw new Error(`${f.kind} needs network namespaces`);
+    return lab;
+  };
+  const [verb, what] = f.kind.split(":") as [string, string];
+  switch (verb) {
+    case "kill": {
+      const target = what as Target;
+      await stack.signal(target, "SIGKILL");
+      // Doors come back by themselves (supervised); Redis when we start it.
+      return () => stack.start(target);
+    }
+    case "freeze": {
+      const target = what as Target;
+      await stack.signal(target, "SIGSTOP");
+      return () => stack.start(target);
+    }
+    case "restart":
+      await stack.restartRedis();
+      return async () => {};
+    case "latency":
+      for (const p of [proxies.command, proxies.subscribe]) p.delayMs = f.param ?? 300;
+      return async () => {
+        for (const p of [proxies.command, proxies.subscribe]) p.delayMs = 0;
+      };
+    case "partition":
+      return needLab().block("door-redis", [what === "door-primary" ? stack.redisPort : stack.replicaPort], {
+        kind: "drop",
+      });
+    case "reset":
+      return needLab().block("door-redis", [stack.redisPort, stack.replicaPort], { kind: "reset" });
+    case "loss":
+      return needLab().block(
+        what === "client-door" ? "client-door" : "door-redis",
+        what === "client-door" ? doorPorts : [stack.redisPort, stack.replicaPort],
+        { kind: "loss", probability: f.param ?? 0.2 },
+      );
+    case "throttle":
+      return needLab().throttle(what === "client-door" ? "client-door" : "door-redis", `${f.param ?? 64}kbit`);
+    case "blackhole":
+      if (what === "proxy") {
+        for (const p of [proxies.command, proxies.subscribe]) p.blackhole();
+        return async () => {
+          for (const p of [proxies.command, proxies.subscribe]) p.heal();
+        };
+      }
+      return needLab().block("client-door", doorPorts, { kind: "drop" });
+    case "halfopen": {
+      // The door dies while nothing gets through: its resets are lost, and the
+      // clients' connections to it stay open on their side only.
+      let heal: () => Promise<void>;
+      if (what === "proxy") {
+        proxies.subscribe.blackhole();
+        heal = async () => proxies.subscribe.heal();
+      } else heal = await needLab().block("client-door", [portOf(stack.subscribeUrl)], { kind: "drop" });
+      await stack.signal("subscribe-door", "SIGKILL");
+      return async () => {
+        // The link first: the door's supervisor checks it from our side of the link.
+        await heal();
+        await stack.start("subscribe-door");
+      };
+    }
+  }
+  throw new Error(`unknown fault ${f.kind}`);
+}
+
+export interface NemesisRun {
+  /** Faults applied (each also lifted). */
+  applied: Fault[];
+  /** When the last fault was lifted (Date.now()). */
+  lastHeal: number;
+  /** Heals that failed (the stack may be broken: the campaign fails on any). */
+  errors: string[];
+}
+
+/** Runs the schedule from `start` (Date.now()); every fault is lifted, even when applying one failed. */
+export async function runNemesis(
+  faults: Fault[],
+  t: Targets,
+  start: number,
+  log: (line: string) => void = () => {},
+): Promise<NemesisRun> {
+  const applied: Fault[] = [];
+  const errors: string[] = [];
+  let lastHeal = Date.now();
+  for (const f of faults) {
+    const wait = start + f.at - Date.now();
+    if (wait > 0) await sleep(wait);
+    let heal: (() => Promise<void>) | undefined;
+    try {
+      heal = await apply(f, t);
+      applied.push(f);
+      await sleep(f.holdMs);
+    } finally {
+      await heal?.().catch((e) => {
+        errors.push(`heal of ${f.kind} failed: ${(e as Error).message}`);
+        log(errors[errors.length - 1] as string);
+      });
+      await t.lab?.healAll();
+      lastHeal = Date.now();
+    }
+  }
+  return { applied, lastHeal, errors };
+}
