@@ -3,6 +3,8 @@
  * stall or lie through, plus the assertions every fault test ends with.
  */
 
+import { once } from "node:events";
+import { createServer, connect as netConnect, type Socket } from "node:net";
 import { afterAll, beforeAll, expect } from "vitest";
 import WebSocket from "ws";
 import type { Follower, FollowerStatus, FollowerUpdate, Leader, WebSocketFactory } from "../../src/node.ts";
@@ -68,6 +70,80 @@ export function controlledWebSockets(): ControlledWebSockets {
     },
   };
   return c;
+}
+
+// ---------------------------------------------------------------------------
+// A TCP proxy in front of a door: a network path the test can cut, or make
+// refuse WebSockets (as a proxy that does not pass upgrades does) while plain
+// HTTP, the chunked stream included, still goes through.
+
+export interface DoorProxy {
+  /** Base URL to give the client instead of the door's. */
+  readonly url: string;
+  /** While true, a WebSocket upgrade gets 403 (what Webdis itself answers with WebSockets off). */
+  refuseWebSockets: boolean;
+  /** WebSocket upgrades asked for through this proxy, refused or passed. */
+  readonly upgrades: number;
+  /** Cuts every connection open now, both ways (a dropped link). */
+  sever(): number;
+  close(): Promise<void>;
+}
+
+const HEAD_END = "\r\n\r\n";
+
+export async function doorProxy(doorUrl: string): Promise<DoorProxy> {
+  const door = new URL(doorUrl);
+  const open = new Set<Socket>();
+  let upgrades = 0;
+  const track = (s: Socket) => {
+    open.add(s);
+    s.on("close", () => open.delete(s));
+    s.on("error", () => s.destroy());
+  };
+  const server = createServer((client) => {
+    track(client);
+    let head = Buffer.alloc(0);
+    // Only the first request of a connection is looked at: `ws` opens a new connection per socket.
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      if (!head.includes(HEAD_END) && head.length < 16_384) return;
+      client.off("data", onData);
+      const isUpgrade = /^upgrade:\s*websocket\s*$/im.test(head.toString("latin1"));
+      if (isUpgrade) upgrades++;
+      if (isUpgrade && p.refuseWebSockets) {
+        client.end("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return;
+      }
+      const upstream = netConnect(Number(door.port), door.hostname);
+      track(upstream);
+      upstream.on("close", () => client.destroy());
+      client.on("close", () => upstream.destroy());
+      upstream.write(head);
+      client.pipe(upstream);
+      upstream.pipe(client);
+    };
+    client.on("data", onData);
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as { port: number };
+  const p: DoorProxy = {
+    url: `http://127.0.0.1:${port}`,
+    refuseWebSockets: false,
+    get upgrades() {
+      return upgrades;
+    },
+    sever() {
+      const n = open.size;
+      for (const s of open) s.destroy();
+      return n;
+    },
+    async close() {
+      p.sever();
+      await new Promise((r) => server.close(r));
+    },
+  };
+  return p;
 }
 
 // ---------------------------------------------------------------------------
