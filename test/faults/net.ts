@@ -92,6 +92,11 @@ export interface NetLab {
   throttle(link: Link, rate: string): Promise<() => Promise<void>>;
   /** Removes every rule and qdisc this lab added (the namespaces stay). */
   healAll(): Promise<void>;
+  /**
+   * What the faults did so far: packets our iptables rules dropped or reset, and
+   * how often a token bucket held packets back. Proves a fault really bit.
+   */
+  counters(): Promise<{ dropped: number; overlimits: number }>;
   destroy(): Promise<void>;
 }
 
@@ -219,6 +224,27 @@ export async function makeNetLab(): Promise<NetLab> {
       return remember(async () => {
         for (const [ns, dev] of ends) await tc(ns, ["qdisc", "del", "dev", dev, "root"]).catch(() => {});
       });
+    },
+    async counters() {
+      let dropped = 0;
+      let overlimits = 0;
+      for (const ns of [nsD, nsR]) {
+        const out = await run("ip", ["netns", "exec", ns, "iptables", "-w", "-L", "-v", "-n", "-x"]);
+        for (const line of out.split("\n")) {
+          const m = line.trim().match(/^(\d+)\s+\d+\s+(DROP|REJECT)\b/);
+          if (m) dropped += Number(m[1]);
+        }
+      }
+      const qdiscs = [
+        ...(await run("tc", ["-s", "qdisc", "show", "dev", vRoot])).split("\n"),
+        ...(await inD("tc", "-s", "qdisc", "show")).split("\n"),
+        ...(await inR("tc", "-s", "qdisc", "show")).split("\n"),
+      ];
+      for (const line of qdiscs) {
+        const m = line.match(/overlimits (\d+)/);
+        if (m) overlimits += Number(m[1]);
+      }
+      return { dropped, overlimits };
     },
     async healAll() {
       for (const undo of [...rules]) await undo();
