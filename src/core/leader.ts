@@ -267,7 +267,13 @@ export class Leader extends Emitter<LeaderEvents> {
   /** Ends the stream for everyone: followers get `ended`, the name is free again. */
   async stop(): Promise<void> {
     await this.flushed().catch(() => {});
-    await this.#deps.stop();
+    try {
+      await this.#deps.stop();
+    } catch (e) {
+      // Already gone (stopped elsewhere, expired): stopped here too, as publish and heartbeat do.
+      if (e instanceof RelayError && e.code === "NOT_FOUND") this.#end("stopped", "the stream no longer exists");
+      throw e;
+    }
     this.#end("stopped", "stopped by the leader");
   }
 

@@ -185,8 +185,13 @@ describe("error codes that change nothing", () => {
     const first = track(await relay.start(name, creds));
     const second = await relay.reconnect(name, creds);
     await second.stop();
+    const statuses: string[] = [];
+    first.on("status", (e) => statuses.push(`${e.status}:${e.reason}`));
     await expectCode(first.stop(), "NOT_FOUND");
     expect(await redis("EXISTS", `${baseKey(name)}:meta`)).toBe(0);
+    // The stream is gone either way: this leader is stopped too, as after a publish that meets NOT_FOUND.
+    expect(statuses).toEqual(["stopped:the stream no longer exists"]);
+    await expectCode(first.publish({ n: 1 }), "CLOSED");
   });
 
   it("publish with a wrong leader token: BAD_CODE, nothing stored or sent", async () => {
