@@ -1,0 +1,138 @@
+/**
+ * The leader's retry rules and heartbeat reactions with fake deps (no server):
+ * which failures are worth retrying, which ones surely never reached Redis,
+ * in which order an in-doubt and a newer state go out, and what a heartbeat
+ * failure does to the status. The real-stack versions are in
+ * test/integration/leader.test.ts.
+ */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { GatewayError, NetworkError, OpError, RelayError, TimeoutError } from "../../src/core/errors.ts";
+import { isTransient, Leader, type LeaderDeps, surelyNotSent } from "../../src/core/leader.ts";
+
+const session = () => ({ name: "s", channel: "c", epoch: "1", term: 1, seq: 0, state: {}, token: "t" });
+
+/** A fake server: each publish call is recorded and answered by `answer` (throw to fail). */
+function fakeDeps(answer: (n: number, json: string) => void, o: Partial<LeaderDeps> = {}) {
+  const calls: { op: string; json: string }[] = [];
+  let seq = 0;
+  const deps: LeaderDeps = {
+    heartbeatMs: 0,
+    backoff: () => 0,
+    async publish(_s, opId, json) {
+      calls.push({ op: opId, json });
+      answer(calls.length, json);
+      seq++;
+      return { seq, changed: true, duplicate: false };
+    },
+    async heartbeat() {},
+    async stop() {},
+    ...o,
+  };
+  return { deps, calls };
+}
+
+const refused = (code: string) => Object.assign(new Error("fetch failed"), { cause: { code } });
+
+describe("retry rules", () => {
+  it("transient: network, timeout and 502/503/504; not: 403, 500, Lua codes, protocol", () => {
+    expect(isTransient(new NetworkError("x"))).toBe(true);
+    expect(isTransient(new TimeoutError("x"))).toBe(true);
+    for (const s of [502, 503, 504]) expect(isTransient(new GatewayError("x", s))).toBe(true);
+    for (const s of [403, 500, undefined]) expect(isTransient(new GatewayError("x", s))).toBe(false);
+    expect(isTransient(new OpError("NOT_FOUND", "x"))).toBe(false);
+    expect(isTransient(new RelayError("PROTOCOL", "x"))).toBe(false);
+  });
+
+  it("surely not sent: a refused connection (anywhere in the cause chain) or a 503; a reset or a timeout may have landed", () => {
+    expect(surelyNotSent(new NetworkError("x", refused("ECONNREFUSED")))).toBe(true);
+    expect(surelyNotSent(new NetworkError("x", { cause: { cause: refused("EHOSTUNREACH") } }))).toBe(true);
+    expect(surelyNotSent(new GatewayError("x", 503))).toBe(true);
+    expect(surelyNotSent(new NetworkError("x", refused("ECONNRESET")))).toBe(false);
+    expect(surelyNotSent(new TimeoutError("x"))).toBe(false);
+    expect(surelyNotSent(new GatewayError("x", 502))).toBe(false);
+  });
+
+  it("a 502 leaves the state in doubt: its op id is retried before the newer state", async () => {
+    const { deps, calls } = fakeDeps((n) => {
+      if (n === 1) throw new GatewayError("bad gateway", 502);
+    });
+    const leader = new Leader(session(), deps);
+    const a = leader.publish({ v: "A" });
+    const b = leader.publish({ v: "B" });
+    await Promise.all([a, b]);
+    expect(calls.map((c) => c.json)).toEqual(['{"v":"A"}', '{"v":"A"}', '{"v":"B"}']);
+    expect(calls[0]?.op).toBe(calls[1]?.op);
+  });
+
+  it("a refused connection means not sent: the newer state goes out instead", async () => {
+    const { deps, calls } = fakeDeps((n) => {
+      if (n === 1) throw new NetworkError("cannot reach", refused("ECONNREFUSED"));
+    });
+    const leader = new Leader(session(), deps);
+    const [a, b] = await Promise.all([leader.publish({ v: "A" }), leader.publish({ v: "B" })]);
+    expect(calls.map((c) => c.json)).toEqual(['{"v":"A"}', '{"v":"B"}']);
+    expect(a).toEqual(b);
+  });
+
+  it("garbled replies are counted per state: each new state gets its own three retries", async () => {
+    const { deps, calls } = fakeDeps((n) => {
+      if (n !== 4 && n !== 8) throw new RelayError("PROTOCOL", "reply is not JSON");
+    });
+    const leader = new Leader(session(), deps);
+    await leader.publish({ v: 1 });
+    await leader.publish({ v: 2 });
+    expect(calls.map((c) => c.json)).toEqual([...Array(4).fill('{"v":1}'), ...Array(4).fill('{"v":2}')]);
+    const more = fakeDeps(() => {
+      throw new RelayError("PROTOCOL", "reply is not JSON");
+    });
+    const other = new Leader(session(), more.deps);
+    await expect(other.publish({ v: 1 })).rejects.toMatchObject({ code: "PROTOCOL" });
+    expect(more.calls).toHaveLength(4);
+  });
+});
+
+describe("heartbeat reactions", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("transient failure: offline, then live again on the next good heartbeat", async () => {
+    vi.useFakeTimers();
+    let fail = true;
+    const { deps } = fakeDeps(() => {}, {
+      heartbeatMs: 1000,
+      async heartbeat() {
+        if (fail) throw new NetworkError("cannot reach");
+      },
+    });
+    const leader = new Leader(session(), deps);
+    const path: string[] = [];
+    leader.on("status", (s) => path.push(`${s.status}:${s.reason}`));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(leader.status).toBe("offline");
+    fail = false;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(path).toEqual(["offline:cannot reach", "live:heartbeat"]);
+    leader.close();
+  });
+
+  it("LEADER_REPLACED: replaced once, and the heartbeat stops", async () => {
+    vi.useFakeTimers();
+    let beats = 0;
+    const { deps } = fakeDeps(() => {}, {
+      heartbeatMs: 1000,
+      async heartbeat() {
+        beats++;
+        throw new OpError("LEADER_REPLACED", "another leader took over this stream");
+      },
+    });
+    const leader = new Leader(session(), deps);
+    const replaced: unknown[] = [];
+    leader.on("replaced", (e) => replaced.push(e));
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(leader.status).toBe("replaced");
+    expect(replaced).toHaveLength(1);
+    expect(beats).toBe(1);
+    await expect(leader.publish({ v: 1 })).rejects.toMatchObject({ code: "LEADER_REPLACED" });
+  });
+});
