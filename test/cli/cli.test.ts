@@ -183,13 +183,16 @@ describe("mission-relay", () => {
       cwd: root,
       env: wrongEnv,
     });
+    let followErr = "";
+    follow.stderr.on("data", (d) => (followErr += d));
     const exited = new Promise<number>((r) => follow.on("close", (c) => r(c ?? -1)));
     expect(JSON.parse(await lines(follow)())).toEqual({}); // joined: the current state
-    follow.kill("SIGINT");
-    expect(await exited).toBe(0);
     const stopped = await cli("mission-relay", ["stop", name, "--code", "flag-code"], { env: wrongEnv });
     expect(stopped.stderr).toBe("");
     expect(stopped.code).toBe(0);
+    // The follower hears the end ("gone" if it stopped before its subscription opened).
+    expect(await exited).toBe(0);
+    expect(followErr).toMatch(/^mission-relay: stream ended \((stopped|gone)\)\n$/);
     await expect(library().connect(name, { password: "flag-pw" })).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 
