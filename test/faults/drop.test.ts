@@ -19,10 +19,11 @@ import {
   recordAll,
   until,
   useStack,
-  WS_ON,
 } from "./support.ts";
 
-const fixture = useStack(WS_ON);
+// The shipped topology: WebSockets go to the subscription door (stack.subscribeUrl),
+// commands and the HTTP stream without a subscription door to the command door.
+const fixture = useStack();
 const track = fixture.track;
 
 const HISTORY = 100;
@@ -41,6 +42,7 @@ describe("the live connection drops mid-stream", () => {
     const sockets = controlledWebSockets();
     const relay = createRelay({
       url: fixture.stack.webdisUrl,
+      subscribeUrl: fixture.stack.subscribeUrl,
       transports: ["websocket"],
       webSocket: sockets.factory,
       backoff: fastBackoff,
@@ -51,6 +53,7 @@ describe("the live connection drops mid-stream", () => {
     const followers = [track(await relay.connect(name, creds)), track(await relay.connect(name, creds))];
     const recs = followers.map(recordAll);
     await Promise.all(followers.map((f) => waitForStatus(f, "live")));
+    for (const f of followers) expect(f.transport).toBe("websocket");
     let cuts = 0;
     await publishSeries(leader, 150, {
       pauseMs: 2,
@@ -64,6 +67,7 @@ describe("the live connection drops mid-stream", () => {
     });
     expect(cuts).toBe(6);
     await expectConverged(leader, followers);
+    for (const f of followers) expect(f.transport).toBe("websocket");
     expect(leader.seq).toBe(150);
     for (const rec of recs) {
       expectClean(rec);
@@ -117,6 +121,7 @@ describe("the live connection drops mid-stream", () => {
     const sockets = controlledWebSockets();
     const relay = createRelay({
       url: fixture.stack.webdisUrl,
+      subscribeUrl: fixture.stack.subscribeUrl,
       transports: ["websocket"],
       webSocket: sockets.factory,
       backoff: () => 100,
@@ -127,6 +132,7 @@ describe("the live connection drops mid-stream", () => {
     const f = track(await relay.connect(name, creds));
     const rec = recordAll(f);
     await waitForStatus(f, "live");
+    expect(f.transport).toBe("websocket");
     await publishSeries(leader, 5);
     await until("seq 5", () => f.seq === 5);
     sockets.blocked = true;
@@ -136,6 +142,7 @@ describe("the live connection drops mid-stream", () => {
     await publishSeries(leader, HISTORY + 20);
     sockets.blocked = false;
     await expectConverged(leader, [f]);
+    expect(f.transport).toBe("websocket");
     expectClean(rec);
     const path = rec.path();
     // Reconnect attempts while the link is down, then one catch-up that is a reset.

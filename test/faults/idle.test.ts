@@ -7,9 +7,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { createRelay, type Follower, type TransportName } from "../../src/node.ts";
 import { sleep, uniqueName, waitForStatus } from "../support/util.ts";
-import { creds, expectClean, expectConverged, fastBackoff, recordAll, until, useStack, WS_ON } from "./support.ts";
+import { creds, expectClean, expectConverged, fastBackoff, recordAll, until, useStack } from "./support.ts";
 
-const fixture = useStack(WS_ON);
+const fixture = useStack();
 const track = fixture.track;
 // Each test sets up with a roomy TTL (key derivation is slow on a loaded box), then
 // turns idle_ttl down to 1 s; the next publish or heartbeat sets a 1 s deadline.
@@ -20,12 +20,18 @@ const shortTtl = () => fixture.stack.redis("HSET", "relay:config", "idle_ttl", "
 
 const transports: TransportName[] = ["websocket", "http-stream"];
 
+/**
+ * One follower per transport, as shipped: the WebSocket one on the subscription
+ * door, the HTTP-stream one on the command door (a deployment without a
+ * subscription door).
+ */
 async function followBoth(name: string, staleAfterMs: number): Promise<Follower[]> {
-  return Promise.all(
+  const followers = await Promise.all(
     transports.map(async (t) =>
       track(
         await createRelay({
           url: fixture.stack.webdisUrl,
+          ...(t === "websocket" ? { subscribeUrl: fixture.stack.subscribeUrl } : {}),
           transports: [t],
           staleAfterMs,
           backoff: fastBackoff,
@@ -33,6 +39,9 @@ async function followBoth(name: string, staleAfterMs: number): Promise<Follower[
       ),
     ),
   );
+  await Promise.all(followers.map((f) => waitForStatus(f, "live")));
+  for (const [i, f] of followers.entries()) expect(f.transport).toBe(transports[i]);
+  return followers;
 }
 
 function endedReasons(f: Follower): Promise<string> {
