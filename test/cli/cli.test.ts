@@ -1,9 +1,11 @@
 /** The two command-line tools against the real stack, as a user runs them. */
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRelay } from "../../src/node.ts";
 import { freePort } from "../../src/server/native.ts";
@@ -261,5 +263,85 @@ describe("mission-relay up", () => {
     child.kill("SIGINT");
     expect(await closed).toBe(0);
     await expect(fetch(`http://127.0.0.1:${p}/`, { method: "POST", body: "PING" })).rejects.toThrow();
+  });
+});
+
+/** Holds `port` on 127.0.0.1; resolves undefined when something else holds it already (taken either way). */
+function occupy(port: number): Promise<Server | undefined> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", (e: NodeJS.ErrnoException) => (e.code === "EADDRINUSE" ? resolve(undefined) : reject(e)));
+    server.listen(port, "127.0.0.1", () => resolve(server));
+  });
+}
+
+describe("mission-relay up: taken default ports and the web UI", () => {
+  const WEBDIS_DEFAULT = 7379;
+  const WEB_DEFAULT = 8080;
+  let child: ChildProcessWithoutNullStreams | undefined;
+  let held: (Server | undefined)[] = [];
+  let printed = "";
+  let subscribePort = 0;
+
+  beforeAll(async () => {
+    // up serves web/dist when it is there; `npm start` and CI build it first.
+    if (!existsSync(join(root, "web", "dist", "index.html"))) {
+      await build({ configFile: join(root, "vite.config.ts"), mode: "production", logLevel: "error" });
+    }
+    held = await Promise.all([occupy(WEBDIS_DEFAULT), occupy(WEB_DEFAULT)]);
+    // Only the command door and the web UI are left to their defaults; the
+    // other ports are free ones so that parallel runs cannot collide.
+    const [r, s] = [await freePort(), await freePort()];
+    subscribePort = s;
+    const dir = mkdtempSync(join(tmpdir(), "relay-up-"));
+    child = spawn(
+      process.execPath,
+      [...tool("mission-relay"), "up", "--redis-port", String(r), "--subscribe-port", String(s), "--data", dir],
+      { cwd: root, env },
+    );
+    const next = lines(child);
+    for (let l = await next(); !l.startsWith("Ready"); l = await next()) printed += `${l}\n`;
+  }, 60_000);
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      const closed = new Promise((r) => child?.on("close", r));
+      child.kill("SIGINT");
+      await closed;
+    }
+    await Promise.all(held.map((h) => new Promise((r) => (h ? h.close(r) : r(undefined)))));
+  });
+
+  const printedUrl = (label: RegExp) => {
+    const m = printed.match(new RegExp(`^${label.source}\\s+(http://127\\.0\\.0\\.1:(\\d+)/?)`, "m"));
+    expect(m, printed).not.toBeNull();
+    return { url: (m?.[1] ?? "").replace(/\/$/, ""), port: Number(m?.[2]) };
+  };
+
+  it("uses and prints a free port when a default one is taken", async () => {
+    const door = printedUrl(/webdis/);
+    const web = printedUrl(/web UI/);
+    expect(door.port).not.toBe(WEBDIS_DEFAULT);
+    expect(web.port).not.toBe(WEB_DEFAULT);
+    // The printed command door is the real one.
+    const res = await fetch(`${door.url}/`, { method: "POST", body: "FCALL_RO/relay_version/0" });
+    expect(await res.json()).toEqual({ FCALL_RO: "1" });
+  });
+
+  it("serves the web UI: the page, its script, and where the doors are", async () => {
+    const web = printedUrl(/web UI/).url;
+    const page = await fetch(`${web}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain("<title>Mission Relay</title>");
+    const src = html.match(/<script[^>]+src="([^"]+\.js)"/)?.[1];
+    expect(src, html).toBeDefined();
+    const script = await fetch(new URL(src ?? "", `${web}/`));
+    expect(script.status).toBe(200);
+    expect(script.headers.get("content-type")).toMatch(/^text\/javascript/);
+    expect(await script.text()).toContain("relay-config.json"); // the app's own code
+    const config = await (await fetch(`${web}/relay-config.json`)).json();
+    expect(config).toEqual({ url: printedUrl(/webdis/).url, subscribeUrl: `http://127.0.0.1:${subscribePort}` });
   });
 });
