@@ -9,11 +9,27 @@ const noFile = (async () => {
 }) as unknown as typeof fetch;
 
 describe("relay config", () => {
-  it("prefers an explicit ?relay= link parameter", async () => {
-    const c = await loadRelayConfig(loc("?relay=http://127.0.0.1:9000/"), fileFetch({ url: "http://x:1" }), {
-      url: "http://y:2",
+  it("ignores a ?relay= link in a build: a link cannot point the page at another relay", async () => {
+    const file = fileFetch({ url: "http://127.0.0.1:7400" });
+    const phishing = loc("?relay=http://attacker.example:9000/&subscribe=http://attacker.example:9001");
+    expect(await loadRelayConfig(phishing, file, {}, false)).toEqual({ url: "http://127.0.0.1:7400", source: "file" });
+    // Even on the page's own host: a build reads relay-config.json only.
+    expect(await loadRelayConfig(loc("?relay=http://10.0.0.5:9000/"), file, {}, false)).toMatchObject({
+      source: "file",
     });
-    expect(c).toEqual({ url: "http://127.0.0.1:9000", source: "link" });
+  });
+
+  it("in development honours ?relay= only for a door on the page's own host", async () => {
+    const file = fileFetch({ url: "http://127.0.0.1:7400" });
+    expect(await loadRelayConfig(loc("?relay=http://10.0.0.5:9000/"), file, {}, true)).toEqual({
+      url: "http://10.0.0.5:9000",
+      source: "link",
+    });
+    expect(await loadRelayConfig(loc("?relay=http://attacker.example:9000/"), file, {}, true)).toMatchObject({
+      source: "file",
+    });
+    const foreignSub = loc("?relay=http://10.0.0.5:9000/&subscribe=http://attacker.example:1");
+    expect(await loadRelayConfig(foreignSub, file, {}, true)).toMatchObject({ source: "file" });
   });
 
   it("then relay-config.json beside the page", async () => {
@@ -41,7 +57,7 @@ describe("relay config", () => {
     expect(cleanUrl("javascript:alert(1)")).toBeUndefined();
     expect(cleanUrl("not a url")).toBeUndefined();
     expect(cleanUrl(42)).toBeUndefined();
-    expect(await loadRelayConfig(loc("?relay=ftp://x"), fileFetch({ url: "file:///etc" }), {})).toMatchObject({
+    expect(await loadRelayConfig(loc("?relay=ftp://x"), fileFetch({ url: "file:///etc" }), {}, true)).toMatchObject({
       source: "default",
     });
   });

@@ -1,10 +1,16 @@
 /**
- * Where Webdis is. In order: a `?relay=` link parameter (an explicit choice;
- * `&subscribe=` may add the subscription door), then `relay-config.json` beside
- * index.html (written/served by `mission-relay up`: `{url, subscribeUrl}`), then
+ * Where the doors are. In order: `relay-config.json` beside index.html
+ * (written/served by `mission-relay up`: `{url, subscribeUrl}`), then
  * VITE_RELAY_URL / VITE_RELAY_SUBSCRIBE_URL at build time, then port 7379 on
  * this page's host. Without a subscription door, live updates use the command
  * door's HTTP stream.
+ *
+ * A `?relay=` link parameter is honoured only in development mode (`vite dev`) and
+ * only for a door on the page's own host: in a build a link can never point
+ * the page at another relay, since the page sends the password and leader-code
+ * verifiers there (a phishing link `?relay=http://attacker#/follow/victim`
+ * would otherwise hand them over). The server's CSP connect-src (see
+ * src/server/web.ts) enforces the same in the browser.
  */
 export interface RelayConfig {
   url: string;
@@ -28,6 +34,17 @@ function withSubscribe(url: string, subscribeUrl: string | undefined, source: Re
   return subscribeUrl ? { url, subscribeUrl, source } : { url, source };
 }
 
+/** A `?relay=` (and `&subscribe=`) door from the link, when allowed and on the page's own host. */
+function fromLink(loc: Pick<Location, "search" | "hostname">, allowLink: boolean): RelayConfig | undefined {
+  if (!allowLink) return undefined;
+  const params = new URLSearchParams(loc.search);
+  const url = cleanUrl(params.get("relay"));
+  const sub = cleanUrl(params.get("subscribe"));
+  const ownHost = (u: string | undefined) => u === undefined || new URL(u).hostname === loc.hostname;
+  if (!url || !ownHost(url) || !ownHost(sub)) return undefined;
+  return withSubscribe(url, sub, "link");
+}
+
 export async function loadRelayConfig(
   loc: Pick<Location, "search" | "hostname" | "href"> = location,
   fetchFn: typeof fetch = fetch,
@@ -35,10 +52,11 @@ export async function loadRelayConfig(
     url: import.meta.env.VITE_RELAY_URL,
     subscribeUrl: import.meta.env.VITE_RELAY_SUBSCRIBE_URL,
   },
+  // MODE, not DEV: DEV follows NODE_ENV, which a build run under a test runner inherits as "test".
+  allowLink: boolean = import.meta.env.MODE === "development",
 ): Promise<RelayConfig> {
-  const params = new URLSearchParams(loc.search);
-  const fromLink = cleanUrl(params.get("relay"));
-  if (fromLink) return withSubscribe(fromLink, cleanUrl(params.get("subscribe")), "link");
+  const link = fromLink(loc, allowLink);
+  if (link) return link;
   try {
     const res = await fetchFn(new URL("relay-config.json", loc.href), { cache: "no-store" });
     if (res.ok) {

@@ -4,9 +4,9 @@
  * the URLs and runs until Ctrl-C, then stops both.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { extname, join, normalize, resolve } from "node:path";
+import { join } from "node:path";
 import {
   findBinary,
   freePort,
@@ -20,6 +20,7 @@ import {
   webdisConfig,
 } from "../server/native.ts";
 import { redisCommand } from "../server/resp.ts";
+import { serveWeb } from "../server/web.ts";
 
 export interface UpOptions {
   port?: number;
@@ -71,45 +72,6 @@ function ensureInstalled(install: boolean | undefined, log: (l: string) => void)
     });
     if (r.status !== 0) throw new Error(`apt-get ${args[0]} failed`);
   }
-}
-
-const TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".json": "application/json",
-  ".svg": "image/svg+xml",
-  ".png": "image/png",
-  ".ico": "image/x-icon",
-  ".map": "application/json",
-};
-
-/** A static server for web/dist; /relay-config.json tells the page where Webdis is. */
-export function serveWeb(root: string, urls: { url: string; subscribeUrl: string }, port: number): Promise<Server> {
-  const config = JSON.stringify(urls);
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
-    if (path === "/relay-config.json") {
-      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
-      res.end(config);
-      return;
-    }
-    let file = resolve(root, `.${normalize(path)}`);
-    if (!file.startsWith(resolve(root))) {
-      res.writeHead(403).end();
-      return;
-    }
-    if (!existsSync(file) || statSync(file).isDirectory()) file = join(root, "index.html");
-    res.writeHead(200, {
-      "content-type": TYPES[extname(file)] ?? "application/octet-stream",
-      "x-content-type-options": "nosniff",
-    });
-    res.end(readFileSync(file));
-  });
-  return new Promise((res, rej) => {
-    server.once("error", rej);
-    server.listen(port, "127.0.0.1", () => res(server));
-  });
 }
 
 export async function up(o: UpOptions): Promise<Running> {

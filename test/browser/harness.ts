@@ -3,13 +3,13 @@
  * tiny static server beside a relay-config.json that points at the test
  * stack, and drives Debian's Chromium with playwright-core.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, extname, join, normalize, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { build } from "vite";
+import { serveWeb } from "../../src/server/web.ts";
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const artifacts = join(root, "test", "artifacts");
@@ -34,55 +34,19 @@ export async function buildPage(): Promise<string> {
   return out;
 }
 
-const TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".json": "application/json",
-  ".svg": "image/svg+xml",
-  ".png": "image/png",
-};
-
 export interface StaticServer {
   url: string;
   close(): Promise<void>;
 }
 
 /**
- * Serves `dir` on 127.0.0.1 (free port). relay-config.json ({url, subscribeUrl}) is written
- * beside index.html, as `mission-relay up` does; with `virtual` it is only served,
- * so two servers can share one build with different relays.
+ * Serves the built page on 127.0.0.1 (free port) with the product's own web
+ * server (src/server/web.ts, as `mission-relay up` does): relay-config.json
+ * names the doors and the security headers (CSP, no framing) apply, so these
+ * tests prove the page works under them. Several servers can share one build.
  */
-export async function serve(
-  dir: string,
-  urls: { url: string; subscribeUrl?: string },
-  virtual = false,
-): Promise<StaticServer> {
-  const config = JSON.stringify(urls);
-  if (!virtual) writeFileSync(join(dir, "relay-config.json"), config);
-  const server: Server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
-    if (virtual && path === "/relay-config.json") {
-      res.writeHead(200, { "content-type": "application/json" }).end(config);
-      return;
-    }
-    const file = normalize(join(dir, path === "/" ? "index.html" : path));
-    if (!file.startsWith(dir)) {
-      res.writeHead(403).end();
-      return;
-    }
-    try {
-      const body = readFileSync(file);
-      res.writeHead(200, {
-        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
-        "cache-control": "no-store",
-      });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end("not found");
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+export async function serve(dir: string, urls: { url: string; subscribeUrl?: string }): Promise<StaticServer> {
+  const server = await serveWeb(dir, urls, 0);
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : 0;
   return {
@@ -135,7 +99,8 @@ export interface AxeViolation {
 /** Runs axe-core (WCAG 2.x A/AA rules) on the page; returns violations. */
 export async function axe(page: Page): Promise<AxeViolation[]> {
   const has = await page.evaluate(() => "axe" in window);
-  if (!has) await page.addScriptTag({ content: AXE });
+  // Evaluated over CDP, not as an inline script tag, which the page's CSP refuses.
+  if (!has) await page.evaluate(AXE);
   return page.evaluate(async () => {
     const w = window as unknown as {
       axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: AxeViolation[] }> };

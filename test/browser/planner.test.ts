@@ -4,6 +4,8 @@
  * and an axe-core check of every view. Screenshots go to test/artifacts/.
  */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -334,7 +336,7 @@ describe("mission planner in the browser", () => {
   });
 
   it("an unreachable relay server is explained in plain words", async () => {
-    const dead = await serve(dist, { url: "http://127.0.0.1:9" }, true); // port 9 (discard): nothing listens
+    const dead = await serve(dist, { url: "http://127.0.0.1:9" }); // port 9 (discard): nothing listens
     try {
       const { page } = await newPage(browser);
       pages.push(page);
@@ -373,6 +375,52 @@ describe("mission planner in the browser", () => {
     await page.getByRole("button", { name: "Join" }).click();
     await page.getByTestId("follower-view").waitFor();
     await expect.poll(() => markers(page)).toEqual(await markers(leader));
+  });
+
+  it("a ?relay= phishing link cannot send the verifiers elsewhere, and the page cannot be framed", async () => {
+    // The attacker's relay: counts what reaches it, and would answer anyone (CORS *).
+    let reached = 0;
+    const attacker = createServer((req, res) => {
+      reached++;
+      res.writeHead(200, { "access-control-allow-origin": "*", "content-type": "text/html" });
+      res.end(req.url === "/frame" ? `<iframe id="victim" src="${server.url}"></iframe>` : "{}");
+    });
+    await new Promise<void>((r) => attacker.listen(0, "127.0.0.1", r));
+    const at = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`;
+    try {
+      const page = await open();
+      const relayed = `?relay=${encodeURIComponent(at)}&subscribe=${encodeURIComponent(at)}`;
+      await page.goto(`${server.url}${relayed}#/follow/${encodeURIComponent(name)}`);
+      await page.getByLabel("Password").fill(password);
+      await page.getByRole("button", { name: "Join" }).click();
+      await page.getByTestId("follower-view").waitFor();
+      await expect.poll(() => markers(page)).toEqual(await markers(leader));
+      expect(reached, "requests that reached the attacker's relay").toBe(0);
+      // The CSP's connect-src is the second wall: a script on the page cannot reach it either.
+      const blocked = await page.evaluate(
+        (u) =>
+          fetch(u).then(
+            () => "sent",
+            () => "blocked",
+          ),
+        at,
+      );
+      expect(blocked).toBe("blocked");
+      expect(reached).toBe(0);
+      // frame-ancestors 'none': another origin's page cannot frame ours.
+      const framer = (await newPage(browser)).page;
+      pages.push(framer);
+      await framer.goto(`${at}/frame`);
+      await framer.waitForLoadState("load");
+      const child = framer.frames().find((f) => f !== framer.mainFrame());
+      expect(child).toBeDefined();
+      expect(await child?.evaluate(() => document.querySelector("html[data-ready]") !== null).catch(() => false)).toBe(
+        false,
+      );
+    } finally {
+      attacker.closeAllConnections();
+      await new Promise<void>((r) => attacker.close(() => r()));
+    }
   });
 
   it("the leader can leave and resume with the leader code; a wrong code is explained", async () => {
