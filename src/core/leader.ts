@@ -10,8 +10,8 @@
  * with the same op id until the server answers, before any newer state is
  * sent; otherwise a late copy could land after the newer state and followers
  * would end on an older plan than the leader's. Only a publish that surely
- * never left (connection refused, Webdis had no Redis connection) is dropped
- * in favour of a newer state.
+ * never left (connection refused, Webdis had no Redis connection), on every
+ * attempt so far, is dropped in favour of a newer state.
  */
 import { GatewayError, RelayError } from "./errors.ts";
 import { Emitter } from "./events.ts";
@@ -64,6 +64,12 @@ interface Pending {
   patch?: string;
   /** Replies that did not parse: the outcome is unknown, so retried a few times. */
   garbled?: number;
+  /**
+   * Some attempt may have reached Redis (timeout, reset, 502/504). From then on
+   * the job stays in doubt: a later "surely not sent" speaks only for that
+   * attempt, while the earlier copy can still land.
+   */
+  maybeSent?: boolean;
   waiters: { resolve: (r: PublishResult) => void; reject: (e: unknown) => void }[];
 }
 
@@ -198,7 +204,8 @@ export class Leader extends Emitter<LeaderEvents> {
           if (err.code === "PROTOCOL") job.garbled = (job.garbled ?? 0) + 1;
           const garbled = err.code === "PROTOCOL" && (job.garbled ?? 0) <= 3;
           if ((isTransient(err) || garbled) && (this.#status === "live" || this.#status === "offline")) {
-            if (surelyNotSent(err)) {
+            if (!surelyNotSent(err)) job.maybeSent = true;
+            if (!job.maybeSent) {
               // It never reached the server: back to pending, where a newer state replaces it.
               const newer = this.#pending as Pending | undefined;
               if (newer) newer.waiters.unshift(...job.waiters);

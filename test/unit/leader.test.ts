@@ -74,6 +74,21 @@ describe("retry rules", () => {
     expect(a).toEqual(b);
   });
 
+  it("once in doubt, always in doubt: a 503 on a retry does not prove the first attempt never landed", async () => {
+    // Attempt 1 times out (it may sit in Webdis's socket to Redis and land later);
+    // attempt 2 gets 503 (Webdis reconnecting). Dropping A for B here let A's late
+    // copy land after B: followers ended on A, one seq past the leader (the
+    // partition fault test saw seq 12 against the leader's 11).
+    const { deps, calls } = fakeDeps((n) => {
+      if (n === 1) throw new TimeoutError("no reply");
+      if (n === 2) throw new GatewayError("service unavailable", 503);
+    });
+    const leader = new Leader(session(), deps);
+    await Promise.all([leader.publish({ v: "A" }), leader.publish({ v: "B" })]);
+    expect(calls.map((c) => c.json)).toEqual(['{"v":"A"}', '{"v":"A"}', '{"v":"A"}', '{"v":"B"}']);
+    expect(new Set(calls.slice(0, 3).map((c) => c.op)).size).toBe(1);
+  });
+
   it("garbled replies are counted per state: each new state gets its own three retries", async () => {
     const { deps, calls } = fakeDeps((n) => {
       if (n !== 4 && n !== 8) throw new RelayError("PROTOCOL", "reply is not JSON");
