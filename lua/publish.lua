@@ -17,10 +17,17 @@
                          else INVALID) from the previous state to this one; when given
                          and smaller than the state, followers get the patch and the
                          SHA-1 of the full state instead of the state itself
+  ARGV[7]  base seq      optional; "-" or the seq of the last state the leader saw
+                         acknowledged (the one this state builds on). Any other seq is
+                         STALE and changes nothing: a late or replayed copy of an older
+                         publish can never put an older state back, however many newer
+                         publishes came since (the op-id window covers only the last 16).
+                         A retry of an op id already applied still answers duplicate.
 
   Returns  JSON {"seq","changed":bool,"duplicate":bool}; for a duplicate, seq is
            the seq right after the first attempt
-  Errors   INVALID, TOO_LARGE, NOT_FOUND, LEADER_REPLACED (term is not current), BAD_CODE (token)
+  Errors   INVALID, TOO_LARGE, NOT_FOUND, LEADER_REPLACED (term is not current), BAD_CODE (token),
+           STALE (base seq is not the stream's seq; the message ends with that seq)
   Envelope {"v":1,"t":"state","epoch","seq","ts","state":<state>}, or with a patch
            {"v":1,"t":"state","epoch","seq","ts","h":<sha1 of the state>,"patch":[...]}
            (the patch applies to the state of seq - 1; a follower that cannot apply it
@@ -61,9 +68,11 @@ local function readable_patch(ops)
 end
 
 local function relay_publish(keys, argv)
-  -- ARGV[6] is optional: callers from before delta updates send 5 arguments.
+  -- ARGV[6] and ARGV[7] are optional: callers from before delta updates send 5
+  -- arguments, callers from before the base seq 6.
   if #argv == 5 then argv[6] = '-' end
-  check_arity(argv, 6, keys, 1)
+  if #argv == 6 then argv[7] = '-' end
+  check_arity(argv, 7, keys, 1)
   local cfg = config()
   local name = argv[1]
   check_name(name, cfg)
@@ -72,6 +81,8 @@ local function relay_publish(keys, argv)
   local term = check_int(argv[3], 'term')
   local op = argv[4]
   check_hex(op, 'op id', 16, 64)
+  local base = argv[7]
+  if base ~= '-' then base = check_int(base, 'base seq') end
   local state = argv[5]
   if #state > cfg.max_state then fail('TOO_LARGE', 'state is larger than ' .. cfg.max_state .. ' bytes') end
   local now = now_ms()
@@ -81,6 +92,9 @@ local function relay_publish(keys, argv)
   local seen = recent_op_seq(m, op)
   if seen then
     return '{"seq":' .. seen .. ',"changed":false,"duplicate":true}'
+  end
+  if base ~= '-' and base ~= tonumber(m.seq) then
+    fail('STALE', 'the state builds on seq ' .. base .. ' but the stream is at seq ' .. m.seq)
   end
   check_state(state, cfg)
   local patch = argv[6]

@@ -39,6 +39,8 @@ export function errorText(e: unknown, action: Action, name?: string): string {
     }
     case "LEADER_REPLACED":
       return "Another leader has taken over this stream. Your later changes were not sent.";
+    case "STALE":
+      return "The stream changed on the relay since your last change was confirmed. Resume it to send your plan again.";
     case "NETWORK":
       return "Cannot reach the relay server. Check the network connection and try again.";
     case "TIMEOUT":

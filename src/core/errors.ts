@@ -13,6 +13,7 @@ export const OP_CODES = [
   "TOO_LARGE",
   "RATE_LIMITED",
   "LEADER_REPLACED",
+  "STALE",
 ] as const;
 export type OpCode = (typeof OP_CODES)[number];
 export type ErrorCode = OpCode | "NETWORK" | "TIMEOUT" | "GATEWAY" | "PROTOCOL" | "CLOSED";
@@ -77,4 +78,14 @@ export function errorFromRedis(text: string): RelayError {
   const message = space < 0 ? code : clean.slice(space + 1);
   if (OP_CODE_SET.has(code)) return new OpError(code as OpCode, message);
   return new GatewayError(`Redis error: ${clean.slice(0, 200)}`);
+}
+
+/**
+ * The stream's seq from a STALE refusal (relay_publish: the state built on
+ * another seq). Its message ends with that seq; undefined for anything else.
+ */
+export function staleSeq(err: RelayError): number | undefined {
+  if (err.code !== "STALE") return undefined;
+  const m = /seq (\d+)$/.exec(err.message);
+  return m ? Number(m[1]) : undefined;
 }

@@ -13,7 +13,7 @@
  * never left (connection refused, Webdis had no Redis connection), on every
  * attempt so far, is dropped in favour of a newer state.
  */
-import { GatewayError, RelayError } from "./errors.ts";
+import { GatewayError, RelayError, staleSeq } from "./errors.ts";
 import { Emitter } from "./events.ts";
 import { diff } from "./patch.ts";
 import { randomHex } from "./secrets.ts";
@@ -70,6 +70,8 @@ interface Pending {
    * attempt, while the earlier copy can still land.
    */
   maybeSent?: boolean;
+  /** STALE refusals so far (each resends the state whole, on the stream's seq). */
+  stale?: number;
   waiters: { resolve: (r: PublishResult) => void; reject: (e: unknown) => void }[];
 }
 
@@ -199,6 +201,21 @@ export class Leader extends Emitter<LeaderEvents> {
           for (const w of job.waiters) w.resolve(result);
         } catch (e) {
           const err = e instanceof RelayError ? e : new RelayError("NETWORK", "publish failed", { cause: e });
+          // STALE: the stream is at a seq this leader never saw acknowledged (writes lost
+          // with Redis, or a state that landed behind its back). Nothing changed; send this
+          // state whole on top of the stream's seq, a couple of times at most.
+          const at = staleSeq(err);
+          if (at !== undefined && (job.stale ?? 0) < 2 && (this.#status === "live" || this.#status === "offline")) {
+            job.stale = (job.stale ?? 0) + 1;
+            this.#session.seq = at;
+            this.#session.state = undefined;
+            job.patch = "-";
+            if (this.#pending) {
+              // A newer state is waiting: it goes instead, on the same corrected base.
+              this.#pending.waiters.unshift(...job.waiters);
+            } else this.#pending = job;
+            continue;
+          }
           // A reply that does not parse (seen once after Redis was frozen under load) says
           // nothing about the outcome: retry the op id a few times before giving up.
           if (err.code === "PROTOCOL") job.garbled = (job.garbled ?? 0) + 1;

@@ -8,7 +8,7 @@ export const OPS = {
   relay_reconnect: { keys: 1, args: 3, readOnly: false },
   relay_stop: { keys: 1, args: 2, readOnly: false },
   relay_connect: { keys: 1, args: 4, readOnly: false },
-  relay_publish: { keys: 1, args: 6, readOnly: false },
+  relay_publish: { keys: 1, args: 7, readOnly: false },
   relay_heartbeat: { keys: 1, args: 3, readOnly: false },
   relay_list: { keys: 0, args: 2, readOnly: true },
   relay_version: { keys: 0, args: 0, readOnly: true },

@@ -143,7 +143,9 @@ export function createRelay(options: RelayOptions): Relay {
       heartbeatMs: o.heartbeatMs,
       backoff,
       async publish(s, opId, json, patch) {
-        const raw = await fcall("relay_publish", s.name, [s.token, String(s.term), opId, json, patch]);
+        // The base seq: the last state this leader saw acknowledged, the one `patch` starts from.
+        const args = [s.token, String(s.term), opId, json, patch, String(s.seq)];
+        const raw = await fcall("relay_publish", s.name, args);
         return parseReply(publishReply, raw);
       },
       async heartbeat(s) {

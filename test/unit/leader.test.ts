@@ -89,6 +89,52 @@ describe("retry rules", () => {
     expect(new Set(calls.slice(0, 3).map((c) => c.op)).size).toBe(1);
   });
 
+  it("STALE: the state goes again whole, on the stream's seq; a newer waiting state goes instead", async () => {
+    const sent: { json: string; patch: string; base: number }[] = [];
+    let serverSeq = 7; // the stream went back (or moved) behind the leader's back
+    const deps: LeaderDeps = {
+      heartbeatMs: 0,
+      backoff: () => 0,
+      async publish(s, _op, json, patch) {
+        sent.push({ json, patch, base: s.seq });
+        if (s.seq !== serverSeq)
+          throw new OpError("STALE", `the state builds on seq ${s.seq} but the stream is at seq ${serverSeq}`);
+        serverSeq++;
+        return { seq: serverSeq, changed: true, duplicate: false };
+      },
+      async heartbeat() {},
+      async stop() {},
+    };
+    const notes = "n".repeat(200); // big enough that a patch is worth sending
+    const leader = new Leader({ ...session(), seq: 9, state: { v: 0, notes } }, deps);
+    expect(await leader.publish({ v: 1, notes })).toEqual({ seq: 8, changed: true });
+    const v1 = JSON.stringify({ v: 1, notes });
+    expect(sent).toEqual([
+      { json: v1, patch: expect.stringContaining("replace"), base: 9 },
+      { json: v1, patch: "-", base: 7 },
+    ]);
+    // A newer state waiting when STALE comes back: it goes instead, whole, and answers both callers.
+    sent.length = 0;
+    serverSeq = 3;
+    const [a, b] = await Promise.all([leader.publish({ v: "A", notes }), leader.publish({ v: "B", notes })]);
+    expect(sent.map((x) => [JSON.parse(x.json).v, x.base, x.patch === "-"])).toEqual([
+      ["A", 8, false],
+      ["B", 3, true],
+    ]);
+    expect(a).toEqual(b);
+    // Refused twice in a row (something keeps moving the stream): the caller hears STALE.
+    const stuck = new Leader(
+      { ...session(), seq: 1 },
+      {
+        ...deps,
+        publish: async (s) => {
+          throw new OpError("STALE", `the state builds on seq ${s.seq} but the stream is at seq ${s.seq + 5}`);
+        },
+      },
+    );
+    await expect(stuck.publish({ v: 2 })).rejects.toMatchObject({ code: "STALE" });
+  });
+
   it("garbled replies are counted per state: each new state gets its own three retries", async () => {
     const { deps, calls } = fakeDeps((n) => {
       if (n !== 4 && n !== 8) throw new RelayError("PROTOCOL", "reply is not JSON");
