@@ -262,8 +262,9 @@ describe("FCALL fuzzing", () => {
       relay_publish: {
         keys: [ok],
         args: [own.name, own.token, "1", randomHex(16), '{"fine":true}'],
-        // ARGV[6], the patch, may be left out: one more than 5 can be a valid call.
-        optional: ["-"],
+        // ARGV[6] (the patch) and ARGV[7] (the base seq) may be left out: one
+        // or two more than 5 can be a valid call.
+        optional: ["-", "-"],
         hexAt: [1, 3],
         intAt: [2],
       },
