@@ -1,0 +1,92 @@
+/**
+ * Redis comes back with less than it acknowledged: kill -9 of the primary
+ * after its AOF lost the tail (what a power cut or kernel crash does to writes
+ * not yet fsynced under `appendfsync everysec`; a plain kill -9 loses nothing,
+ * since Redis has already written them to the page cache, so the test cuts the
+ * AOF back itself). The stream "went back": the leader's next publish builds
+ * on a seq the stream no longer has (STALE), so it sends its newest state
+ * whole on the stream's seq; every follower, on either door, ends on the
+ * leader's newest state, and none shows a state the leader never published.
+ */
+import { readdirSync, statSync, truncateSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createRelay } from "../../src/node.ts";
+import { uniqueName, waitForSeq, waitForStatus } from "../support/util.ts";
+import { creds, expectConverged, fastBackoff, recordAll, useStack } from "./support.ts";
+
+const fixture = useStack();
+const track = fixture.track;
+
+/** The primary's incremental AOF file (Redis 7 multi-part AOF). */
+function incrAof(dataDir: string): string {
+  const dir = join(dataDir, "appendonlydir");
+  const incr = readdirSync(dir).filter((f) => f.endsWith(".incr.aof"));
+  if (incr.length !== 1) throw new Error(`expected one incr AOF in ${dir}, found ${incr.join(", ") || "none"}`);
+  return join(dir, incr[0] as string);
+}
+
+describe("AOF loss: the stream goes back", () => {
+  it("after Redis loses acknowledged writes, the leader republishes on the stream's seq and every follower converges", async () => {
+    const { stack } = fixture;
+    const name = uniqueName("aofloss");
+    const fast = { backoff: fastBackoff, timeoutMs: 2_000 };
+    const leader = track(await createRelay({ url: stack.webdisUrl, ...fast, heartbeatMs: 0 }).start(name, creds));
+    const followers = [
+      track(
+        await createRelay({
+          url: stack.webdisUrl,
+          subscribeUrl: stack.subscribeUrl,
+          ...fast,
+          staleAfterMs: 1_500,
+        }).connect(name, creds),
+      ),
+      track(
+        await createRelay({ url: stack.webdisUrl, transports: ["http-stream"], ...fast, staleAfterMs: 1_500 }).connect(
+          name,
+          creds,
+        ),
+      ),
+    ];
+    await Promise.all(followers.map((f) => waitForStatus(f, "live")));
+    expect(followers[0]?.transport).toBe("websocket");
+    const recs = followers.map(recordAll);
+
+    for (let i = 1; i <= 5; i++) await leader.publish({ i, note: "kept" });
+    const aof = incrAof(stack.dataDir);
+    const keptBytes = statSync(aof).size; // the AOF as it stood at seq 5
+    for (let i = 6; i <= 9; i++) await leader.publish({ i, note: "lost" });
+    await Promise.all(followers.map((f) => waitForSeq(f, 9)));
+    expect(leader.seq).toBe(9);
+
+    // The crash: the primary dies and its AOF keeps only what it had at seq 5.
+    await stack.signal("primary", "SIGKILL");
+    expect(statSync(aof).size).toBeGreaterThan(keptBytes);
+    truncateSync(aof, keptBytes);
+    await stack.start("primary");
+    const listed = String(await stack.redis("FCALL_RO", "relay_list", "0", "-", "100"));
+    const back = (JSON.parse(listed) as { streams: { name: string; seq: number }[] }).streams.find(
+      (x) => x.name === name,
+    );
+    expect(back?.seq, "the stream went back to seq 5").toBe(5);
+
+    // The leader knows nothing of the loss: its publish builds on seq 9 and is STALE,
+    // so it sends the state whole on seq 5 and lands at 6.
+    const r = await leader.publish({ i: 10, note: "after the crash" });
+    expect(r.seq).toBe(6);
+    expect(leader.seq).toBe(6);
+    await leader.publish({ i: 11, note: "after the crash" });
+    await expectConverged(leader, followers, 20_000);
+    for (const f of followers) expect(f.state).toEqual({ i: 11, note: "after the crash" });
+    for (const rec of recs) {
+      // Every state shown is one the leader published (no mix of lost and new).
+      for (const u of rec.updates) expect([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]).toContain((u.state as { i: number }).i);
+      // The way back is an explicit reset, never a silent step backwards.
+      const lastLost = rec.updates.findIndex((u) => (u.state as { i: number }).i === 9);
+      const firstAfter = rec.updates.findIndex((u) => (u.state as { i: number }).i >= 10);
+      expect(lastLost).toBeGreaterThanOrEqual(0);
+      expect(firstAfter).toBeGreaterThan(lastLost);
+      expect(rec.statuses.some((s) => s.status === "reset")).toBe(true);
+    }
+  });
+});
