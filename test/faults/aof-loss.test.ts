@@ -8,23 +8,15 @@
  * whole on the stream's seq; every follower, on either door, ends on the
  * leader's newest state, and none shows a state the leader never published.
  */
-import { readdirSync, statSync, truncateSync } from "node:fs";
-import { join } from "node:path";
+import { statSync, truncateSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createRelay } from "../../src/node.ts";
 import { uniqueName, waitForSeq, waitForStatus } from "../support/util.ts";
+import { incrAof } from "./nemesis.ts";
 import { creds, expectConverged, fastBackoff, recordAll, useStack } from "./support.ts";
 
 const fixture = useStack();
 const track = fixture.track;
-
-/** The primary's incremental AOF file (Redis 7 multi-part AOF). */
-function incrAof(dataDir: string): string {
-  const dir = join(dataDir, "appendonlydir");
-  const incr = readdirSync(dir).filter((f) => f.endsWith(".incr.aof"));
-  if (incr.length !== 1) throw new Error(`expected one incr AOF in ${dir}, found ${incr.join(", ") || "none"}`);
-  return join(dir, incr[0] as string);
-}
 
 describe("AOF loss: the stream goes back", () => {
   it("after Redis loses acknowledged writes, the leader republishes on the stream's seq and every follower converges", async () => {

@@ -3,6 +3,8 @@
  * replays the same schedule) and a runner that applies it to a stack, one
  * fault at a time, each lifted before the next.
  */
+import { readdirSync, statSync, truncateSync } from "node:fs";
+import { join } from "node:path";
 import type { Stack, Target } from "../setup/types.ts";
 import type { DelayProxy, NetLab } from "./net.ts";
 
@@ -22,6 +24,8 @@ export type FaultKind =
   | `kill:${Target}`
   | `freeze:${Target}`
   | "restart:primary"
+  /** kill -9 of the primary with the AOF's tail lost (a power cut: writes not yet fsynced). */
+  | "crash:primary"
   | "latency"
   // kernel (network namespaces)
   | "partition:door-primary"
@@ -45,6 +49,7 @@ export function faultKinds(kernel: boolean): FaultKind[] {
     ...TARGETS.map((t) => `kill:${t}` as const),
     ...TARGETS.map((t) => `freeze:${t}` as const),
     "restart:primary",
+    "crash:primary",
     "latency",
   ];
   if (!kernel) return [...process, "blackhole:proxy", "halfopen:proxy"];
@@ -88,11 +93,13 @@ export function schedule(seed: number, durationMs: number, kinds: FaultKind[], w
     if (at + holdMs > durationMs) break;
     const param = kind.startsWith("latency")
       ? between(150, 900)
-      : kind.startsWith("loss")
-        ? Math.round((0.05 + r() * 0.2) * 100) / 100
-        : kind.startsWith("throttle")
-          ? between(16, 96)
-          : undefined;
+      : kind === "crash:primary"
+        ? between(200, 4_000) // bytes of AOF lost: a few publishes' worth
+        : kind.startsWith("loss")
+          ? Math.round((0.05 + r() * 0.2) * 100) / 100
+          : kind.startsWith("throttle")
+            ? between(16, 96)
+            : undefined;
     out.push({ at, kind, holdMs, ...(param === undefined ? {} : { param }) });
     at += holdMs + between(300, 1_500);
   }
@@ -110,6 +117,14 @@ export interface Targets {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The primary's incremental AOF file (Redis 7 multi-part AOF). */
+export function incrAof(dataDir: string): string {
+  const dir = join(dataDir, "appendonlydir");
+  const incr = readdirSync(dir).filter((f) => f.endsWith(".incr.aof"));
+  if (incr.length !== 1) throw new Error(`expected one incr AOF in ${dir}, found ${incr.join(", ") || "none"}`);
+  return join(dir, incr[0] as string);
+}
 const portOf = (url: string) => Number(new URL(url).port);
 
 /** Applies one fault; resolves with its heal. */
@@ -136,6 +151,16 @@ async function apply(f: Fault, t: Targets): Promise<() => Promise<void>> {
     case "restart":
       await stack.restartRedis();
       return async () => {};
+    case "crash": {
+      // A plain kill -9 loses nothing (Redis has written every acknowledged write
+      // to the page cache); a power cut loses what was not fsynced. Cut the AOF's
+      // tail, at any byte: Redis loads what is whole and drops a torn MULTI/EXEC.
+      await stack.signal("primary", "SIGKILL");
+      const aof = incrAof(stack.dataDir);
+      const size = statSync(aof).size;
+      truncateSync(aof, Math.max(0, size - (f.param ?? 1_000)));
+      return () => stack.start("primary");
+    }
     case "latency":
       for (const p of [proxies.command, proxies.subscribe]) p.delayMs = f.param ?? 300;
       return async () => {
