@@ -16,14 +16,6 @@ export const fastBackoff = (n: number): number => Math.min(400, 25 * 2 ** n);
 
 export const creds = { password: "fault-pw", code: "fault-code" };
 
-/**
- * Our webdis.json turns WebSockets off on the command door (Webdis 0.1.9 does
- * not apply its ACL to WebSocket frames); WebSockets belong on the subscription
- * door (`stack.subscribeUrl`), where the fault tests run them. This turns them
- * on at the command door, for the one test (webdis.test) that still wants it.
- */
-export const WS_ON = { webdis: { websockets: true } } as const;
-
 // ---------------------------------------------------------------------------
 // A WebSocket factory whose sockets the test can cut or stop reading.
 

@@ -7,18 +7,9 @@
 import { describe, expect, it } from "vitest";
 import { createRelay, type LeaderStatus, type TransportName } from "../../src/node.ts";
 import { sleep, uniqueName, waitForStatus } from "../support/util.ts";
-import {
-  creds,
-  expectClean,
-  expectConverged,
-  fastBackoff,
-  publishSeries,
-  recordAll,
-  useStack,
-  WS_ON,
-} from "./support.ts";
+import { creds, expectClean, expectConverged, fastBackoff, publishSeries, recordAll, useStack } from "./support.ts";
 
-const fixture = useStack(WS_ON);
+const fixture = useStack(); // the shipped topology: WebSockets only on the subscription door
 const track = fixture.track;
 
 describe("kill -9 and restart Webdis", () => {
