@@ -233,6 +233,13 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
       void this.#resync("stream restarted");
       return;
     }
+    if (env.t === "hb" && env.seq < this.#seq && !this.#syncing) {
+      // A heartbeat carries the stream's seq as it is now: below ours means the
+      // stream went back (Redis lost writes we had shown). States below ours are
+      // ordinary late duplicates and say nothing; a heartbeat is the witness.
+      void this.#resync("heartbeat behind our seq: the stream may have gone back");
+      return;
+    }
     if (env.seq > this.#heardSeq) this.#heardSeq = env.seq;
     if (env.t === "state" && env.fetch) {
       // Too large to push: the change waits in the history; read it now.

@@ -23,14 +23,17 @@ describe("AOF loss: the stream goes back", () => {
     const { stack } = fixture;
     const name = uniqueName("aofloss");
     const fast = { backoff: fastBackoff, timeoutMs: 2_000 };
-    const leader = track(await createRelay({ url: stack.webdisUrl, ...fast, heartbeatMs: 0 }).start(name, creds));
+    // Heartbeats carry the stream's seq: the witness that it went back for a follower
+    // whose subscription (on the replica) outlived the primary's crash.
+    const leader = track(await createRelay({ url: stack.webdisUrl, ...fast, heartbeatMs: 250 }).start(name, creds));
     const followers = [
       track(
         await createRelay({
           url: stack.webdisUrl,
           subscribeUrl: stack.subscribeUrl,
           ...fast,
-          staleAfterMs: 1_500,
+          // A long silence watchdog: only the heartbeat can tell it the stream went back.
+          staleAfterMs: 60_000,
         }).connect(name, creds),
       ),
       track(
@@ -78,7 +81,7 @@ describe("AOF loss: the stream goes back", () => {
       const firstAfter = rec.updates.findIndex((u) => (u.state as { i: number }).i >= 10);
       expect(lastLost).toBeGreaterThanOrEqual(0);
       expect(firstAfter).toBeGreaterThan(lastLost);
-      expect(rec.statuses.some((s) => s.status === "reset")).toBe(true);
+      expect(rec.statuses.find((s) => s.status === "reset")?.reason).toBe("stream went back");
     }
   });
 });
