@@ -11,14 +11,17 @@
   ARGV[5]  leader token      32..64 hex, random, made by the client (proves leadership to publish)
 
   Returns  JSON {"channel","epoch","seq":0,"term":1,"state":{}}  (channel: 40 hex)
-  Errors   INVALID, TOO_LARGE, NAME_TAKEN
-  Writes   meta, state, index entries; the stored secrets are salted SHA-1 of the verifiers.
+  Errors   INVALID (also: invisible characters, whitespace at an end, not NFC), TOO_LARGE, NAME_TAKEN,
+           NAME_CONFUSABLE (a live stream's name looks the same: lua/lib/0_names.lua)
+  Writes   meta, state, index and skeleton entries; the stored secrets are salted SHA-1 of the verifiers.
 ]]
 local function relay_start(keys, argv)
   check_arity(argv, 5, keys, 1)
   local cfg = config()
   local name = argv[1]
   check_name(name, cfg)
+  local problem = new_name_problem(name)
+  if problem then fail('INVALID', problem) end
   local k = check_key(keys, name)
   check_hex(argv[2], 'password verifier', 64, 64)
   check_hex(argv[3], 'code verifier', 64, 64)
@@ -28,7 +31,17 @@ local function relay_start(keys, argv)
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   local live, stale = load_meta(k, now)
   if live then fail('NAME_TAKEN', 'a stream with this name is live') end
+  -- Look-alikes (lua/lib/0_names.lua): refused while the holder of the skeleton is live.
+  local holder, holder_k, holder_stale = skeleton_holder(name), nil, nil
+  if holder then
+    local holder_live
+    holder_k = keys_for(holder)
+    holder_live, holder_stale = load_meta(holder_k, now)
+    if holder_live then fail('NAME_CONFUSABLE', 'a live stream has a name that looks the same') end
+  end
   if stale then delete_stream(name, k, stale, now, 'expired') end
+  -- Another stream held the skeleton but is not live (expired, not swept): end it as the sweep would.
+  if holder then delete_stream(holder, holder_k, holder_stale, now, 'expired') end
 
   local epoch = t[1] .. string.format('%06d', tonumber(t[2]))
   local pw_salt = redis.sha1hex('pw\0' .. name .. '\0' .. epoch)
@@ -44,6 +57,7 @@ local function relay_start(keys, argv)
     'created', now, 'updated', now, 'deadline', now, 'op', '', 'op_seq', 0)
   redis.call('SET', k.state, '{}')
   redis.call('ZADD', INDEX, 0, name)
+  claim_skeleton(name)
   touch(name, k, cfg, now)
   sweep(cfg, now)
   return '{"channel":"' .. channel .. '","epoch":"' .. epoch .. '","seq":0,"term":1,"state":{}}'

@@ -22,6 +22,8 @@ export function errorText(e: unknown, action: Action, name?: string): string {
       return `Wrong leader code for ${stream}.`;
     case "NAME_TAKEN":
       return `A live stream called ${stream} already exists. Pick another name, or resume it with its leader code.`;
+    case "NAME_CONFUSABLE":
+      return `A live stream has a name that looks the same as ${stream} (only letter case or look-alike letters differ). Pick a clearly different name.`;
     case "INVALID": {
       const detail = e instanceof Error && e.message && e.message.length < 160 ? ` (${e.message})` : "";
       return `The relay did not accept that${detail}.`;

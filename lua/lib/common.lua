@@ -211,6 +211,7 @@ local function delete_stream(name, k, meta, ts, reason)
   redis.call('DEL', k.meta, k.state, k.log, k.fails, k.code_fails)
   redis.call('ZREM', INDEX, name)
   redis.call('ZREM', DEADLINES, name)
+  release_skeleton(name) -- lua/lib/0_names.lua
 end
 
 -- Ends up to cfg.sweep streams whose deadline passed: followers get `ended`.

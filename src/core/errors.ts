@@ -9,6 +9,8 @@ export const OP_CODES = [
   "BAD_PASSWORD",
   "BAD_CODE",
   "NAME_TAKEN",
+  /** Another live stream's name looks the same (case, Cyrillic/Greek look-alikes: lua/lib/0_names.lua). */
+  "NAME_CONFUSABLE",
   "INVALID",
   "TOO_LARGE",
   "RATE_LIMITED",

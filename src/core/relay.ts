@@ -83,9 +83,17 @@ function checked<T>(schema: z.ZodMiniType<T>, value: unknown, what: string): T {
   return r.data;
 }
 
-function checkName(name: string): void {
-  const problem = nameProblem(name);
+/**
+ * The one place a stream name enters the client: checked, then put in NFC, the
+ * form Lua accepts (it has no normalizer and refuses decomposed marks). Every
+ * verifier is salted with the name, so this runs before anything is derived, and
+ * start, reconnect, connect and the leader's publish/stop all use its result.
+ */
+function streamName(name: string): string {
+  const nfc = typeof name === "string" ? name.normalize("NFC") : name;
+  const problem = nameProblem(nfc);
   if (problem) throw new RelayError("INVALID", problem);
+  return nfc;
 }
 
 function parseReply<T>(schema: z.ZodMiniType<T>, raw: unknown): T {
@@ -160,8 +168,8 @@ export function createRelay(options: RelayOptions): Relay {
   return {
     url: o.url,
 
-    async start(name, creds) {
-      checkName(name);
+    async start(rawName, creds) {
+      const name = streamName(rawName);
       const c = checked(startCreds, creds, "start");
       const [pw, code] = await Promise.all([
         deriveVerifier("password", name, c.password, iterations),
@@ -176,8 +184,8 @@ export function createRelay(options: RelayOptions): Relay {
       );
     },
 
-    async reconnect(name, creds) {
-      checkName(name);
+    async reconnect(rawName, creds) {
+      const name = streamName(rawName);
       const c = checked(codeCreds, creds, "reconnect");
       const code = await deriveVerifier("code", name, c.code, iterations);
       const token = randomHex(24);
@@ -188,8 +196,8 @@ export function createRelay(options: RelayOptions): Relay {
       );
     },
 
-    async connect(name, creds) {
-      checkName(name);
+    async connect(rawName, creds) {
+      const name = streamName(rawName);
       const c = checked(passwordCreds, creds, "connect");
       const pw = await deriveVerifier("password", name, c.password, iterations);
       const follower = new Follower({
