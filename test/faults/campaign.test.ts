@@ -126,10 +126,14 @@ describe("fault campaign", () => {
     })();
 
     const start = Date.now();
-    const run = await runNemesis(faults, { stack, lab, proxies }, start, (l) => console.warn(`[campaign] ${l}`));
-    await sleep(2_000); // a little more editing on a healthy stack
-    publishing = false;
-    await publisher;
+    let run: Awaited<ReturnType<typeof runNemesis>>;
+    try {
+      run = await runNemesis(faults, { stack, lab, proxies }, start, (l) => console.warn(`[campaign] ${l}`));
+      await sleep(2_000); // a little more editing on a healthy stack
+    } finally {
+      publishing = false; // also when the nemesis threw: the publisher must end
+      await publisher;
+    }
     const flushedBy = Date.now() + CONVERGE_BOUND_MS;
     while (leader.pending > 0 && Date.now() < flushedBy) await sleep(20);
     const final = { epoch: leader.epoch, seq: leader.seq, i: counterOf(leader.state) };

@@ -95,21 +95,20 @@ export function check(
     const bad = (rule: Rule, detail: string) => violations.push({ follower: f.name, rule, detail });
     let prev: Extract<HistoryEvent, { t: "state" }> | undefined;
     let maxI = -1;
-    /** Inside a reset: from the `reset` status until the next status change. */
-    let inReset = false;
+    /** A `reset` status was seen and its state not yet: only that one state may jump or step back. */
     let resetPending = false;
     const shown: { at: number; i: number }[] = [];
     for (const e of f.events) {
       if (e.t === "status") {
-        inReset = e.status === "reset";
-        if (inReset) {
+        if (e.status === "reset") {
           resetPending = true;
           figures.resets[e.reason] = (figures.resets[e.reason] ?? 0) + 1;
         }
         continue;
       }
       if (!known.has(e.i)) bad("unknown-state", `seq ${e.seq} holds state ${e.i}, which the leader never published`);
-      if (prev && !inReset && prev.epoch === e.epoch) {
+      const excused = resetPending;
+      if (prev && !excused && prev.epoch === e.epoch) {
         if (e.seq === prev.seq) {
           figures.duplicates++;
           bad("duplicate", `seq ${e.seq} applied twice (states ${prev.i}, ${e.i})`);
@@ -122,12 +121,11 @@ export function check(
         }
       }
       if (e.i < maxI) {
-        if (inReset) {
-          if (resetPending) figures.wentBack++;
-        } else bad("older-state", `state ${e.i} shown after state ${maxI} without a reset`);
+        if (excused) figures.wentBack++;
+        else bad("older-state", `state ${e.i} shown after state ${maxI} without a reset`);
       }
       resetPending = false;
-      maxI = inReset ? e.i : Math.max(maxI, e.i);
+      maxI = excused ? e.i : Math.max(maxI, e.i);
       prev = e;
       shown.push({ at: e.at, i: e.i });
     }

@@ -155,10 +155,14 @@ async function apply(f: Fault, t: Targets): Promise<() => Promise<void>> {
       // A plain kill -9 loses nothing (Redis has written every acknowledged write
       // to the page cache); a power cut loses what was not fsynced. Cut the AOF's
       // tail, at any byte: Redis loads what is whole and drops a torn MULTI/EXEC.
+      const aof = incrAof(stack.dataDir); // before the kill: if this throws, nothing is down
       await stack.signal("primary", "SIGKILL");
-      const aof = incrAof(stack.dataDir);
-      const size = statSync(aof).size;
-      truncateSync(aof, Math.max(0, size - (f.param ?? 1_000)));
+      try {
+        truncateSync(aof, Math.max(0, statSync(aof).size - (f.param ?? 1_000)));
+      } catch (e) {
+        await stack.start("primary");
+        throw e;
+      }
       return () => stack.start("primary");
     }
     case "latency":

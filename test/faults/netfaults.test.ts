@@ -12,7 +12,7 @@ import type { Stack } from "../setup/types.ts";
 import { sleep, uniqueName, waitForStatus } from "../support/util.ts";
 import { check, counterOf, type FollowerHistory, type LeaderHistory, recordHistory } from "./checker.ts";
 import { makeNetLab, type NetLab, netUnavailable } from "./net.ts";
-import { creds, expectConverged, fastBackoff } from "./support.ts";
+import { creds, expectConverged, fastBackoff, until } from "./support.ts";
 
 const why = process.env.RELAY_TEST_STACK === "containers" ? "containers mode has no namespaces" : netUnavailable();
 if (why) console.warn(`[netfaults] skipped: ${why}`);
@@ -34,6 +34,8 @@ beforeAll(async () => {
 // retry of a garbled reply covers the same hazard within a test.
 afterEach(async () => {
   if (why) return;
+  // A test that failed between block() and its heal must not leave the fault on.
+  await lab.healAll();
   for (const o of open.splice(0).reverse()) await o.close();
   for (const door of ["command-door", "subscribe-door"] as const) {
     await stack.signal(door, "SIGKILL");
@@ -135,8 +137,8 @@ describe.skipIf(why)("kernel network faults", () => {
     r.leader.on("status", (s) => statuses.push(s.status));
     const heal = await lab.block("door-redis", [stack.redisPort], { kind: "drop" });
     await edit(r.leader, 11, 30, 100);
-    await sleep(1_600); // past the leader's 1.5 s timeout
-    expect(statuses, "the leader saw the partition").toContain("offline");
+    // Past the leader's 1.5 s timeout it goes offline: wait for that, however slow the box.
+    await until("the leader saw the partition", () => statuses.includes("offline"), 15_000);
     expect((await lab.counters()).dropped).toBeGreaterThan(0);
     await heal();
     await expectHealed(r, Date.now());
@@ -148,8 +150,11 @@ describe.skipIf(why)("kernel network faults", () => {
     await edit(r.leader, 1, 10);
     const heal = await lab.block("door-redis", [stack.redisPort, stack.replicaPort], { kind: "reset" });
     await edit(r.leader, 11, 30);
-    await sleep(1_200);
-    expect((await lab.counters()).dropped, "resets were sent").toBeGreaterThan(0);
+    let resets = 0;
+    for (const end = Date.now() + 10_000; resets === 0 && Date.now() < end; await sleep(100)) {
+      resets = (await lab.counters()).dropped;
+    }
+    expect(resets, "resets were sent").toBeGreaterThan(0);
     await heal();
     await edit(r.leader, 31, 35);
     await expectHealed(r, Date.now());

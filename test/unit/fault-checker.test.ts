@@ -53,6 +53,13 @@ describe("fault checker", () => {
     expect(r.figures.lost).toBe(1);
   });
 
+  it("a reset excuses only the state it lands on: a duplicate or a jump right after it is flagged", () => {
+    const dup = check(leaderOf(6), one([st(1), st(2), status("reset", "r"), st(5), st(5), st(6)]), 0, 60_000);
+    expect(rules(dup)).toEqual(["duplicate"]);
+    const jump = check(leaderOf(8), one([st(1), st(2), status("reset", "r"), st(5), st(7), st(8)]), 0, 60_000);
+    expect(rules(jump)).toEqual(["lost"]);
+  });
+
   it("flags a duplicate: the same seq applied twice", () => {
     const r = check(leaderOf(3), one([st(1), st(2), st(2), st(3)]), 0, 60_000);
     expect(rules(r)).toEqual(["duplicate"]);
