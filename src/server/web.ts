@@ -86,7 +86,7 @@ export function webHandler(root: string, doors: WebDoors): (req: IncomingMessage
   const headers = securityHeaders(doors);
   const config = JSON.stringify(doors.subscribeUrl ? { url: doors.url, subscribeUrl: doors.subscribeUrl } : doors);
   const send = (res: ServerResponse, status: number, type: string, body: string | Buffer, extra = {}) => {
-    res.writeHead(status, { ...headers, "content-type": type, ...extra });
+    res.writeHead(status, { ...headers, "content-type": type, "content-length": Buffer.byteLength(body), ...extra });
     res.end(body);
   };
   return (req, res) => {
@@ -106,8 +106,8 @@ export function webHandler(root: string, doors: WebDoors): (req: IncomingMessage
       }
       // Client-side routes (#/follow/..., unknown paths) get the page itself.
       if (!existsSync(file) || statSync(file).isDirectory()) file = join(root, "index.html");
-      const body = readFileSync(file);
-      send(res, 200, TYPES[extname(file)] ?? "application/octet-stream", req.method === "HEAD" ? "" : body);
+      // For HEAD, Node sends the headers (with this body's length) and drops the body.
+      send(res, 200, TYPES[extname(file)] ?? "application/octet-stream", readFileSync(file));
     } catch {
       // A vanished file, an unreadable folder: an error for this request only.
       if (!res.headersSent) send(res, 500, "text/plain; charset=utf-8", "server error\n");
@@ -116,12 +116,25 @@ export function webHandler(root: string, doors: WebDoors): (req: IncomingMessage
   };
 }
 
-/** Serves `root` on host:port (port 0: a free one). */
-export function serveWeb(root: string, doors: WebDoors, port: number, host = "127.0.0.1"): Promise<Server> {
+/**
+ * Serves `root` on host:port (port 0: a free one). `onError` hears server-level
+ * errors after start-up (e.g. EMFILE when a flood of sockets uses up the file
+ * descriptors): they are reported, never thrown, so they cannot end `up`.
+ */
+export function serveWeb(
+  root: string,
+  doors: WebDoors,
+  port: number,
+  host = "127.0.0.1",
+  onError: (e: Error) => void = () => {},
+): Promise<Server> {
   const server = createServer(webHandler(root, doors));
-  // Slow or garbled clients: a bounded wait for headers, then a plain 400.
+  // Slow or garbled clients: a bounded wait for headers, then a plain 400; idle
+  // keep-alive sockets go soon; a cap on open sockets keeps descriptors for the rest.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxConnections = 1_000;
   server.on("clientError", (_e, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
     else socket.destroy();
@@ -130,6 +143,7 @@ export function serveWeb(root: string, doors: WebDoors, port: number, host = "12
     server.once("error", rej);
     server.listen(port, host, () => {
       server.off("error", rej);
+      server.on("error", onError);
       res(server);
     });
   });

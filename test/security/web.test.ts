@@ -119,6 +119,21 @@ describe("web UI server", () => {
     expect((await fetch(`${base}/`)).status).toBe(200);
   });
 
+  it("a server-level error (EMFILE under a socket flood) is reported, not thrown", async () => {
+    const emfile = Object.assign(new Error("accept EMFILE"), { code: "EMFILE" });
+    // With no 'error' listener, emit throws: in `up` that is an uncaught exception.
+    expect(() => server.emit("error", emfile)).not.toThrow();
+    expect((await fetch(`${base}/`)).status).toBe(200);
+    expect(server.maxConnections).toBeGreaterThan(0);
+  });
+
+  it("HEAD answers with the GET headers and no body", async () => {
+    const head = await fetch(`${base}/assets/app.js`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-length")).toBe(String("export {};".length));
+    expect(await head.text()).toBe("");
+  });
+
   it("refuses methods other than GET and HEAD", async () => {
     for (const method of ["POST", "PUT", "DELETE", "PATCH"]) {
       const res = await fetch(`${base}/`, { method, body: method === "DELETE" ? null : "x" });
