@@ -1,7 +1,7 @@
 /** The two command-line tools against the real stack, as a user runs them. */
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -282,6 +282,7 @@ describe("mission-relay up: taken default ports and the web UI", () => {
   let held: (Server | undefined)[] = [];
   let printed = "";
   let subscribePort = 0;
+  let dataDir: string | undefined;
 
   beforeAll(async () => {
     // up serves web/dist when it is there; `npm start` and CI build it first.
@@ -293,10 +294,10 @@ describe("mission-relay up: taken default ports and the web UI", () => {
     // other ports are free ones so that parallel runs cannot collide.
     const [r, s] = [await freePort(), await freePort()];
     subscribePort = s;
-    const dir = mkdtempSync(join(tmpdir(), "relay-up-"));
+    dataDir = mkdtempSync(join(tmpdir(), "relay-up-"));
     child = spawn(
       process.execPath,
-      [...tool("mission-relay"), "up", "--redis-port", String(r), "--subscribe-port", String(s), "--data", dir],
+      [...tool("mission-relay"), "up", "--redis-port", String(r), "--subscribe-port", String(s), "--data", dataDir],
       { cwd: root, env },
     );
     const next = lines(child);
@@ -307,9 +308,31 @@ describe("mission-relay up: taken default ports and the web UI", () => {
     if (child && child.exitCode === null) {
       const closed = new Promise((r) => child?.on("close", r));
       child.kill("SIGINT");
+      // A stuck shutdown must not hang the suite: SIGKILL after 15 s (its servers die with it).
+      const timer = setTimeout(() => child?.kill("SIGKILL"), 15_000);
       await closed;
+      clearTimeout(timer);
     }
     await Promise.all(held.map((h) => new Promise((r) => (h ? h.close(r) : r(undefined)))));
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("survives a malformed path on the web UI (GET /% used to end up, and Redis with it)", async () => {
+    const web = new URL(printedUrl(/web UI/).url);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const sock = connect({ host: "127.0.0.1", port: Number(web.port) });
+      let got = "";
+      sock.on("connect", () => sock.write("GET /% HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"));
+      sock.on("data", (d) => {
+        got += d.toString();
+      });
+      sock.on("end", () => resolve(got));
+      sock.on("error", reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400/);
+    expect(child?.exitCode).toBeNull();
+    const res = await fetch(`${printedUrl(/webdis/).url}/`, { method: "POST", body: "FCALL_RO/relay_version/0" });
+    expect(await res.json()).toEqual({ FCALL_RO: "1" });
   });
 
   const printedUrl = (label: RegExp) => {
