@@ -13,23 +13,16 @@ import { httpCommander } from "../../src/core/http.ts";
 import type { OpName } from "../../src/core/ops.ts";
 import { deriveVerifier, randomHex } from "../../src/core/secrets.ts";
 import { baseKey } from "../../src/core/wire.ts";
-import { createRelay, type Follower, type RelayOptions } from "../../src/node.ts";
-import { controlledFetch, creds, expectClean, fastBackoff, recordAll, useStack } from "../faults/support.ts";
+import type { Follower, RelayOptions } from "../../src/node.ts";
+import { controlledFetch, creds, expectClean, recordAll, useStack } from "../faults/support.ts";
 import { record, sleep, uniqueName, waitForSeq, waitForStatus } from "../support/util.ts";
-import { expectCode, within } from "./support.ts";
+import { expectCode, relayOn, within } from "./support.ts";
 
 const fixture = useStack();
 const { track } = fixture;
 const redis = (...args: (string | number)[]) => fixture.stack.redis(...args);
 
-const relayWith = (o: Partial<RelayOptions> = {}) =>
-  createRelay({
-    url: fixture.stack.webdisUrl,
-    subscribeUrl: fixture.stack.subscribeUrl,
-    heartbeatMs: 0,
-    backoff: fastBackoff,
-    ...o,
-  });
+const relayWith = (o: Partial<RelayOptions> = {}) => relayOn(fixture.stack, o);
 
 /** One stream function called straight through the command door; resolves with the parsed reply. */
 async function fcall(fn: OpName, name: string, args: string[]): Promise<Record<string, unknown>> {

@@ -13,19 +13,10 @@ import { describe, expect, it } from "vitest";
 import { httpCommander } from "../../src/core/http.ts";
 import { deriveVerifier } from "../../src/core/secrets.ts";
 import { baseKey } from "../../src/core/wire.ts";
-import { createRelay, type LeaderStatus, type RelayError, type RelayOptions } from "../../src/node.ts";
-import {
-  commandArgs,
-  creds,
-  expectClean,
-  expectConverged,
-  fastBackoff,
-  recordAll,
-  until,
-  useStack,
-} from "../faults/support.ts";
+import type { LeaderStatus, RelayError, RelayOptions } from "../../src/node.ts";
+import { commandArgs, creds, expectClean, expectConverged, recordAll, until, useStack } from "../faults/support.ts";
 import { sleep, uniqueName, waitForSeq, waitForStatus } from "../support/util.ts";
-import { expectCode } from "./support.ts";
+import { expectCode, relayOn } from "./support.ts";
 
 const fixture = useStack();
 const { track } = fixture;
@@ -59,14 +50,7 @@ function replyFaults() {
   return t;
 }
 
-const relayWith = (o: Partial<RelayOptions> = {}) =>
-  createRelay({
-    url: fixture.stack.webdisUrl,
-    subscribeUrl: fixture.stack.subscribeUrl,
-    heartbeatMs: 0,
-    backoff: fastBackoff,
-    ...o,
-  });
+const relayWith = (o: Partial<RelayOptions> = {}) => relayOn(fixture.stack, o);
 
 const isPublish = (body: string) => body.startsWith("FCALL/relay_publish/");
 /** [op id, state] of each relay_publish that reached Webdis. */

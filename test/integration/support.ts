@@ -1,6 +1,19 @@
-/** Assertions shared by the integration tests. */
+/** Assertions and set-up shared by the integration tests. */
 import { expect } from "vitest";
-import { RelayError } from "../../src/node.ts";
+import { createRelay, type Relay, RelayError, type RelayOptions } from "../../src/node.ts";
+import { fastBackoff } from "../faults/support.ts";
+import type { Stack } from "../setup/types.ts";
+
+/** A relay on both doors of `stack`, with no heartbeat and fast retries; `o` overrides. */
+export function relayOn(stack: Stack, o: Partial<RelayOptions> = {}): Relay {
+  return createRelay({
+    url: stack.webdisUrl,
+    subscribeUrl: stack.subscribeUrl,
+    heartbeatMs: 0,
+    backoff: fastBackoff,
+    ...o,
+  });
+}
 
 /** Awaits `p`, expects it to reject with a RelayError of `code`, and returns that error. */
 export async function expectCode(p: Promise<unknown>, code: string): Promise<RelayError> {
