@@ -49,4 +49,7 @@ local function relay_connect(keys, argv)
   return head .. ',"mode":"full","state":' .. state .. '}'
 end
 
-redis.register_function{ function_name = 'relay_connect', callback = relay_connect }
+-- allow-oom: at Redis maxmemory (noeviction) functions that add data (start, publish) are
+-- refused whole (OOM); this one only reads, frees or rewrites fixed-size fields, so
+-- followers can still join and leaders still keep or end their streams.
+redis.register_function{ function_name = 'relay_connect', callback = relay_connect, flags = { 'allow-oom' } }

@@ -30,4 +30,7 @@ local function relay_heartbeat(keys, argv)
   return '{"seq":' .. m.seq .. ',"deadline":' .. (now + cfg.idle_ttl * 1000) .. '}'
 end
 
-redis.register_function{ function_name = 'relay_heartbeat', callback = relay_heartbeat }
+-- allow-oom: at Redis maxmemory (noeviction) functions that add data (start, publish) are
+-- refused whole (OOM); this one only reads, frees or rewrites fixed-size fields, so
+-- followers can still join and leaders still keep or end their streams.
+redis.register_function{ function_name = 'relay_heartbeat', callback = relay_heartbeat, flags = { 'allow-oom' } }

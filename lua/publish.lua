@@ -27,7 +27,14 @@
   Returns  JSON {"seq","changed":bool,"duplicate":bool}; for a duplicate, seq is
            the seq right after the first attempt
   Errors   INVALID, TOO_LARGE, NOT_FOUND, LEADER_REPLACED (term is not current), BAD_CODE (token),
-           STALE (base seq is not the stream's seq; the message ends with that seq)
+           STALE (base seq is not the stream's seq; the message ends with that seq),
+           QUOTA (this stream's publish budget, publish_bytes per publish_window seconds, is
+           spent; the message ends with "retry in N s")
+  Budget   every accepted publish (changed or not: each one costs Redis the same
+           validation) is charged the bytes of its state and patch; a duplicate retry is
+           answered before the charge and costs nothing. The window is fixed and kept in
+           meta (pb_start ms, pb_used bytes). The first publish of a window always fits,
+           so a budget below max_state can slow a stream but never silence it.
   Envelope {"v":1,"t":"state","epoch","seq","ts","state":<state>}, or with a patch
            {"v":1,"t":"state","epoch","seq","ts","h":<sha1 of the state>,"patch":[...]}
            (the patch applies to the state of seq - 1; a follower that cannot apply it
@@ -67,6 +74,15 @@ local function readable_patch(ops)
   return true
 end
 
+-- The bytes this stream already published in the current window, and when it ends.
+-- One budget per stream: a flood on one stream cannot spend another's.
+local function budget_used(m, cfg, now)
+  local window = math.max(1, cfg.publish_window) * 1000
+  local start = tonumber(m.pb_start or '0')
+  if now >= start + window then return 0, now, now + window end
+  return tonumber(m.pb_used or '0'), start, start + window
+end
+
 local function relay_publish(keys, argv)
   -- ARGV[6] and ARGV[7] are optional: callers from before delta updates send 5
   -- arguments, callers from before the base seq 6.
@@ -96,8 +112,15 @@ local function relay_publish(keys, argv)
   if base ~= '-' and base ~= tonumber(m.seq) then
     fail('STALE', 'the state builds on seq ' .. base .. ' but the stream is at seq ' .. m.seq)
   end
-  check_state(state, cfg)
+  -- Before the costly JSON checks: a refused flood must stay cheap for Redis.
   local patch = argv[6]
+  local cost = #state + (patch ~= '-' and #patch or 0)
+  local used, pb_start, pb_end = budget_used(m, cfg, now)
+  if cfg.publish_bytes > 0 and used > 0 and used + cost > cfg.publish_bytes then
+    fail('QUOTA', 'this stream published ' .. used .. ' of ' .. cfg.publish_bytes .. ' bytes allowed per '
+      .. math.max(1, cfg.publish_window) .. ' s; retry in ' .. math.max(1, math.ceil((pb_end - now) / 1000)) .. ' s')
+  end
+  check_state(state, cfg)
   if patch ~= '-' then
     if #patch > cfg.max_state then fail('TOO_LARGE', 'patch is larger than ' .. cfg.max_state .. ' bytes') end
     local ok, decoded = pcall(cjson.decode, patch)
@@ -122,7 +145,8 @@ local function relay_publish(keys, argv)
       redis.call('RPUSH', k.log, env)
       redis.call('LTRIM', k.log, -cfg.history, -1)
     end
-    redis.call('HSET', k.meta, 'seq', seq, 'updated', now, 'op', op, 'op_seq', seq, 'ops', remember_op(m, op, seq))
+    redis.call('HSET', k.meta, 'seq', seq, 'updated', now, 'op', op, 'op_seq', seq, 'ops', remember_op(m, op, seq),
+      'pb_start', pb_start, 'pb_used', used + cost)
     -- Webdis 0.1.9 breaks WebSocket frames over 65,535 bytes: a large envelope goes
     -- out as a small notice, and followers take the change from the history.
     if #env > cfg.max_push then
@@ -131,7 +155,8 @@ local function relay_publish(keys, argv)
       redis.call('PUBLISH', m.channel, env)
     end
   else
-    redis.call('HSET', k.meta, 'op', op, 'op_seq', seq, 'ops', remember_op(m, op, seq))
+    redis.call('HSET', k.meta, 'op', op, 'op_seq', seq, 'ops', remember_op(m, op, seq),
+      'pb_start', pb_start, 'pb_used', used + cost)
   end
   touch(name, k, cfg, now)
   sweep(cfg, now)

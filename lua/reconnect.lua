@@ -34,4 +34,7 @@ local function relay_reconnect(keys, argv)
     ',"term":' .. term .. ',"updated":' .. m.updated .. ',"state":' .. state .. '}'
 end
 
-redis.register_function{ function_name = 'relay_reconnect', callback = relay_reconnect }
+-- allow-oom: at Redis maxmemory (noeviction) functions that add data (start, publish) are
+-- refused whole (OOM); this one only reads, frees or rewrites fixed-size fields, so
+-- followers can still join and leaders still keep or end their streams.
+redis.register_function{ function_name = 'relay_reconnect', callback = relay_reconnect, flags = { 'allow-oom' } }

@@ -12,7 +12,7 @@
 
   Returns  JSON {"channel","epoch","seq":0,"term":1,"state":{}}  (channel: 40 hex)
   Errors   INVALID (also: invisible characters, whitespace at an end, not NFC), TOO_LARGE, NAME_TAKEN,
-           NAME_CONFUSABLE (a live stream's name looks the same: lua/lib/0_names.lua)
+           NAME_CONFUSABLE (a live stream's name looks the same: lua/lib/0_names.lua), FULL (max_streams live streams already)
   Writes   meta, state, index and skeleton entries; the stored secrets are salted SHA-1 of the verifiers.
 ]]
 local function relay_start(keys, argv)
@@ -38,6 +38,12 @@ local function relay_start(keys, argv)
     holder_k = keys_for(holder)
     holder_live, holder_stale = load_meta(holder_k, now)
     if holder_live then fail('NAME_CONFUSABLE', 'a live stream has a name that looks the same') end
+  end
+  -- The cap counts live streams: indexed ones whose idle deadline has not passed
+  -- (expired ones wait for the sweep but hold no room). Checked before any write.
+  if cfg.max_streams > 0
+    and redis.call('ZCARD', INDEX) - redis.call('ZCOUNT', DEADLINES, '-inf', now) >= cfg.max_streams then
+    fail('FULL', 'the relay holds its maximum of ' .. cfg.max_streams .. ' live streams')
   end
   if stale then delete_stream(name, k, stale, now, 'expired') end
   -- Another stream held the skeleton but is not live (expired, not swept): end it as the sweep would.

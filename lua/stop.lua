@@ -26,4 +26,7 @@ local function relay_stop(keys, argv)
   return '{"seq":' .. m.seq .. '}'
 end
 
-redis.register_function{ function_name = 'relay_stop', callback = relay_stop }
+-- allow-oom: at Redis maxmemory (noeviction) functions that add data (start, publish) are
+-- refused whole (OOM); this one only reads, frees or rewrites fixed-size fields, so
+-- followers can still join and leaders still keep or end their streams.
+redis.register_function{ function_name = 'relay_stop', callback = relay_stop, flags = { 'allow-oom' } }

@@ -43,6 +43,17 @@ export function errorText(e: unknown, action: Action, name?: string): string {
       return "Another leader has taken over this stream. Your later changes were not sent.";
     case "STALE":
       return "The stream changed on the relay since your last change was confirmed. Resume it to send your plan again.";
+    case "QUOTA": {
+      const wait =
+        e && typeof e === "object" && "retryAfter" in e && typeof e.retryAfter === "number" ? e.retryAfter : 0;
+      return `Changes are coming faster than the relay accepts for one stream. Your newest plan goes out ${
+        wait > 0 ? `in ${wait} seconds` : "shortly"
+      }.`;
+    }
+    case "FULL":
+      return action === "start"
+        ? "The relay has no room for another stream right now. Try again later, or ask whoever runs it."
+        : "The relay has no room right now, so nothing was saved. Try again later, or ask whoever runs it.";
     case "NETWORK":
       return "Cannot reach the relay server. Check the network connection and try again.";
     case "TIMEOUT":

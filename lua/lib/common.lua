@@ -19,6 +19,11 @@ local DEFAULTS = {
   sweep = 10,           -- expired streams cleaned per write call
   max_push = 60000,     -- bytes of an envelope sent on the channel; larger ones go out as a
                         -- "fetch" notice (Webdis 0.1.9 breaks WebSocket frames over 65,535 bytes)
+  publish_bytes = 16777216, -- bytes of states (+ patches) one stream may publish per window, 0 = off:
+                        -- a leader dragging a waypoint on a 200 KB plan sends ~4 states/s, ~8 MB
+                        -- per 10 s; a flood of 1 MiB states gets ~1.6/s (issue 12, attack 8)
+  publish_window = 10,  -- seconds
+  max_streams = 10000,  -- live streams in all, 0 = no cap (issue 12, attack 9)
 }
 
 local INDEX = 'relay:index'       -- zset, score 0, member = stream name (list order)

@@ -12,9 +12,11 @@ const HELP = `Usage: mission-relay <command> [options]
 
 Commands:
   up [--port P] [--subscribe-port S] [--redis-port R] [--web-port W] [--data DIR] [--install]
+     [--maxmemory SIZE]
         Start Redis (+ a subscribe-only replica) and the two Webdis doors on
         127.0.0.1, load the relay functions, serve the web UI, print the URLs;
-        Ctrl-C stops everything.
+        Ctrl-C stops everything. Redis gets maxmemory SIZE (default 256mb, 0 = no
+        limit) with noeviction: when full, writes are refused, never half done.
   start NAME      Start a stream (needs password and leader code).
   stop NAME       Stop a stream: followers get "ended", the name is free again.
   publish NAME [FILE|-]
@@ -47,6 +49,7 @@ function parse() {
         "web-port": { type: "string" },
         data: { type: "string" },
         install: { type: "boolean" },
+        maxmemory: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -60,6 +63,12 @@ function port(v: string | undefined, flag: string): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--${flag} must be a port number`);
   return n;
+}
+
+function memory(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+(b|k|kb|m|mb|g|gb)?$/i.test(v)) throw new UsageError("--maxmemory must be a size like 256mb or 1gb");
+  return v.toLowerCase();
 }
 
 function needName(name: string | undefined, cmd: string): string {
@@ -90,6 +99,7 @@ await runMain("mission-relay", async () => {
         webPort: port(values["web-port"], "web-port"),
         dataDir: values.data ?? join(process.cwd(), ".relay"),
         install: values.install,
+        maxmemory: memory(values.maxmemory),
       });
       process.stdout.write("Ready. Ctrl-C to stop.\n");
       await new Promise<void>((resolve) => {

@@ -29,9 +29,18 @@ export interface UpOptions {
   redisPort?: number;
   webPort?: number;
   dataDir: string;
+  /** Redis maxmemory of the primary (noeviction); default 256mb. */
+  maxmemory?: string;
   install?: boolean;
   log?: (line: string) => void;
 }
+
+/**
+ * Redis's memory cap for `up`: room for thousands of ordinary streams (a 200 KB plan
+ * with patch-sized history is well under 1 MB) and for a few at the limits (a stream of
+ * 1 MiB states with 32 in its history holds ~35 MB), far below a small server's RAM.
+ */
+export const DEFAULT_MAXMEMORY = "256mb";
 
 export interface Running {
   webdisUrl: string;
@@ -76,6 +85,7 @@ function ensureInstalled(install: boolean | undefined, log: (l: string) => void)
 
 export async function up(o: UpOptions): Promise<Running> {
   const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const maxmemory = o.maxmemory ?? DEFAULT_MAXMEMORY;
   ensureInstalled(o.install, log);
   const redisPort = await portOrFree(o.redisPort, 6390, o.redisPort !== undefined);
   const replicaPort = await portOrFree(undefined, redisPort + 1, false);
@@ -93,7 +103,7 @@ export async function up(o: UpOptions): Promise<Running> {
     await redis?.stop();
   };
   try {
-    redis = await startRedis({ port: redisPort, dir: o.dataDir, aof: true });
+    redis = await startRedis({ port: redisPort, dir: o.dataDir, aof: true, maxmemory });
     await loadFunctions(redisPort);
     const version = await redisCommand(redisPort, ["FCALL_RO", "relay_version", "0"]);
     replica = await startRedis({ port: replicaPort, dir: join(o.dataDir, "replica"), replicaOf: redisPort });
@@ -118,7 +128,9 @@ export async function up(o: UpOptions): Promise<Running> {
       web = await serveWeb(dist, { url: webdisUrl, subscribeUrl }, webPort);
       webUrl = `http://127.0.0.1:${webPort}/`;
     }
-    log(`redis   127.0.0.1:${redisPort}  (data in ${o.dataDir}, AOF on, relay functions v${String(version)})`);
+    log(
+      `redis   127.0.0.1:${redisPort}  (data in ${o.dataDir}, AOF on, maxmemory ${maxmemory} noeviction, relay functions v${String(version)})`,
+    );
     log(`replica 127.0.0.1:${replicaPort}  (subscribe-only default user)`);
     log(`webdis  ${webdisUrl}  command door (set RELAY_URL to this for the CLI)`);
     log(`webdis  ${subscribeUrl}  subscription door, WebSockets (RELAY_SUBSCRIBE_URL)`);

@@ -16,6 +16,10 @@ export const OP_CODES = [
   "RATE_LIMITED",
   "LEADER_REPLACED",
   "STALE",
+  /** This stream's publish budget (bytes per window) is spent; retryAfter says when it refills. */
+  "QUOTA",
+  /** No room: max_streams live streams, or Redis at maxmemory (its OOM refusal; nothing written). */
+  "FULL",
 ] as const;
 export type OpCode = (typeof OP_CODES)[number];
 export type ErrorCode = OpCode | "NETWORK" | "TIMEOUT" | "GATEWAY" | "PROTOCOL" | "CLOSED";
@@ -32,7 +36,7 @@ export class RelayError extends Error {
 /** The relay's Lua refused the call; nothing changed (see the code). */
 export class OpError extends RelayError {
   declare readonly code: OpCode;
-  /** For RATE_LIMITED: seconds until the window ends, when known. */
+  /** For RATE_LIMITED and QUOTA: seconds until the window ends, when known. */
   readonly retryAfter: number | undefined;
   constructor(code: OpCode, message: string) {
     super(code, message);
@@ -79,6 +83,9 @@ export function errorFromRedis(text: string): RelayError {
   const code = space < 0 ? clean : clean.slice(0, space);
   const message = space < 0 ? code : clean.slice(space + 1);
   if (OP_CODE_SET.has(code)) return new OpError(code as OpCode, message);
+  // Redis at maxmemory with noeviction refuses a writing function before it runs, so
+  // nothing was written: a typed "no room", not a door fault.
+  if (code === "OOM") return new OpError("FULL", "the relay is out of memory; nothing was written");
   return new GatewayError(`Redis error: ${clean.slice(0, 200)}`);
 }
 

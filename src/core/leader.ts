@@ -13,7 +13,7 @@
  * never left (connection refused, Webdis had no Redis connection), on every
  * attempt so far, is dropped in favour of a newer state.
  */
-import { GatewayError, RelayError, staleSeq } from "./errors.ts";
+import { GatewayError, OpError, RelayError, staleSeq } from "./errors.ts";
 import { Emitter } from "./events.ts";
 import { diff } from "./patch.ts";
 import { randomHex } from "./secrets.ts";
@@ -115,6 +115,8 @@ export class Leader extends Emitter<LeaderEvents> {
   #flushing = false;
   #attempt = 0;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
+  /** Ends a QUOTA wait early (the leader ended: nothing more will be sent). */
+  #wake: (() => void) | undefined;
   readonly #deps: LeaderDeps;
 
   constructor(session: LeaderSession, deps: LeaderDeps) {
@@ -216,6 +218,19 @@ export class Leader extends Emitter<LeaderEvents> {
             } else this.#pending = job;
             continue;
           }
+          // QUOTA: this stream's publish budget is spent and nothing was written. Not a
+          // fault and not offline: wait until the window refills, then send the newest
+          // state (a newer one waiting replaces this one, unless this one may still land
+          // from an earlier attempt). Still one request in flight.
+          if (err.code === "QUOTA" && (this.#status === "live" || this.#status === "offline")) {
+            if (job.maybeSent) this.#inDoubt = job;
+            else if (this.#pending) this.#pending.waiters.unshift(...job.waiters);
+            else this.#pending = job;
+            this.emit("error", { error: err });
+            const seconds = err instanceof OpError && err.retryAfter !== undefined ? err.retryAfter : 1;
+            await this.#pause(Math.max(1_000 * seconds, this.#deps.backoff(1)));
+            continue;
+          }
           // A reply that does not parse (seen once after Redis was frozen under load) says
           // nothing about the outcome: retry the op id a few times before giving up.
           if (err.code === "PROTOCOL") job.garbled = (job.garbled ?? 0) + 1;
@@ -244,6 +259,18 @@ export class Leader extends Emitter<LeaderEvents> {
     } finally {
       this.#flushing = false;
     }
+  }
+
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+    });
   }
 
   async #beat() {
@@ -280,6 +307,7 @@ export class Leader extends Emitter<LeaderEvents> {
     if (this.#status === status || (this.#status !== "live" && this.#status !== "offline" && status !== "stopped"))
       return;
     clearInterval(this.#heartbeat);
+    this.#wake?.();
     const jobs = [this.#inDoubt, this.#pending];
     this.#pending = undefined;
     this.#inDoubt = undefined;

@@ -125,6 +125,13 @@ export interface RedisOptions {
   host?: string;
   /** A command the server is started through, e.g. `ip netns exec NS` (fault tests). */
   wrap?: string[];
+  /**
+   * Primary only: Redis `maxmemory` (e.g. "256mb"), with `maxmemory-policy noeviction`.
+   * Evicting would drop some of a stream's keys (its state, its meta) and silently
+   * corrupt it; with noeviction a writing function is refused before it runs (OOM), so
+   * it writes nothing and the client gets FULL. Unset: no limit (test stacks).
+   */
+  maxmemory?: string;
 }
 
 /** The replica's extra user in test stacks (see RedisOptions.inspectorSha256). */
@@ -146,14 +153,15 @@ export const SUBSCRIBE_ONLY_USER = [
 ];
 
 export function redisArgs(
-  { port, dir, aof = true, replicaOf, host = "127.0.0.1", inspectorSha256 }: RedisOptions,
+  { port, dir, aof = true, replicaOf, host = "127.0.0.1", inspectorSha256, maxmemory }: RedisOptions,
   logfile = join(dir, "redis.log"),
 ): string[] {
   const common = ["--bind", host, "--port", String(port), "--dir", dir, "--save", "", "--daemonize", "no"];
   // Protected mode refuses every peer but loopback; a test namespace's address is only
   // reachable from the namespaces that test made, and its doors must get in.
   const tail = ["--logfile", logfile, "--protected-mode", host === "127.0.0.1" ? "yes" : "no"];
-  if (replicaOf === undefined) return [...common, "--appendonly", aof ? "yes" : "no", ...tail];
+  const memory = maxmemory ? ["--maxmemory", maxmemory, "--maxmemory-policy", "noeviction"] : [];
+  if (replicaOf === undefined) return [...common, "--appendonly", aof ? "yes" : "no", ...memory, ...tail];
   return [
     ...common,
     "--appendonly",

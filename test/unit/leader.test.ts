@@ -197,3 +197,74 @@ describe("heartbeat reactions", () => {
     await expect(leader.publish({ v: 1 })).rejects.toMatchObject({ code: "LEADER_REPLACED" });
   });
 });
+
+describe("QUOTA (the stream's publish budget is spent)", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const quota = (s: number) =>
+    new OpError("QUOTA", `this stream published 5 of 4 bytes allowed per 10 s; retry in ${s} s`);
+
+  it("waits the window out, then sends only the newest state; every caller gets its result", async () => {
+    vi.useFakeTimers();
+    const { deps, calls } = fakeDeps((n) => {
+      if (n === 1) throw quota(3);
+    });
+    const leader = new Leader(session(), deps);
+    const errors: string[] = [];
+    leader.on("error", ({ error }) => errors.push(error.code));
+    const a = leader.publish({ v: "A" });
+    await vi.advanceTimersByTimeAsync(0);
+    const b = leader.publish({ v: "B" });
+    const c = leader.publish({ v: "C" });
+    await vi.advanceTimersByTimeAsync(2_900);
+    expect(calls).toHaveLength(1); // nothing more while the window is spent: no hammering
+    expect(leader.status).toBe("live"); // throttled, not offline
+    await vi.advanceTimersByTimeAsync(200);
+    const results = await Promise.all([a, b, c]);
+    expect(calls.map((x) => x.json)).toEqual(['{"v":"A"}', '{"v":"C"}']);
+    expect(results).toEqual([results[0], results[0], results[0]]);
+    expect(leader.state).toEqual({ v: "C" });
+    expect(errors).toEqual(["QUOTA"]);
+  });
+
+  it("alone, the refused state is sent again after the window", async () => {
+    vi.useFakeTimers();
+    const { deps, calls } = fakeDeps((n) => {
+      if (n <= 2) throw quota(1);
+    });
+    const leader = new Leader(session(), deps);
+    const a = leader.publish({ v: "A" });
+    await vi.advanceTimersByTimeAsync(2_100);
+    expect(await a).toEqual({ seq: 1, changed: true });
+    expect(calls.map((x) => x.json)).toEqual(['{"v":"A"}', '{"v":"A"}', '{"v":"A"}']);
+  });
+
+  it("an in-doubt state stays first: after QUOTA its op id is retried before the newer state", async () => {
+    vi.useFakeTimers();
+    const { deps, calls } = fakeDeps((n) => {
+      if (n === 1) throw new TimeoutError("no reply");
+      if (n === 2) throw quota(1);
+    });
+    const leader = new Leader(session(), deps);
+    const a = leader.publish({ v: "A" });
+    const b = leader.publish({ v: "B" });
+    await vi.advanceTimersByTimeAsync(1_100);
+    await Promise.all([a, b]);
+    expect(calls.map((x) => x.json)).toEqual(['{"v":"A"}', '{"v":"A"}', '{"v":"A"}', '{"v":"B"}']);
+    expect(new Set(calls.slice(0, 3).map((x) => x.op)).size).toBe(1);
+  });
+
+  it("close() during the wait ends it at once and rejects the waiting publish", async () => {
+    const { deps, calls } = fakeDeps(() => {
+      throw quota(60);
+    });
+    const leader = new Leader(session(), deps);
+    const a = leader.publish({ v: "A" });
+    await new Promise((r) => setTimeout(r, 20));
+    leader.close();
+    await expect(a).rejects.toMatchObject({ code: "CLOSED" });
+    await leader.flushed();
+    expect(calls).toHaveLength(1);
+  });
+});
