@@ -18,6 +18,7 @@ import { BenchStack } from "./lib/stack.ts";
 import { bytesOnTheWire } from "./scenarios/bytes.ts";
 import { clientSize } from "./scenarios/client.ts";
 import { fanout } from "./scenarios/fanout.ts";
+import { flood } from "./scenarios/flood.ts";
 import { latency } from "./scenarios/latency.ts";
 import { memory } from "./scenarios/memory.ts";
 import { throughput } from "./scenarios/throughput.ts";
@@ -86,6 +87,7 @@ async function main() {
     [4, memory],
     [5, bytesOnTheWire],
     [6, clientSize],
+    [7, flood],
   ];
   const results: ScenarioResult[] = [];
   try {
