@@ -125,7 +125,9 @@ export async function up(o: UpOptions): Promise<Running> {
     let webUrl: string | undefined;
     if (existsSync(join(dist, "index.html"))) {
       const webPort = await portOrFree(o.webPort, 8080, o.webPort !== undefined);
-      web = await serveWeb(dist, { url: webdisUrl, subscribeUrl }, webPort);
+      web = await serveWeb(dist, { url: webdisUrl, subscribeUrl }, webPort, "127.0.0.1", (e) =>
+        log(`web UI server: ${e.message}`),
+      );
       webUrl = `http://127.0.0.1:${webPort}/`;
     }
     log(

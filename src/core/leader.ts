@@ -114,6 +114,8 @@ export class Leader extends Emitter<LeaderEvents> {
   #inDoubt: Pending | undefined;
   #flushing = false;
   #attempt = 0;
+  /** After STALE: the stream's state is not the one we hold, so patches against it are wrong. */
+  #baseUnknown = false;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   /** Ends a QUOTA wait early (the leader ended: nothing more will be sent). */
   #wake: (() => void) | undefined;
@@ -189,12 +191,13 @@ export class Leader extends Emitter<LeaderEvents> {
         else this.#pending = undefined;
         try {
           const before = this.#session.seq;
-          job.patch ??= patchFor(this.#session.state, job.state, job.json.length);
+          job.patch ??= this.#baseUnknown ? "-" : patchFor(this.#session.state, job.state, job.json.length);
           const r = await this.#deps.publish(this.#session, job.opId, job.json, job.patch);
           this.#attempt = 0;
           this.#session.seq = r.seq;
           // A snapshot, not the caller's object: the next patch is made against it.
           this.#session.state = JSON.parse(job.json);
+          this.#baseUnknown = false;
           if (!this.#inDoubt && !this.#pending)
             this.#setStatus("live", r.duplicate ? "published (retry confirmed)" : "published");
           // A retry the server recognised: the first attempt changed the state if the seq moved.
@@ -210,7 +213,8 @@ export class Leader extends Emitter<LeaderEvents> {
           if (at !== undefined && (job.stale ?? 0) < 2 && (this.#status === "live" || this.#status === "offline")) {
             job.stale = (job.stale ?? 0) + 1;
             this.#session.seq = at;
-            this.#session.state = undefined;
+            // The stream's state at that seq is not ours: no patch until one lands whole.
+            this.#baseUnknown = true;
             job.patch = "-";
             if (this.#pending) {
               // A newer state is waiting: it goes instead, on the same corrected base.

@@ -153,13 +153,14 @@ export const SUBSCRIBE_ONLY_USER = [
 ];
 
 export function redisArgs(
-  { port, dir, aof = true, replicaOf, host = "127.0.0.1", inspectorSha256, maxmemory }: RedisOptions,
+  { port, dir, aof = true, replicaOf, host = "127.0.0.1", inspectorSha256, maxmemory, wrap }: RedisOptions,
   logfile = join(dir, "redis.log"),
 ): string[] {
   const common = ["--bind", host, "--port", String(port), "--dir", dir, "--save", "", "--daemonize", "no"];
-  // Protected mode refuses every peer but loopback; a test namespace's address is only
-  // reachable from the namespaces that test made, and its doors must get in.
-  const tail = ["--logfile", logfile, "--protected-mode", host === "127.0.0.1" ? "yes" : "no"];
+  // Protected mode refuses every peer but loopback. It is off only for a server the fault
+  // tests start inside a network namespace they made (`wrap`): that address is reachable
+  // only from their own namespaces, and the doors there must get in. Never for `up`.
+  const tail = ["--logfile", logfile, "--protected-mode", wrap ? "no" : "yes"];
   const memory = maxmemory ? ["--maxmemory", maxmemory, "--maxmemory-policy", "noeviction"] : [];
   if (replicaOf === undefined) return [...common, "--appendonly", aof ? "yes" : "no", ...memory, ...tail];
   return [
