@@ -75,6 +75,13 @@ function lines(child: ChildProcessWithoutNullStreams) {
     });
 }
 
+/** One JSON value per non-empty output line. */
+const jsonLines = (out: string) =>
+  out
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+
 describe("mission-relay", () => {
   it("start, publish from stdin, follow, list-streams and stop", async () => {
     const name = `${uniqueName("cli")}/plan.v1 ✈`;
@@ -89,12 +96,7 @@ describe("mission-relay", () => {
 
     const pub = await cli("mission-relay", ["publish", name, "-"], { input: '{"a":1}\n\n{"a":2}\n{"a":2}\n' });
     expect(pub.code).toBe(0);
-    expect(
-      pub.stdout
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l)),
-    ).toEqual([
+    expect(jsonLines(pub.stdout)).toEqual([
       { line: 1, seq: 1, changed: true },
       { line: 3, seq: 2, changed: true },
       { line: 4, seq: 2, changed: false },
@@ -156,12 +158,7 @@ describe("mission-relay", () => {
     const pub = await cli("mission-relay", ["publish", name, file], { input: '{"from":"stdin"}\n' });
     expect(pub.stderr).toBe("");
     expect(pub.code).toBe(0);
-    expect(
-      pub.stdout
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l)),
-    ).toEqual([
+    expect(jsonLines(pub.stdout)).toEqual([
       { line: 1, seq: 1, changed: true },
       { line: 2, seq: 2, changed: true },
     ]);

@@ -20,6 +20,7 @@ import { execFile, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import type { Placement } from "../setup/types.ts";
+import { pidAlive } from "../support/util.ts";
 
 const PREFIX = "rlf";
 
@@ -48,15 +49,6 @@ export function netUnavailable(): string | undefined {
   if (ipt.status !== 0) return `iptables does not work in a namespace: ${ipt.stderr.trim()}`;
   return undefined;
 }
-
-const pidAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
 
 /** Deletes namespaces an earlier run left behind (its process is gone); their veths go with them. */
 export async function sweepStale(): Promise<void> {

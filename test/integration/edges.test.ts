@@ -15,8 +15,8 @@ import { deriveVerifier, randomHex } from "../../src/core/secrets.ts";
 import { baseKey } from "../../src/core/wire.ts";
 import type { Follower, RelayOptions } from "../../src/node.ts";
 import { controlledFetch, creds, expectClean, recordAll, useStack } from "../faults/support.ts";
-import { record, sleep, uniqueName, waitForSeq, waitForStatus } from "../support/util.ts";
-import { expectCode, relayOn, within } from "./support.ts";
+import { record, sleep, uniqueName, waitForSeq, waitForStatus, within } from "../support/util.ts";
+import { expectCode, relayOn } from "./support.ts";
 
 const fixture = useStack();
 const { track } = fixture;

@@ -25,20 +25,3 @@ export async function expectCode(p: Promise<unknown>, code: string): Promise<Rel
   expect((err as RelayError).code, (err as Error).message).toBe(code);
   return err as RelayError;
 }
-
-/** `p`, or a clear failure after `ms` (instead of the test's own timeout). */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
-}

@@ -20,6 +20,7 @@ import type { StartedTestContainer } from "testcontainers";
 import { bundleLua } from "../../src/server/lua.ts";
 import { freePort, redisArgs, repoRoot, waitForSubscribeDoor, webdisConfig } from "../../src/server/native.ts";
 import { redisCommand } from "../../src/server/resp.ts";
+import { pidAlive, within } from "../support/util.ts";
 import { inspector } from "./inspector.ts";
 import type { Stack, StackOptions, Target } from "./types.ts";
 
@@ -56,22 +57,6 @@ const testcontainers = (): Promise<TC> => {
   return tc;
 };
 
-const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
-    t.unref();
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
-
 let available: Promise<boolean> | undefined;
 /**
  * True when a Docker engine answers and both images exist locally (we never
@@ -80,7 +65,7 @@ let available: Promise<boolean> | undefined;
 export function containersAvailable(): Promise<boolean> {
   available ??= (async () => {
     try {
-      return await withTimeout(
+      return await within(
         (async () => {
           const { getContainerRuntimeClient, ImageName } = await testcontainers();
           const client = await getContainerRuntimeClient();
@@ -103,7 +88,7 @@ export function containersAvailable(): Promise<boolean> {
 export async function whyUnavailable(): Promise<string | undefined> {
   try {
     const { getContainerRuntimeClient, ImageName } = await testcontainers();
-    const client = await withTimeout(getContainerRuntimeClient(), 10_000, "looking for a Docker engine");
+    const client = await within(getContainerRuntimeClient(), 10_000, "looking for a Docker engine");
     const missing: string[] = [];
     for (const image of [redisImage(), webdisImage()]) {
       if (!(await client.image.exists(ImageName.fromString(image)))) missing.push(image);
@@ -133,15 +118,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const LABEL = "mission-relay.test-stack";
 const TMP_PREFIX = "relay-containers-";
-const pidAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
-
 let reaped: Promise<void> | undefined;
 /**
  * Removes test-stack containers left running by an earlier test process on
