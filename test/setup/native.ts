@@ -56,9 +56,6 @@ export async function startNativeStack(opts: StackOptions = {}): Promise<Stack> 
     wrap: redisAt.wrap,
     inspectorSha256: inspector.sha256,
   };
-  let redis: Managed = await startRedis(primaryOpts);
-  await loadFunctions(redisPort, redisAt.host);
-  let replica: Managed = await startRedis(replicaOpts);
   const config = {
     ...webdisConfig({ redisPort, port: webdisPort, logfile: join(dir, "webdis.log"), ...opts.webdis }),
     redis_host: redisAt.host,
@@ -78,10 +75,30 @@ export async function startNativeStack(opts: StackOptions = {}): Promise<Stack> 
     i === 0
       ? superviseWebdis(config, dir, "webdis.json", log, doorsAt.wrap)
       : superviseWebdis(subConfig, dir, "webdis-subscribe.json", log, doorsAt.wrap);
-  const doors: (Supervised | undefined)[] = await Promise.all([superviseDoor(0), superviseDoor(1)]);
   const webdisUrl = `http://${doorsAt.host}:${webdisPort}`;
   const subscribeUrl = `http://${doorsAt.host}:${subscribePort}`;
-  await waitForSubscribeDoor(redisPort, subscribeUrl, 10_000, redisAt.host);
+  // A start-up that fails half way stops what it started (startStack then tries new ports).
+  const started: { stop(): Promise<void> }[] = [];
+  let redis: Managed;
+  let replica: Managed;
+  let doors: (Supervised | undefined)[];
+  try {
+    redis = await startRedis(primaryOpts);
+    started.push(redis);
+    await loadFunctions(redisPort, redisAt.host);
+    replica = await startRedis(replicaOpts);
+    started.push(replica);
+    const settled = await Promise.allSettled([superviseDoor(0), superviseDoor(1)]);
+    doors = settled.map((r) => (r.status === "fulfilled" ? r.value : undefined));
+    for (const d of doors) if (d) started.push(d);
+    const failed = settled.find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    await waitForSubscribeDoor(redisPort, subscribeUrl, 10_000, redisAt.host);
+  } catch (e) {
+    await Promise.all(started.map((x) => x.stop().catch(() => {})));
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
 
   const doorIndex = (t: Target): 0 | 1 => (t === "command-door" ? 0 : 1);
   const doorUrl = (t: Target) => (t === "command-door" ? webdisUrl : subscribeUrl);
