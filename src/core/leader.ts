@@ -184,7 +184,7 @@ export class Leader extends Emitter<LeaderEvents> {
     if (this.#flushing) return;
     this.#flushing = true;
     try {
-      while ((this.#inDoubt || this.#pending) && (this.#status === "live" || this.#status === "offline")) {
+      while ((this.#inDoubt || this.#pending) && this.#sending()) {
         // The job in flight leaves #pending, so a newer publish() starts a new job.
         const job = (this.#inDoubt ?? this.#pending) as Pending;
         if (job === this.#inDoubt) this.#inDoubt = undefined;
@@ -210,26 +210,22 @@ export class Leader extends Emitter<LeaderEvents> {
           // with Redis, or a state that landed behind its back). Nothing changed; send this
           // state whole on top of the stream's seq, a couple of times at most.
           const at = staleSeq(err);
-          if (at !== undefined && (job.stale ?? 0) < 2 && (this.#status === "live" || this.#status === "offline")) {
+          if (at !== undefined && (job.stale ?? 0) < 2 && this.#sending()) {
             job.stale = (job.stale ?? 0) + 1;
             this.#session.seq = at;
             // The stream's state at that seq is not ours: no patch until one lands whole.
             this.#baseUnknown = true;
             job.patch = "-";
-            if (this.#pending) {
-              // A newer state is waiting: it goes instead, on the same corrected base.
-              this.#pending.waiters.unshift(...job.waiters);
-            } else this.#pending = job;
+            this.#requeue(job); // a newer waiting state goes instead, on the same corrected base
             continue;
           }
           // QUOTA: this stream's publish budget is spent and nothing was written. Not a
           // fault and not offline: wait until the window refills, then send the newest
           // state (a newer one waiting replaces this one, unless this one may still land
           // from an earlier attempt). Still one request in flight.
-          if (err.code === "QUOTA" && (this.#status === "live" || this.#status === "offline")) {
+          if (err.code === "QUOTA" && this.#sending()) {
             if (job.maybeSent) this.#inDoubt = job;
-            else if (this.#pending) this.#pending.waiters.unshift(...job.waiters);
-            else this.#pending = job;
+            else this.#requeue(job);
             this.emit("error", { error: err });
             const seconds = err instanceof OpError && err.retryAfter !== undefined ? err.retryAfter : 1;
             await this.#pause(Math.max(1_000 * seconds, this.#deps.backoff(1)));
@@ -239,13 +235,10 @@ export class Leader extends Emitter<LeaderEvents> {
           // nothing about the outcome: retry the op id a few times before giving up.
           if (err.code === "PROTOCOL") job.garbled = (job.garbled ?? 0) + 1;
           const garbled = err.code === "PROTOCOL" && (job.garbled ?? 0) <= 3;
-          if ((isTransient(err) || garbled) && (this.#status === "live" || this.#status === "offline")) {
+          if ((isTransient(err) || garbled) && this.#sending()) {
             if (!surelyNotSent(err)) job.maybeSent = true;
             if (!job.maybeSent) {
-              // It never reached the server: back to pending, where a newer state replaces it.
-              const newer = this.#pending as Pending | undefined;
-              if (newer) newer.waiters.unshift(...job.waiters);
-              else this.#pending = job;
+              this.#requeue(job); // it never reached the server
             } else {
               this.#inDoubt = job;
             }
@@ -265,6 +258,20 @@ export class Leader extends Emitter<LeaderEvents> {
     }
   }
 
+  /**
+   * A job that surely did not land goes back to pending: a newer waiting state
+   * replaces it and answers its callers too; else it waits to be sent again.
+   */
+  /** Live or offline: the leader still sends (not stopped, replaced or closed). */
+  #sending(): boolean {
+    return this.#status === "live" || this.#status === "offline";
+  }
+
+  #requeue(job: Pending) {
+    if (this.#pending) this.#pending.waiters.unshift(...job.waiters);
+    else this.#pending = job;
+  }
+
   #pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
@@ -278,7 +285,7 @@ export class Leader extends Emitter<LeaderEvents> {
   }
 
   async #beat() {
-    if (this.#status !== "live" && this.#status !== "offline") return;
+    if (!this.#sending()) return;
     try {
       await this.#deps.heartbeat(this.#session);
       if (this.#status === "offline" && !this.#pending && !this.#inDoubt) this.#setStatus("live", "heartbeat");
@@ -308,8 +315,7 @@ export class Leader extends Emitter<LeaderEvents> {
   #end(status: "replaced" | "stopped" | "closed", reason: string) {
     // Terminal states stay put (a late heartbeat reply must not turn "replaced" into
     // something else); only an explicit stop() may still end the stream.
-    if (this.#status === status || (this.#status !== "live" && this.#status !== "offline" && status !== "stopped"))
-      return;
+    if (this.#status === status || (!this.#sending() && status !== "stopped")) return;
     clearInterval(this.#heartbeat);
     this.#wake?.();
     const jobs = [this.#inDoubt, this.#pending];
@@ -335,6 +341,6 @@ export class Leader extends Emitter<LeaderEvents> {
 
   /** Leaves without ending the stream (another leader may `reconnect`). */
   close(): void {
-    if (this.#status === "live" || this.#status === "offline") this.#end("closed", "closed by the leader");
+    if (this.#sending()) this.#end("closed", "closed by the leader");
   }
 }
