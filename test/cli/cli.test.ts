@@ -1,7 +1,7 @@
 /** The two command-line tools against the real stack, as a user runs them. */
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer, type Server } from "node:net";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRelay } from "../../src/node.ts";
 import { freePort } from "../../src/server/native.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
-import { uniqueName } from "../support/util.ts";
+import { rawRequest, uniqueName } from "../support/util.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const tool = (name: string) => ["--import", "tsx", join(root, "src", "cli", `${name}.ts`)];
@@ -316,16 +316,7 @@ describe("mission-relay up: taken default ports and the web UI", () => {
 
   it("survives a malformed path on the web UI (GET /% used to end up, and Redis with it)", async () => {
     const web = new URL(printedUrl(/web UI/).url);
-    const reply = await new Promise<string>((resolve, reject) => {
-      const sock = connect({ host: "127.0.0.1", port: Number(web.port) });
-      let got = "";
-      sock.on("connect", () => sock.write("GET /% HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"));
-      sock.on("data", (d) => {
-        got += d.toString();
-      });
-      sock.on("end", () => resolve(got));
-      sock.on("error", reject);
-    });
+    const reply = await rawRequest(Number(web.port), "GET /% HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
     expect(reply).toMatch(/^HTTP\/1\.1 400/);
     expect(child?.exitCode).toBeNull();
     const res = await fetch(`${printedUrl(/webdis/).url}/`, { method: "POST", body: "FCALL_RO/relay_version/0" });

@@ -7,11 +7,11 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveWeb } from "../../src/server/web.ts";
+import { rawRequest } from "../support/util.ts";
 
 const doors = { url: "http://127.0.0.1:7379", subscribeUrl: "http://127.0.0.1:7380" };
 let dir: string;
@@ -39,29 +39,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** One raw request on its own socket (fetch would normalise the path); resolves with the whole reply. */
-function raw(request: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = connect({ host: "127.0.0.1", port });
-    let got = "";
-    const timer = setTimeout(() => {
-      sock.destroy();
-      resolve(got);
-    }, 5_000);
-    sock.on("connect", () => sock.write(request));
-    sock.on("data", (d) => {
-      got += d.toString("latin1");
-    });
-    sock.on("end", () => {
-      clearTimeout(timer);
-      resolve(got);
-    });
-    sock.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
-}
+/** One raw request to this test's server. */
+const raw = (request: string) => rawRequest(port, request);
 
 const status = (reply: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(reply)?.[1]);
 

@@ -1,5 +1,6 @@
 /** Small helpers shared by integration tests. */
 import { randomUUID } from "node:crypto";
+import { connect } from "node:net";
 import type { Follower, FollowerUpdate } from "../../src/index.ts";
 
 /** A unique stream name per test, so tests share one stack without FLUSHALL. */
@@ -88,4 +89,32 @@ export function pidAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/**
+ * One raw HTTP request on its own socket to 127.0.0.1:`port` (fetch would
+ * normalise the path); resolves with the whole reply when the server closes,
+ * or with what came within `ms`.
+ */
+export function rawRequest(port: number, request: string, ms = 5_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host: "127.0.0.1", port });
+    let got = "";
+    const timer = setTimeout(() => {
+      sock.destroy();
+      resolve(got);
+    }, ms);
+    sock.on("connect", () => sock.write(request));
+    sock.on("data", (d) => {
+      got += d.toString("latin1");
+    });
+    sock.on("end", () => {
+      clearTimeout(timer);
+      resolve(got);
+    });
+    sock.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
 }
