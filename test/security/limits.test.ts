@@ -22,7 +22,10 @@ import {
   codeOf,
   encodeAll,
   http,
+  type RawStream,
   rawFcall,
+  rawPublish,
+  rawStream,
   sleep,
   snapshot,
 } from "./support.ts";
@@ -43,19 +46,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function own() {
-  const s = { name: uniqueName("lim"), token: randomHex(24) };
-  const r = await rawFcall(
-    stack,
-    "relay_start",
-    [baseKeyBytes(s.name)],
-    [s.name, randomHex(32), randomHex(32), randomHex(24), s.token],
-  );
-  expect(r.ok, r.error).toBe(true);
-  return s;
-}
-const publish = (s: { name: string; token: string }, state: string) =>
-  rawFcall(stack, "relay_publish", [baseKeyBytes(s.name)], [s.name, s.token, "1", randomHex(16), state]);
+const own = () => rawStream(stack, "lim");
+const publish = (s: RawStream, state: string) => rawPublish(stack, s, state);
 /** A JSON object of exactly `n` bytes. */
 const stateOf = (n: number) => `{"p":"${"x".repeat(n - 8)}"}`;
 

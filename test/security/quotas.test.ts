@@ -10,7 +10,17 @@ import { createRelay, type Relay, RelayError } from "../../src/node.ts";
 import { redisArgs } from "../../src/server/native.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
 import { uniqueName } from "../support/util.ts";
-import { baseKeyBytes, changedKeys, closeSnapshots, codeOf, rawFcall, snapshot } from "./support.ts";
+import {
+  baseKeyBytes,
+  changedKeys,
+  closeSnapshots,
+  codeOf,
+  type RawStream,
+  rawFcall,
+  rawPublish,
+  rawStream,
+  snapshot,
+} from "./support.ts";
 
 let stack: Stack;
 let relay: Relay;
@@ -29,7 +39,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-type Own = { name: string; token: string };
+type Own = RawStream;
 const start = (name: string) =>
   rawFcall(
     stack,
@@ -37,19 +47,8 @@ const start = (name: string) =>
     [baseKeyBytes(name)],
     [name, randomHex(32), randomHex(32), randomHex(24), randomHex(24)],
   );
-async function own(): Promise<Own> {
-  const s = { name: uniqueName("quota"), token: randomHex(24) };
-  const r = await rawFcall(
-    stack,
-    "relay_start",
-    [baseKeyBytes(s.name)],
-    [s.name, randomHex(32), randomHex(32), randomHex(24), s.token],
-  );
-  expect(r.ok, r.error).toBe(true);
-  return s;
-}
-const publish = (s: Own, state: string, op = randomHex(16)) =>
-  rawFcall(stack, "relay_publish", [baseKeyBytes(s.name)], [s.name, s.token, "1", op, state]);
+const own = () => rawStream(stack, "quota");
+const publish = (s: Own, state: string, op?: string) => rawPublish(stack, s, state, op);
 /** A JSON object of exactly `n` bytes; `tag` makes each one differ. */
 const stateOf = (n: number, tag = randomHex(4)) => `{"t":"${tag}","p":"${"x".repeat(n - 23)}"}`;
 const pct = (xs: number[], p: number) => {

@@ -6,8 +6,11 @@ import { request } from "node:http";
  * nothing).
  */
 import { Redis } from "ioredis";
+import { expect } from "vitest";
 import WebSocket from "ws";
+import { randomHex } from "../../src/core/secrets.ts";
 import type { Stack } from "../setup/types.ts";
+import { uniqueName } from "../support/util.ts";
 
 /** Percent-encodes every byte: binary, control characters and `/` `.` all travel intact. */
 export function encodeAll(value: string | Buffer): string {
@@ -85,6 +88,29 @@ export async function rawFcall(
 }
 
 /** The first word of a Redis error ("INVALID", "ERR", ...). */
+/** A stream started straight through the door, with a leader token we know (for raw publishes). */
+export interface RawStream {
+  name: string;
+  token: string;
+}
+
+/** relay_start through the door with random verifiers and a known token; fails the test if refused. */
+export async function rawStream(stack: Stack, prefix: string): Promise<RawStream> {
+  const s = { name: uniqueName(prefix), token: randomHex(24) };
+  const r = await rawFcall(
+    stack,
+    "relay_start",
+    [baseKeyBytes(s.name)],
+    [s.name, randomHex(32), randomHex(32), randomHex(24), s.token],
+  );
+  expect(r.ok, r.error).toBe(true);
+  return s;
+}
+
+/** relay_publish of `state` (term 1, no patch, no base) through the door. */
+export const rawPublish = (stack: Stack, s: RawStream, state: string, op = randomHex(16)) =>
+  rawFcall(stack, "relay_publish", [baseKeyBytes(s.name)], [s.name, s.token, "1", op, state]);
+
 export const codeOf = (error: string | undefined) => (error ?? "").split(" ")[0];
 
 /** A binary-safe Redis connection to one database (tests only); the caller disconnects it. */
