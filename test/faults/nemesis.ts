@@ -239,10 +239,15 @@ export async function runNemesis(
       applied.push(f);
       await sleep(f.holdMs);
     } finally {
+      const healStart = Date.now();
       await heal?.().catch((e) => {
         errors.push(`heal of ${f.kind} failed: ${(e as Error).message}`);
         log(errors[errors.length - 1] as string);
       });
+      // A slow heal (a door or Redis slow to come back on a loaded box) is where a
+      // campaign's time goes: say so, so a run that overruns shows why.
+      const took = Date.now() - healStart;
+      if (took > 5_000) log(`heal of ${f.kind} (t+${(f.at / 1000).toFixed(1)}s) took ${took} ms`);
       await t.lab?.healAll();
       lastHeal = Date.now();
     }
