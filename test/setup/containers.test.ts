@@ -103,6 +103,21 @@ describe.skipIf(reason !== undefined && !required)("containers test stack", () =
     expect((await ping(stack.webdisUrl)).body).toEqual({ PING: [true, "PONG"] });
   });
 
+  it("freezing a door that is down is a no-op its heal survives (a door can die on its own)", async () => {
+    // The campaign's seed 281666635 froze the subscription door while it was down
+    // (Webdis 0.1.9 had died with the replica): the freeze was taken as done, and
+    // its heal's unpause got Docker's 500 "is not paused".
+    await stack.signal("subscribe-door", "SIGKILL");
+    await stack.signal("subscribe-door", "SIGSTOP");
+    await stack.start("subscribe-door");
+    expect((await ping(stack.subscribeUrl, 5_000)).body).toEqual({ PING: [true, "PONG"] });
+    // And a real freeze still freezes and thaws.
+    await stack.signal("subscribe-door", "SIGSTOP");
+    await expect(ping(stack.subscribeUrl, 500)).rejects.toThrow();
+    await stack.signal("subscribe-door", "SIGCONT");
+    expect((await ping(stack.subscribeUrl, 5_000)).body).toEqual({ PING: [true, "PONG"] });
+  });
+
   it("pauses and resumes Redis", async () => {
     await stack.pauseRedis();
     try {

@@ -369,6 +369,16 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
     // 409: not running / already paused or not paused: the wanted end state already holds.
     if ((e as { statusCode?: number }).statusCode !== 409) throw e;
   };
+  /**
+   * Thaws `t` if it is frozen. Docker answers unpausing a container that is not
+   * paused with a 500 (not a 409), so ask first: a door can die on its own
+   * (Webdis 0.1.9 segfaults when its Redis goes) and come back unfrozen.
+   */
+  const thaw = async (t: Target) => {
+    if (!paused.delete(t)) return;
+    const c = containerOf(t);
+    if ((await c.inspect()).State.Paused) await c.unpause().catch(ignoreConflict);
+  };
 
   // A supervisor for the doors, as a restart policy would be in production:
   // Webdis 0.1.9 can segfault (in hiredis) when Redis restarts under load.
@@ -460,25 +470,32 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
     async signal(target, sig) {
       const c = containerOf(target);
       if (sig === "SIGSTOP") {
-        await c.pause().catch(ignoreConflict);
-        paused.add(target);
-        if (target === "primary") redisPaused = true;
+        // A door the supervisor is bringing back is frozen once it is up, not
+        // mid-start (pausing a container that is not running is refused).
+        if (target === "command-door" || target === "subscribe-door") await reviving;
+        let frozen = true;
+        await c.pause().catch((e) => {
+          ignoreConflict(e); // not running: there is nothing to freeze
+          frozen = false;
+        });
+        if (frozen) paused.add(target);
+        if (frozen && target === "primary") redisPaused = true;
         return;
       }
       if (sig === "SIGCONT") {
-        if (paused.delete(target)) await c.unpause().catch(ignoreConflict);
+        await thaw(target);
         if (target === "primary") redisPaused = false;
         return;
       }
       // SIGKILL (a paused container is thawed first, as the kernel would deliver it).
-      if (paused.delete(target)) await c.unpause().catch(ignoreConflict);
+      await thaw(target);
       if (target === "primary") redisPaused = false;
       await c.kill({ signal: "SIGKILL" }).catch(ignoreConflict);
       await c.wait({ condition: "not-running" }).catch(() => {});
     },
     async start(target) {
       const c = containerOf(target);
-      if (paused.delete(target)) await c.unpause().catch(ignoreConflict);
+      await thaw(target);
       if (target === "primary") redisPaused = false;
       if (target === "command-door" || target === "subscribe-door") {
         // The supervisor restarts a killed door; wait for it rather than race it.
