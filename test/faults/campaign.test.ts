@@ -21,9 +21,17 @@ import { DelayProxy, makeNetLab, type NetLab, netUnavailable } from "./net.ts";
 import { creds, fastBackoff } from "./support.ts";
 
 const SECONDS = Number(process.env.RELAY_CAMPAIGN_SECONDS || 50);
+/**
+ * CI replays one known schedule (a red CI must mean a regression, not a new
+ * draw); anywhere else each run draws a new seed, printed for replay. Seed
+ * 281666635 is the one that found the frozen-while-down door.
+ */
+const CI_SEED = 281666635;
 const SEED = process.env.RELAY_CAMPAIGN_SEED
   ? Number(process.env.RELAY_CAMPAIGN_SEED)
-  : Math.floor(Math.random() * 2 ** 31);
+  : process.env.CI
+    ? CI_SEED
+    : Math.floor(Math.random() * 2 ** 31);
 /** After the last fault is lifted, every follower must show the leader's last state within this. */
 const CONVERGE_BOUND_MS = 30_000;
 const PUBLISH_EVERY_MS = 60;
