@@ -21,6 +21,7 @@ import {
 } from "../server/native.ts";
 import { redisCommand } from "../server/resp.ts";
 import { serveWeb } from "../server/web.ts";
+import { chooseWebdis, describeWebdis, FIXED_WEBDIS, hasDoorFixes, type WebdisChoice } from "../server/webdis-bin.ts";
 
 export interface UpOptions {
   port?: number;
@@ -63,30 +64,44 @@ async function portOrFree(wanted: number | undefined, fallback: number, explicit
 }
 
 function ensureInstalled(install: boolean | undefined, log: (l: string) => void) {
-  const missing = ["redis-server", "webdis"].filter((b) => !findBinary(b));
-  if (missing.length === 0) return;
-  const pkgs = missing.join(" ");
   const canApt = process.getuid?.() === 0 && findBinary("apt-get");
-  if (!install || !canApt) {
-    throw new Error(
-      `${pkgs} not found. Install with: sudo apt-get install -y ${pkgs}` +
-        (canApt ? " (or run mission-relay up --install)" : ""),
-    );
+  if (!findBinary("redis-server")) {
+    if (!install || !canApt) {
+      throw new Error(
+        "redis-server not found. Install with: sudo apt-get install -y redis-server" +
+          (canApt ? " (or run mission-relay up --install)" : ""),
+      );
+    }
+    log("installing redis-server with apt-get...");
+    for (const args of [["update"], ["install", "-y", "redis-server"]]) {
+      const r = spawnSync("apt-get", args, {
+        stdio: "inherit",
+        env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+      });
+      if (r.status !== 0) throw new Error(`apt-get ${args[0]} failed`);
+    }
   }
-  log(`installing ${pkgs} with apt-get...`);
-  for (const args of [["update"], ["install", "-y", ...missing]]) {
-    const r = spawnSync("apt-get", args, {
-      stdio: "inherit",
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-    });
-    if (r.status !== 0) throw new Error(`apt-get ${args[0]} failed`);
+  let webdis: WebdisChoice | undefined;
+  try {
+    webdis = chooseWebdis();
+  } catch (e) {
+    if (!install) throw e;
   }
+  // --install brings the newest packaged Webdis (no root needed) where the
+  // one found is older or absent.
+  if (install && (!webdis || !hasDoorFixes(webdis.version)) && process.env.RELAY_WEBDIS !== "system") {
+    log(`installing Webdis ${FIXED_WEBDIS} from Debian's packages (scripts/install-webdis)...`);
+    const r = spawnSync("bash", [join(repoRoot, "scripts", "install-webdis")], { stdio: "inherit" });
+    if (r.status !== 0) throw new Error("scripts/install-webdis failed");
+    webdis = chooseWebdis();
+  }
+  return webdis ?? chooseWebdis();
 }
 
 export async function up(o: UpOptions): Promise<Running> {
   const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
   const maxmemory = o.maxmemory ?? DEFAULT_MAXMEMORY;
-  ensureInstalled(o.install, log);
+  const webdisBin = ensureInstalled(o.install, log);
   const redisPort = await portOrFree(o.redisPort, 6390, o.redisPort !== undefined);
   const replicaPort = await portOrFree(undefined, redisPort + 1, false);
   const webdisPort = await portOrFree(o.port, 7379, o.port !== undefined);
@@ -134,6 +149,7 @@ export async function up(o: UpOptions): Promise<Running> {
       `redis   127.0.0.1:${redisPort}  (data in ${o.dataDir}, AOF on, maxmemory ${maxmemory} noeviction, relay functions v${String(version)})`,
     );
     log(`replica 127.0.0.1:${replicaPort}  (subscribe-only default user)`);
+    log(`webdis  ${describeWebdis(webdisBin)}: ${webdisBin.bin}`);
     log(`webdis  ${webdisUrl}  command door (set RELAY_URL to this for the CLI)`);
     log(`webdis  ${subscribeUrl}  subscription door, WebSockets (RELAY_SUBSCRIBE_URL)`);
     log(webUrl ? `web UI  ${webUrl}` : "web UI  not built (run npm run build:web)");

@@ -3,12 +3,13 @@
  * and the native test stack. Node-only by design (child processes, files).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleLua } from "./lua.ts";
 import { redisCommand } from "./resp.ts";
+import { chooseWebdis } from "./webdis-bin.ts";
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -229,14 +230,22 @@ export async function startWebdis(
   name = "webdis.json",
   wrap?: string[],
 ): Promise<Managed> {
-  const bin = findBinary("webdis");
-  if (!bin) throw new Error(missingHelp("webdis"));
+  const { bin } = chooseWebdis();
+  const host = config.http_host;
+  const port = config.http_port;
+  // Webdis given a config it cannot read listens on 0.0.0.0:7379 with its
+  // defaults: say where it must bind, check the file is there, then check
+  // where it did bind.
+  if (typeof host !== "string" || !host || host === "0.0.0.0" || host === "::" || typeof port !== "number") {
+    throw new Error(`webdis config ${name}: http_host must be one address (not a wildcard) and http_port a number`);
+  }
   mkdirSync(dir, { recursive: true });
   const file = join(dir, name);
   writeFileSync(file, JSON.stringify(config, null, 2));
+  if (!existsSync(file)) throw new Error(`webdis config ${file} was not written`);
   const child = spawnWrapped(wrap, bin, [file], { stdio: "ignore", cwd: dir });
   adopt(child);
-  const url = `http://${config.http_host ?? "127.0.0.1"}:${config.http_port}/`;
+  const url = `http://${host}:${port}/`;
   await waitFor(
     "webdis",
     async () => {
@@ -245,7 +254,61 @@ export async function startWebdis(
     },
     child,
   );
+  const where = child.pid === undefined ? undefined : listeningOn(child.pid);
+  if (where && (where.length !== 1 || where[0] !== `${host}:${port}`)) {
+    child.kill("SIGKILL");
+    throw new Error(`webdis listens on ${where.join(", ") || "nothing"}, not only ${host}:${port}: refusing to run it`);
+  }
   return manage(child);
+}
+
+/**
+ * The TCP addresses process `pid` listens on ("127.0.0.1:7379"), from /proc
+ * (its socket inodes matched against its network namespace's tables);
+ * undefined where there is no /proc to read.
+ */
+export function listeningOn(pid: number): string[] | undefined {
+  let inodes: Set<string>;
+  try {
+    inodes = new Set(
+      readdirSync(`/proc/${pid}/fd`)
+        .map((fd) => {
+          try {
+            return readlinkSync(`/proc/${pid}/fd/${fd}`).match(/^socket:\[(\d+)\]$/)?.[1];
+          } catch {
+            return undefined; // closed meanwhile
+          }
+        })
+        .filter((x): x is string => x !== undefined),
+    );
+  } catch {
+    return undefined;
+  }
+  const out: string[] = [];
+  for (const table of ["tcp", "tcp6"]) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address rem_address st ... inode (field 9); st 0A is LISTEN.
+      if (f[3] !== "0A" || !inodes.has(f[9] ?? "")) continue;
+      out.push(procAddress(f[1] ?? ""));
+    }
+  }
+  return out.sort();
+}
+
+/** "0100007F:1CD3" -> "127.0.0.1:7379" (IPv4 in host byte order; IPv6 kept hex). */
+function procAddress(a: string): string {
+  const [hex = "", portHex = "0"] = a.split(":");
+  const port = Number.parseInt(portHex, 16);
+  if (hex.length !== 8) return `[${hex}]:${port}`;
+  const ip = [6, 4, 2, 0].map((i) => Number.parseInt(hex.slice(i, i + 2), 16)).join(".");
+  return `${ip}:${port}`;
 }
 
 export interface Supervised {
@@ -255,6 +318,8 @@ export interface Supervised {
   readonly restarts: number;
   /** Signals the running process (fault tests); after SIGKILL the supervisor restarts it. */
   signal(signal: NodeJS.Signals): void;
+  /** The running process's pid (a restart gives a new one). */
+  readonly pid: number | undefined;
 }
 
 /**
@@ -304,6 +369,9 @@ export async function superviseWebdis(
     },
     get restarts() {
       return restarts;
+    },
+    get pid() {
+      return current.process.pid;
     },
     signal(signal) {
       const c = current.process;

@@ -50,7 +50,11 @@ async function replicaState(): Promise<string> {
   });
 }
 
-/** Sends one frame on a fresh socket; resolves with every message until the socket closes (or 2 s). */
+/**
+ * Sends one frame on a fresh socket; resolves with every message until the
+ * socket closes, 400 ms after the first reply (Webdis 0.1.22 keeps the socket
+ * open after a refusal), or 2 s.
+ */
 function frame(cmd: unknown[]): Promise<string[]> {
   const url = `${stack.subscribeUrl.replace(/^http/, "ws")}/.json`;
   const ws = new WebSocket(url, { origin: stack.subscribeUrl });
@@ -63,7 +67,9 @@ function frame(cmd: unknown[]): Promise<string[]> {
     };
     const timer = setTimeout(done, 2_000);
     ws.on("open", () => ws.send(JSON.stringify(cmd)));
-    ws.on("message", (d) => got.push(d.toString()));
+    ws.on("message", (d) => {
+      if (got.push(d.toString()) === 1) setTimeout(done, 400);
+    });
     ws.on("close", done);
     ws.on("error", (e) => {
       clearTimeout(timer);
@@ -99,7 +105,9 @@ describe("subscription door", () => {
     ["MONITOR"],
   ];
 
-  it("refuses every non-subscribe command sent over a WebSocket, and nothing changes", async () => {
+  it("refuses every non-subscribe command sent over a WebSocket, and nothing changes", {
+    timeout: 90_000,
+  }, async () => {
     const name = uniqueName("door");
     const relay = createRelay({ url: stack.webdisUrl, heartbeatMs: 0 });
     const leader = await relay.start(name, { password: "pw", code: "code" });
@@ -114,10 +122,13 @@ describe("subscription door", () => {
     for (const cmd of attacks) {
       const text = (await frame(cmd)).join("\n");
       // Never a result. When a reply comes it is Redis's refusal: NOPERM from
-      // the ACL, or DEBUG's own check, which Redis makes before the ACL.
+      // the ACL, or DEBUG's own check, which Redis makes before the ACL; or
+      // Webdis 0.1.22's text frame for a refused PSUBSCRIBE.
       expect(text, `${String(cmd[0])} over WebSocket`).not.toMatch(/\[true|"OK"|"PONG"|relay:|"message"/);
       if (text) {
-        expect(text, `${String(cmd[0])} over WebSocket`).toMatch(/NOPERM|DEBUG command not allowed/);
+        expect(text, `${String(cmd[0])} over WebSocket`).toMatch(
+          /NOPERM|DEBUG command not allowed|^Service Unavailable$/,
+        );
         answered++;
       }
     }

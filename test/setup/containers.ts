@@ -358,6 +358,9 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
   );
 
   const webdisDocker = client.container.getById(webdisC.getId());
+  // scripts/build-images labels the image "webdis <Debian version>" (a container carries its image's labels).
+  const label = (await webdisDocker.inspect()).Config.Labels?.["mission-relay.version"];
+  const webdisVersion = label?.match(/^webdis (\S+)$/)?.[1] ?? "unknown";
   const redisDocker = client.container.getById(redisC.getId());
   const replicaDocker = client.container.getById(replica.getId());
   let redisPaused = false;
@@ -409,6 +412,7 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
     mode: "containers",
     webdisUrl,
     subscribeUrl,
+    webdisVersion,
     redisPort,
     webdisPort,
     replicaPort,
@@ -492,6 +496,13 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
       if (target === "primary") redisPaused = false;
       await c.kill({ signal: "SIGKILL" }).catch(ignoreConflict);
       await c.wait({ condition: "not-running" }).catch(() => {});
+    },
+    async door(target) {
+      const c = containerOf(target);
+      const [info, stats] = await Promise.all([c.inspect(), c.stats({ stream: false })]);
+      // The cgroup's usage less its page cache: what the process holds.
+      const m = stats.memory_stats as { usage?: number; stats?: { inactive_file?: number } };
+      return { rssBytes: (m.usage ?? 0) - (m.stats?.inactive_file ?? 0), incarnation: info.State.StartedAt };
     },
     async start(target) {
       const c = containerOf(target);

@@ -14,6 +14,7 @@ import {
   webdisConfig,
 } from "../../src/server/native.ts";
 import { redisCommand } from "../../src/server/resp.ts";
+import { chooseWebdis } from "../../src/server/webdis-bin.ts";
 import { inspector } from "./inspector.ts";
 import type { Stack, StackOptions, Target } from "./types.ts";
 
@@ -108,6 +109,7 @@ export async function startNativeStack(opts: StackOptions = {}): Promise<Stack> 
     mode: "native",
     webdisUrl,
     subscribeUrl,
+    webdisVersion: chooseWebdis().version,
     redisPort,
     webdisPort,
     replicaPort,
@@ -158,6 +160,12 @@ export async function startNativeStack(opts: StackOptions = {}): Promise<Stack> 
         return;
       }
       doors[doorIndex(target)]?.signal(sig);
+    },
+    async door(target) {
+      const pid = doors[doorIndex(target)]?.pid;
+      if (pid === undefined) throw new Error(`${target} is not running`);
+      const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+      return { rssBytes: Number(kb) * 1024, incarnation: String(pid) };
     },
     async start(target) {
       if (target === "primary" || target === "replica") {

@@ -12,6 +12,12 @@ export interface Stack {
    * front of a replica whose default user may only SUBSCRIBE/UNSUBSCRIBE/PING.
    */
   readonly subscribeUrl: string;
+  /**
+   * The Webdis both doors run, as its Debian version ("0.1.22+ds-1"; "unknown"
+   * for a binary or image of unknown origin): tests of bugs only a newer Webdis
+   * fixes skip on an older one, saying so (hasDoorFixes in src/server/webdis-bin.ts).
+   */
+  readonly webdisVersion: string;
   readonly redisPort: number;
   readonly webdisPort: number;
   /** The subscription replica (its default user can only subscribe). */
@@ -46,6 +52,12 @@ export interface Stack {
    * thawed (containers: docker pause / unpause).
    */
   signal(target: Target, sig: FaultSignal): Promise<void>;
+  /**
+   * A door's resident memory in bytes and an id of its process that changes
+   * when it restarts (native: VmRSS and the pid; containers: the cgroup's
+   * memory usage and the container's start time). For the door attack tests.
+   */
+  door(target: "command-door" | "subscribe-door"): Promise<{ rssBytes: number; incarnation: string }>;
   /**
    * Brings a target back: thaws it if frozen, starts it if it is down (same
    * port and data: the primary replays its AOF, the replica syncs again), and
