@@ -25,7 +25,8 @@ describe("npm package", () => {
         .map((f) => `lua/${f}`),
       ...readdirSync(join(repoRoot, "lua", "lib")).map((f) => `lua/lib/${f}`),
     ];
-    for (const f of ["webdis.json", "webdis.subscribe.json", "package.json", ...lua]) {
+    // scripts/install-webdis: `up --install` runs it from the installed package.
+    for (const f of ["webdis.json", "webdis.subscribe.json", "scripts/install-webdis", "package.json", ...lua]) {
       expect(packed.has(f), `${f} in the package`).toBe(true);
     }
   });
