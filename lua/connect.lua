@@ -8,8 +8,11 @@
   ARGV[2]  password verifier  64 hex
   ARGV[3]  epoch the follower last saw, or "-" for none
   ARGV[4]  seq the follower last applied (integer, "0" for none)
+  ARGV[5]  pass from an earlier connect, or "-" (optional, "-" when absent): exempts
+           from the failed-password rate limit (the password is still checked)
 
-  Returns  JSON {"channel","epoch","seq","updated","mode",...}
+  Returns  JSON {"channel","epoch","seq","updated","pass","mode",...}
+           pass: a fresh one, for the next connect
            mode "current": the follower is up to date
            mode "changes": "changes":[envelope,...] for seq > ARGV[4], oldest first
            mode "full":    "state":<state>; a reset when the follower had a seq
@@ -18,7 +21,8 @@
   Writes   only the failed-password counter (rate limit); declared as a write for that reason.
 ]]
 local function relay_connect(keys, argv)
-  check_arity(argv, 4, keys, 1)
+  if #argv == 4 then argv[5] = '-' end
+  check_arity(argv, 5, keys, 1)
   local cfg = config()
   local name = argv[1]
   check_name(name, cfg)
@@ -27,17 +31,18 @@ local function relay_connect(keys, argv)
   local epoch = argv[3]
   if epoch ~= '-' and not epoch:match('^%d+$') then fail('INVALID', 'epoch must be digits or "-"') end
   local last = check_int(argv[4], 'last seq')
+  check_pass_arg(argv[5])
   local now = now_ms()
   local m = load_meta(k, now)
   if not m then fail('NOT_FOUND', 'no such stream') end
-  check_not_limited(k.fails, cfg)
+  check_not_limited(k.fails, cfg, has_pass(argv[5], m.pw_hash, now))
   if not same_digest(hash_secret(m.pw_salt, argv[2]), m.pw_hash) then
     count_failure(k.fails, cfg)
     fail('BAD_PASSWORD', 'wrong password')
   end
   local seq = tonumber(m.seq)
   local head = '{"channel":"' .. m.channel .. '","epoch":"' .. m.epoch .. '","seq":' .. seq ..
-    ',"term":' .. m.term .. ',"updated":' .. m.updated
+    ',"term":' .. m.term .. ',"updated":' .. m.updated .. ',"pass":"' .. make_pass(m.pw_hash, now, cfg) .. '"'
   if epoch == m.epoch and last == seq then
     return head .. ',"mode":"current"}'
   end

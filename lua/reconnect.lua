@@ -7,31 +7,36 @@
   ARGV[1]  name
   ARGV[2]  code verifier  64 hex
   ARGV[3]  leader token   32..64 hex, new, random
+  ARGV[4]  code pass from start or an earlier reconnect, or "-" (optional): exempts
+           from the leader-code rate limit (the code is still checked)
 
-  Returns  JSON {"channel","epoch","seq","term","updated","state":<state>}
+  Returns  JSON {"channel","epoch","seq","term","updated","pass","state":<state>}
   Errors   INVALID, TOO_LARGE, NOT_FOUND, BAD_CODE, RATE_LIMITED
   Writes   term, token hash, deadline; a failed code check counts toward the
            leader-code rate limit (apart from the password one, see connect).
 ]]
 local function relay_reconnect(keys, argv)
-  check_arity(argv, 3, keys, 1)
+  if #argv == 3 then argv[4] = '-' end
+  check_arity(argv, 4, keys, 1)
   local cfg = config()
   local name = argv[1]
   check_name(name, cfg)
   local k = check_key(keys, name)
   check_hex(argv[2], 'code verifier', 64, 64)
   check_hex(argv[3], 'leader token', 32, 64)
+  check_pass_arg(argv[4])
   local now = now_ms()
   local m = load_meta(k, now)
   if not m then fail('NOT_FOUND', 'no such stream') end
-  check_code(k, m, cfg, argv[2])
+  check_code(k, m, cfg, argv[2], argv[4], now)
   local term = tonumber(m.term) + 1
   redis.call('HSET', k.meta, 'term', term, 'tok_hash', hash_secret(m.code_salt, argv[3]))
   touch(name, k, cfg, now)
   sweep(cfg, now)
   local state = redis.call('GET', k.state) or '{}'
   return '{"channel":"' .. m.channel .. '","epoch":"' .. m.epoch .. '","seq":' .. m.seq ..
-    ',"term":' .. term .. ',"updated":' .. m.updated .. ',"state":' .. state .. '}'
+    ',"term":' .. term .. ',"updated":' .. m.updated .. ',"pass":"' .. make_pass(m.code_hash, now, cfg) ..
+    '","state":' .. state .. '}'
 end
 
 -- allow-oom: at Redis maxmemory (noeviction) functions that add data (start, publish) are

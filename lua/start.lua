@@ -10,7 +10,8 @@
                              pick another stream's channel and publish into it
   ARGV[5]  leader token      32..64 hex, random, made by the client (proves leadership to publish)
 
-  Returns  JSON {"channel","epoch","seq":0,"term":1,"state":{}}  (channel: 40 hex)
+  Returns  JSON {"channel","epoch","seq":0,"term":1,"pass","state":{}}  (channel: 40 hex;
+           pass: a code pass for reconnect and stop, see connect)
   Errors   INVALID (also: invisible characters, whitespace at an end, not NFC), TOO_LARGE, NAME_TAKEN,
            NAME_CONFUSABLE (a live stream's name looks the same: lua/lib/0_names.lua), FULL (max_streams live streams already)
   Writes   meta, state, index and skeleton entries; the stored secrets are salted SHA-1 of the verifiers.
@@ -55,10 +56,11 @@ local function relay_start(keys, argv)
   -- Derived, never taken as sent: the name is unique among live streams, so
   -- two streams never share a channel.
   local channel = redis.sha1hex('channel\0' .. argv[4] .. '\0' .. name .. '\0' .. epoch)
+  local code_hash = hash_secret(code_salt, argv[3])
   redis.call('HSET', k.meta,
     'name', name, 'channel', channel, 'epoch', epoch, 'seq', 0, 'term', 1,
     'pw_salt', pw_salt, 'pw_hash', hash_secret(pw_salt, argv[2]),
-    'code_salt', code_salt, 'code_hash', hash_secret(code_salt, argv[3]),
+    'code_salt', code_salt, 'code_hash', code_hash,
     'tok_hash', hash_secret(code_salt, argv[5]),
     'created', now, 'updated', now, 'deadline', now, 'op', '', 'op_seq', 0)
   redis.call('SET', k.state, '{}')
@@ -66,7 +68,8 @@ local function relay_start(keys, argv)
   claim_skeleton(name)
   touch(name, k, cfg, now)
   sweep(cfg, now)
-  return '{"channel":"' .. channel .. '","epoch":"' .. epoch .. '","seq":0,"term":1,"state":{}}'
+  return '{"channel":"' .. channel .. '","epoch":"' .. epoch .. '","seq":0,"term":1,"pass":"' ..
+    make_pass(code_hash, now, cfg) .. '","state":{}}'
 end
 
 redis.register_function{ function_name = 'relay_start', callback = relay_start }

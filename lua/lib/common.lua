@@ -24,6 +24,7 @@ local DEFAULTS = {
                         -- per 10 s; a flood of 1 MiB states gets ~1.6/s (issue 12, attack 8)
   publish_window = 10,  -- seconds
   max_streams = 10000,  -- live streams in all, 0 = no cap (issue 12, attack 9)
+  pass_ttl = 86400,     -- seconds a pass (a proof of an earlier right secret) exempts from the rate limit
 }
 
 local INDEX = 'relay:index'       -- zset, score 0, member = stream name (list order)
@@ -161,11 +162,41 @@ local function same_digest(a, b)
   return diff == 0
 end
 
+-- A pass (issue 12, attack 7): proof that this client got this stream's check
+-- of one kind right before, so a flood of wrong guesses that fills the window
+-- cannot lock it out. "<expiry, unix s>.<mac>", the mac keyed with the stored
+-- hash of the secret (pw_hash or code_hash), which only Redis holds: nobody
+-- forges one without the secret, and it dies with the stream (a new stream of
+-- the same name has a new salt, so new hashes).
+local function pass_mac(key, exp)
+  return redis.sha1hex(key .. '\0pass\0' .. exp)
+end
+
+local function make_pass(key, now, cfg)
+  local exp = math.floor(now / 1000) + cfg.pass_ttl
+  return exp .. '.' .. pass_mac(key, exp)
+end
+
+-- The pass argument: '-' for none, else "<digits>.<40 hex>"; anything else is INVALID.
+local function check_pass_arg(v)
+  if v == '-' then return end
+  if #v > 60 or not v:match('^%d+%.%x+$') then fail('INVALID', 'pass must be "-" or one the relay issued') end
+end
+
+local function has_pass(pass, key, now)
+  local exp, mac = pass:match('^(%d+)%.(%x+)$')
+  if not exp or tonumber(exp) * 1000 <= now then return false end
+  return same_digest(pass_mac(key, exp), mac)
+end
+
 -- Rate limit for failed secret checks: a fixed window per stream and per kind
 -- of secret (`counter` is k.fails or k.code_fails). While the window is full
 -- every check is refused (even a right one), so guesses cannot go on; the
--- window ends by itself, so nobody is locked out for good.
-local function check_not_limited(counter, cfg)
+-- window ends by itself, so nobody is locked out for good. A client with a
+-- valid pass (`exempt`) is checked anyway: it proved the secret before, so an
+-- outsider's flood never locks out the followers and the leader already in.
+local function check_not_limited(counter, cfg, exempt)
+  if exempt then return end
   local n = tonumber(redis.call('GET', counter) or '0')
   if n >= cfg.fail_limit then
     local ttl = redis.call('PTTL', counter)
@@ -193,9 +224,10 @@ local function load_meta(k, now)
   return m
 end
 
--- Leader-code check (reconnect, stop): rate-limited, and a failure counts toward the limit.
-local function check_code(k, m, cfg, verifier)
-  check_not_limited(k.code_fails, cfg)
+-- Leader-code check (reconnect, stop): rate-limited unless the caller holds a
+-- code pass, and a failure counts toward the limit.
+local function check_code(k, m, cfg, verifier, pass, now)
+  check_not_limited(k.code_fails, cfg, has_pass(pass, m.code_hash, now))
   if not same_digest(hash_secret(m.code_salt, verifier), m.code_hash) then
     count_failure(k.code_fails, cfg)
     fail('BAD_CODE', 'wrong leader code')

@@ -40,6 +40,12 @@ export interface LeaderSession {
   seq: number;
   state: unknown;
   token: string;
+  /**
+   * The code pass from start or reconnect: given to a later reconnect or stop,
+   * it exempts them from the failed-code rate limit (an outsider's flood of
+   * wrong codes cannot lock this leader out; SECURITY.md).
+   */
+  pass: string;
 }
 
 export interface LeaderDeps {
@@ -140,6 +146,10 @@ export class Leader extends Emitter<LeaderEvents> {
   }
   get epoch(): string {
     return this.#session.epoch;
+  }
+  /** Keep it (with the code) to reconnect or stop during a flood of wrong codes: `reconnect(name, { code, pass })`. */
+  get pass(): string {
+    return this.#session.pass;
   }
   get term(): number {
     return this.#session.term;

@@ -5,9 +5,9 @@
  */
 export const OPS = {
   relay_start: { keys: 1, args: 5, readOnly: false },
-  relay_reconnect: { keys: 1, args: 3, readOnly: false },
-  relay_stop: { keys: 1, args: 2, readOnly: false },
-  relay_connect: { keys: 1, args: 4, readOnly: false },
+  relay_reconnect: { keys: 1, args: 4, readOnly: false },
+  relay_stop: { keys: 1, args: 3, readOnly: false },
+  relay_connect: { keys: 1, args: 5, readOnly: false },
   relay_publish: { keys: 1, args: 7, readOnly: false },
   relay_heartbeat: { keys: 1, args: 3, readOnly: false },
   relay_list: { keys: 0, args: 2, readOnly: true },

@@ -24,6 +24,7 @@ import {
   type ListPage,
   listReply,
   nameProblem,
+  pass,
   publishReply,
   reconnectReply,
   startReply,
@@ -62,8 +63,9 @@ export type RelayOptions = z.input<typeof relayOptionsSchema>;
 
 const secret = z.string().check(z.minLength(1, "must not be empty"), z.maxLength(1024, "is too long"));
 const startCreds = z.object({ password: secret, code: secret });
-const codeCreds = z.object({ code: secret });
-const passwordCreds = z.object({ password: secret });
+// `pass`: from an earlier leader's `pass` / follower's connect, exempts from the failed-check limit.
+const codeCreds = z.object({ code: secret, pass: z.optional(pass) });
+const passwordCreds = z.object({ password: secret, pass: z.optional(pass) });
 const listOptions = z.object({
   cursor: z.optional(z.nullable(z.string())),
   count: z._default(z.number().check(z.int(), z.gte(1), z.lte(100)), 50),
@@ -113,9 +115,9 @@ export interface Relay {
   /** Starts a stream; you are its leader. NAME_TAKEN if the name is live. */
   start(name: string, creds: { password: string; code: string }): Promise<Leader>;
   /** Takes over an existing stream as its leader (an older leader gets LEADER_REPLACED). */
-  reconnect(name: string, creds: { code: string }): Promise<Leader>;
+  reconnect(name: string, creds: { code: string; pass?: string }): Promise<Leader>;
   /** Joins a stream as a follower: the current state at once, then every change. */
-  connect(name: string, creds: { password: string }): Promise<Follower>;
+  connect(name: string, creds: { password: string; pass?: string }): Promise<Follower>;
   /** One page of live streams in name order. */
   list(options?: { cursor?: string | null; count?: number }): Promise<ListPage>;
   /** Version of the function library on the server. */
@@ -160,7 +162,7 @@ export function createRelay(options: RelayOptions): Relay {
         parseReply(heartbeatReply, await fcall("relay_heartbeat", s.name, [s.token, String(s.term)], 1));
       },
       async stop() {
-        parseReply(stopReply, await fcall("relay_stop", session.name, [codeVerifier]));
+        parseReply(stopReply, await fcall("relay_stop", session.name, [codeVerifier, session.pass]));
       },
     });
   }
@@ -179,7 +181,7 @@ export function createRelay(options: RelayOptions): Relay {
       const token = randomHex(24);
       const r = parseReply(startReply, await fcall("relay_start", name, [pw, code, channel, token]));
       return leaderFor(
-        { name, channel: r.channel, epoch: r.epoch, term: r.term, seq: r.seq, state: r.state, token },
+        { name, channel: r.channel, epoch: r.epoch, term: r.term, seq: r.seq, state: r.state, token, pass: r.pass },
         code,
       );
     },
@@ -189,9 +191,9 @@ export function createRelay(options: RelayOptions): Relay {
       const c = checked(codeCreds, creds, "reconnect");
       const code = await deriveVerifier("code", name, c.code, iterations);
       const token = randomHex(24);
-      const r = parseReply(reconnectReply, await fcall("relay_reconnect", name, [code, token]));
+      const r = parseReply(reconnectReply, await fcall("relay_reconnect", name, [code, token, c.pass ?? "-"]));
       return leaderFor(
-        { name, channel: r.channel, epoch: r.epoch, term: r.term, seq: r.seq, state: r.state, token },
+        { name, channel: r.channel, epoch: r.epoch, term: r.term, seq: r.seq, state: r.state, token, pass: r.pass },
         code,
       );
     },
@@ -200,6 +202,7 @@ export function createRelay(options: RelayOptions): Relay {
       const name = streamName(rawName);
       const c = checked(passwordCreds, creds, "connect");
       const pw = await deriveVerifier("password", name, c.password, iterations);
+      let lastPass = c.pass ?? "-";
       const follower = new Follower({
         name,
         subscribers,
@@ -207,8 +210,12 @@ export function createRelay(options: RelayOptions): Relay {
         reorderMs: o.reorderMs,
         backoff,
         async sync(epoch, lastSeq) {
-          const raw = await fcall("relay_connect", name, [pw, epoch ?? "-", String(lastSeq)], 2);
-          return parseReply(connectReply, raw);
+          // Every re-sync sends the pass of the last one: once in, a follower
+          // is never locked out by someone else's wrong guesses.
+          const raw = await fcall("relay_connect", name, [pw, epoch ?? "-", String(lastSeq), lastPass], 2);
+          const r = parseReply(connectReply, raw);
+          lastPass = r.pass;
+          return r;
         },
       });
       await follower.open();

@@ -47,11 +47,15 @@ const seq = z.number().check(z.int(), z.nonnegative());
 const epoch = z.string().check(z.regex(/^\d+$/));
 const hex = z.string().check(z.regex(/^[0-9a-f]+$/));
 
+/** A rate-limit pass (lua/lib/common.lua make_pass): "<expiry s>.<40 hex>". */
+export const pass = z.string().check(z.regex(/^\d+\.[0-9a-f]{40}$/));
+
 export const startReply = z.object({
   channel: hex,
   epoch,
   seq,
   term: z.number().check(z.int(), z.positive()),
+  pass,
   state: z.unknown(),
 });
 export const reconnectReply = z.extend(startReply, { updated: z.number() });
@@ -90,7 +94,14 @@ export const envelope = z.discriminatedUnion("t", [stateEnvelope, heartbeatEnvel
 export type StateEnvelope = z.infer<typeof stateEnvelope>;
 export type Envelope = z.infer<typeof envelope>;
 
-const connectBase = z.object({ channel: hex, epoch, seq, term: z.number().check(z.int()), updated: z.number() });
+const connectBase = z.object({
+  channel: hex,
+  epoch,
+  seq,
+  term: z.number().check(z.int()),
+  updated: z.number(),
+  pass,
+});
 export const connectReply = z.discriminatedUnion("mode", [
   z.extend(connectBase, { mode: z.literal("current") }),
   z.extend(connectBase, { mode: z.literal("changes"), changes: z.array(stateEnvelope) }),

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { GatewayError, NetworkError, OpError, RelayError, TimeoutError } from "../../src/core/errors.ts";
 import { isTransient, Leader, type LeaderDeps, surelyNotSent } from "../../src/core/leader.ts";
 
-const session = () => ({ name: "s", channel: "c", epoch: "1", term: 1, seq: 0, state: {}, token: "t" });
+const session = () => ({ name: "s", channel: "c", epoch: "1", term: 1, seq: 0, state: {}, token: "t", pass: "-" });
 
 /** A fake server: each publish call is recorded and answered by `answer` (throw to fail). */
 function fakeDeps(answer: (n: number, json: string) => void, o: Partial<LeaderDeps> = {}) {
