@@ -22,6 +22,7 @@ import { flood } from "./scenarios/flood.ts";
 import { latency } from "./scenarios/latency.ts";
 import { memory } from "./scenarios/memory.ts";
 import { throughput } from "./scenarios/throughput.ts";
+import { webdisVersions } from "./scenarios/webdis-versions.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -88,6 +89,7 @@ async function main() {
     [5, bytesOnTheWire],
     [6, clientSize],
     [7, flood],
+    [8, webdisVersions],
   ];
   const results: ScenarioResult[] = [];
   try {
