@@ -174,6 +174,9 @@ export interface EdgeConfigOptions {
   acceptProxy?: boolean;
 }
 
+/** Statuses HAProxy's H1 parser itself may answer with (mux_h1.c h1_send_error). */
+const PARSER_STATUSES = [400, 408, 413, 500, 501];
+
 const ms = (n: number) => `${Math.max(1, Math.round(n))}ms`;
 
 /** A JSON body for HAProxy's own replies (config-quoted; no quotes of ours inside). */
@@ -302,7 +305,12 @@ defaults
   # Deliberately NOT "option abortonclose": when a client drops mid-request the edge
   # keeps its Webdis connection until Webdis answers, so the late reply is read and
   # dropped here instead of landing on a socket Webdis has since given to another client.
-${[400, 403, 404, 405, 408, 413, 429, 500, 502, 503, 504]
+  # HAProxy's HTTP parser answers a request it cannot parse (400), a timeout before the
+  # request was whole (408) and the like with a built-in text/html page, unless the
+  # status is mapped to an empty file: then it closes without a reply. Never HTML.
+${PARSER_STATUSES.map((s) => `  errorfile ${s} /dev/null`).join("\n")}
+  # Replies HAProxy makes later (Webdis down: 502/503/504), as JSON.
+${[403, 404, 405, 429, 502, 503, 504]
   .map(
     (s) =>
       `  http-error status ${s} content-type application/json string ${json(`HTTP_${s}`, "refused or failed at the edge")}`,
