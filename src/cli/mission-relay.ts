@@ -11,12 +11,14 @@ import { up } from "./up.ts";
 const HELP = `Usage: mission-relay <command> [options]
 
 Commands:
-  up [--port P] [--subscribe-port S] [--redis-port R] [--web-port W] [--data DIR] [--install]
+  up [--port P] [--subscribe-port S] [--redis-port R] [--web-port W] [--data DIR] [--install] [--no-edge]
      [--maxmemory SIZE]
-        Start Redis (+ a subscribe-only replica) and the two Webdis doors on
-        127.0.0.1, load the relay functions, serve the web UI, print the URLs;
+        Start Redis (+ a subscribe-only replica), the two Webdis doors and the
+        HAProxy edge in front of them on 127.0.0.1, load the relay functions,
+        serve the web UI, print the URLs (the edge's: P and S are its ports);
         Ctrl-C stops everything. Redis gets maxmemory SIZE (default 256mb, 0 = no
         limit) with noeviction: when full, writes are refused, never half done.
+        --no-edge: Webdis itself on P and S (development only).
   start NAME      Start a stream (needs password and leader code).
   stop NAME       Stop a stream: followers get "ended", the name is free again.
   publish NAME [FILE|-]
@@ -49,6 +51,7 @@ function parse() {
         "web-port": { type: "string" },
         data: { type: "string" },
         install: { type: "boolean" },
+        "no-edge": { type: "boolean" },
         maxmemory: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -99,6 +102,7 @@ await runMain("mission-relay", async () => {
         webPort: port(values["web-port"], "web-port"),
         dataDir: values.data ?? join(process.cwd(), ".relay"),
         install: values.install,
+        edge: !values["no-edge"],
         maxmemory: memory(values.maxmemory),
       });
       process.stdout.write("Ready. Ctrl-C to stop.\n");

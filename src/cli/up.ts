@@ -4,7 +4,7 @@
  * the URLs and runs until Ctrl-C, then stops both.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import {
@@ -20,13 +20,20 @@ import {
   webdisConfig,
 } from "../server/native.ts";
 import { redisCommand } from "../server/resp.ts";
+import { type Edge, rmemMax, SERVER_RCVBUF, startEdge } from "../server/edge.ts";
 import { serveWeb } from "../server/web.ts";
 import { chooseWebdis, describeWebdis, FIXED_WEBDIS, hasDoorFixes, type WebdisChoice } from "../server/webdis-bin.ts";
 
 export interface UpOptions {
+  /** Public port of the command door (the edge's; Webdis's own are internal). */
   port?: number;
-  /** Port of the subscription door (Webdis with WebSockets, in front of the replica). */
+  /** Public port of the subscription door (Webdis with WebSockets, in front of the replica). */
   subscribePort?: number;
+  /**
+   * false: no edge, Webdis itself on the public ports (development only: it
+   * serves GET forms, text/html, no per-client limits, no slowloris timeouts).
+   */
+  edge?: boolean;
   redisPort?: number;
   webPort?: number;
   dataDir: string;
@@ -63,17 +70,19 @@ async function portOrFree(wanted: number | undefined, fallback: number, explicit
   return freePort();
 }
 
-function ensureInstalled(install: boolean | undefined, log: (l: string) => void) {
+function ensureInstalled(install: boolean | undefined, edge: boolean, log: (l: string) => void) {
   const canApt = process.getuid?.() === 0 && findBinary("apt-get");
-  if (!findBinary("redis-server")) {
+  const missing = ["redis-server", ...(edge ? ["haproxy"] : [])].filter((b) => !findBinary(b));
+  if (missing.length) {
+    const pkgs = missing.join(" ");
     if (!install || !canApt) {
       throw new Error(
-        "redis-server not found. Install with: sudo apt-get install -y redis-server" +
+        `${pkgs} not found. Install with: sudo apt-get install -y ${pkgs}` +
           (canApt ? " (or run mission-relay up --install)" : ""),
       );
     }
-    log("installing redis-server with apt-get...");
-    for (const args of [["update"], ["install", "-y", "redis-server"]]) {
+    log(`installing ${pkgs} with apt-get...`);
+    for (const args of [["update"], ["install", "-y", ...missing]]) {
       const r = spawnSync("apt-get", args, {
         stdio: "inherit",
         env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
@@ -98,14 +107,36 @@ function ensureInstalled(install: boolean | undefined, log: (l: string) => void)
   return webdis ?? chooseWebdis();
 }
 
+/**
+ * The edge asks for a 4 MiB receive buffer towards Webdis so a subscriber that
+ * stops reading leaves its bytes in the kernel, not in Webdis (src/server/edge.ts);
+ * Linux caps it at net.core.rmem_max (208 KiB by default). Raised when we may
+ * (root), which only lifts a ceiling; else startEdge warns.
+ */
+function raiseRcvbufCap(log: (l: string) => void) {
+  const cap = rmemMax();
+  if (cap === undefined || cap >= SERVER_RCVBUF || process.getuid?.() !== 0) return;
+  try {
+    writeFileSync("/proc/sys/net/core/rmem_max", String(SERVER_RCVBUF));
+    log(`edge: raised net.core.rmem_max from ${cap} to ${SERVER_RCVBUF}`);
+  } catch {
+    // not allowed here (a container): startEdge says what that costs
+  }
+}
+
 export async function up(o: UpOptions): Promise<Running> {
   const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
   const maxmemory = o.maxmemory ?? DEFAULT_MAXMEMORY;
-  const webdisBin = ensureInstalled(o.install, log);
+  const withEdge = o.edge ?? true;
+  const webdisBin = ensureInstalled(o.install, withEdge, log);
   const redisPort = await portOrFree(o.redisPort, 6390, o.redisPort !== undefined);
   const replicaPort = await portOrFree(undefined, redisPort + 1, false);
-  const webdisPort = await portOrFree(o.port, 7379, o.port !== undefined);
-  const subscribePort = await portOrFree(o.subscribePort, webdisPort + 1, o.subscribePort !== undefined);
+  // The public ports; with the edge, Webdis listens on free ports only the edge dials.
+  const publicPort = await portOrFree(o.port, 7379, o.port !== undefined);
+  const publicSubscribePort = await portOrFree(o.subscribePort, publicPort + 1, o.subscribePort !== undefined);
+  const webdisPort = withEdge ? await freePort() : publicPort;
+  const subscribePort = withEdge ? await freePort() : publicSubscribePort;
+  let edge: Edge | undefined;
   let redis: Managed | undefined;
   let replica: Managed | undefined;
   let webdis: Supervised | undefined;
@@ -113,6 +144,7 @@ export async function up(o: UpOptions): Promise<Running> {
   let web: Server | undefined;
   const stop = async () => {
     web?.close();
+    await edge?.stop();
     await Promise.all([webdis?.stop(), subscribeDoor?.stop()]);
     await replica?.stop();
     await redis?.stop();
@@ -133,9 +165,22 @@ export async function up(o: UpOptions): Promise<Running> {
       "subscribe",
     );
     subscribeDoor = await superviseWebdis(subConfig, o.dataDir, "webdis-subscribe.json", log);
-    const webdisUrl = `http://127.0.0.1:${webdisPort}`;
-    const subscribeUrl = `http://127.0.0.1:${subscribePort}`;
-    await waitForSubscribeDoor(redisPort, subscribeUrl);
+    await waitForSubscribeDoor(redisPort, `http://127.0.0.1:${subscribePort}`);
+    let webdisUrl = `http://127.0.0.1:${webdisPort}`;
+    let subscribeUrl = `http://127.0.0.1:${subscribePort}`;
+    if (withEdge) {
+      raiseRcvbufCap(log);
+      edge = await startEdge({
+        commandPort: publicPort,
+        subscribePort: publicSubscribePort,
+        commandBackend: { host: "127.0.0.1", port: webdisPort },
+        subscribeBackend: { host: "127.0.0.1", port: subscribePort },
+        dir: join(o.dataDir, "edge"),
+        log: (l) => log(`edge: ${l}`),
+      });
+      webdisUrl = edge.commandUrl;
+      subscribeUrl = edge.subscribeUrl;
+    }
     const dist = join(repoRoot, "web", "dist");
     let webUrl: string | undefined;
     if (existsSync(join(dist, "index.html"))) {
@@ -150,8 +195,14 @@ export async function up(o: UpOptions): Promise<Running> {
     );
     log(`replica 127.0.0.1:${replicaPort}  (subscribe-only default user)`);
     log(`webdis  ${describeWebdis(webdisBin)}: ${webdisBin.bin}`);
-    log(`webdis  ${webdisUrl}  command door (set RELAY_URL to this for the CLI)`);
-    log(`webdis  ${subscribeUrl}  subscription door, WebSockets (RELAY_SUBSCRIBE_URL)`);
+    if (edge) {
+      log(`webdis  127.0.0.1:${webdisPort} and 127.0.0.1:${subscribePort}  the doors, for the edge only`);
+      log(`edge    ${webdisUrl}  command door (set RELAY_URL to this for the CLI)`);
+      log(`edge    ${subscribeUrl}  subscription door, WebSockets (RELAY_SUBSCRIBE_URL)`);
+    } else {
+      log(`webdis  ${webdisUrl}  command door, no edge (development only; RELAY_URL)`);
+      log(`webdis  ${subscribeUrl}  subscription door, no edge (RELAY_SUBSCRIBE_URL)`);
+    }
     log(webUrl ? `web UI  ${webUrl}` : "web UI  not built (run npm run build:web)");
     return { webdisUrl, subscribeUrl, webUrl, redisPort, stop };
   } catch (e) {

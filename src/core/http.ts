@@ -2,7 +2,7 @@
  * Commands over HTTP: `POST /` with the command line as the body (never GET,
  * so nothing is cached and no argument lands in a URL or an access log).
  */
-import { errorFromRedis, GatewayError, NetworkError, RelayError, TimeoutError } from "./errors.ts";
+import { errorFromRedis, GatewayError, NetworkError, OpError, RelayError, TimeoutError } from "./errors.ts";
 import { commandBody } from "./wire.ts";
 
 export interface CommandOptions {
@@ -66,6 +66,13 @@ export function httpCommander(opts: HttpCommanderOptions): Commander {
       throw new NetworkError(`connection to ${base} dropped`, e);
     });
     if (res.status === 403) throw new GatewayError(`${command} is not allowed by the server`, 403);
+    // The edge's per-client limit (src/server/edge.ts): the same typed error as
+    // the per-stream one in Lua, so callers wait the same way.
+    if (res.status === 429) {
+      const after = Number(res.headers.get("retry-after"));
+      const wait = Number.isFinite(after) && after > 0 ? `; retry in ${Math.ceil(after)} s` : "";
+      throw new OpError("RATE_LIMITED", `too many requests from this client${wait}`);
+    }
     if (!res.ok) throw new GatewayError(`server answered HTTP ${res.status}`, res.status);
     let body: unknown;
     try {

@@ -35,8 +35,10 @@ const password = "ridge-line-7";
 const code = "lead-4471";
 
 beforeAll(async () => {
-  [stack, dist] = await Promise.all([startStack(), buildPage()]);
-  server = await serve(dist, { url: stack.webdisUrl, subscribeUrl: stack.subscribeUrl });
+  // The page talks to the doors through the edge, as under `mission-relay up`.
+  [stack, dist] = await Promise.all([startStack({ edge: true }), buildPage()]);
+  const doors = stack.edge ?? { commandUrl: stack.webdisUrl, subscribeUrl: stack.subscribeUrl };
+  server = await serve(dist, { url: doors.commandUrl, subscribeUrl: doors.subscribeUrl });
   browser = await launch();
 }, 120_000);
 

@@ -229,7 +229,7 @@ describe("mission-relay", () => {
 });
 
 describe("mission-relay up", () => {
-  it("starts redis + webdis with the functions loaded and stops both on SIGINT", { timeout: 30_000 }, async () => {
+  it("starts redis + webdis behind the edge with the functions loaded and stops all on SIGINT", { timeout: 30_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), "relay-up-"));
     const [p, r, w] = [await freePort(), await freePort(), await freePort()];
     const child = spawn(
@@ -251,7 +251,7 @@ describe("mission-relay up", () => {
     const next = lines(child);
     let out = "";
     for (let l = await next(); !l.startsWith("Ready"); l = await next()) out += `${l}\n`;
-    expect(out).toContain(`webdis  http://127.0.0.1:${p}`);
+    expect(out).toContain(`edge    http://127.0.0.1:${p}`);
     const res = await fetch(`http://127.0.0.1:${p}/`, { method: "POST", body: "FCALL_RO/relay_version/0" });
     expect(await res.json()).toEqual({ FCALL_RO: "1" });
     const refused = await fetch(`http://127.0.0.1:${p}/`, { method: "POST", body: "KEYS/*" });
@@ -319,7 +319,7 @@ describe("mission-relay up: taken default ports and the web UI", () => {
     const reply = await rawRequest(Number(web.port), "GET /% HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
     expect(reply).toMatch(/^HTTP\/1\.1 400/);
     expect(child?.exitCode).toBeNull();
-    const res = await fetch(`${printedUrl(/webdis/).url}/`, { method: "POST", body: "FCALL_RO/relay_version/0" });
+    const res = await fetch(`${printedUrl(/edge/).url}/`, { method: "POST", body: "FCALL_RO/relay_version/0" });
     expect(await res.json()).toEqual({ FCALL_RO: "1" });
   });
 
@@ -330,7 +330,7 @@ describe("mission-relay up: taken default ports and the web UI", () => {
   };
 
   it("uses and prints a free port when a default one is taken", async () => {
-    const door = printedUrl(/webdis/);
+    const door = printedUrl(/edge/);
     const web = printedUrl(/web UI/);
     expect(door.port).not.toBe(WEBDIS_DEFAULT);
     expect(web.port).not.toBe(WEB_DEFAULT);
@@ -353,6 +353,6 @@ describe("mission-relay up: taken default ports and the web UI", () => {
     expect(script.headers.get("content-type")).toMatch(/^text\/javascript/);
     expect(await script.text()).toContain("relay-config.json"); // the app's own code
     const config = await (await fetch(`${web}/relay-config.json`)).json();
-    expect(config).toEqual({ url: printedUrl(/webdis/).url, subscribeUrl: `http://127.0.0.1:${subscribePort}` });
+    expect(config).toEqual({ url: printedUrl(/edge/).url, subscribeUrl: `http://127.0.0.1:${subscribePort}` });
   });
 });

@@ -3,6 +3,7 @@
  * forces one; by default containers are used when a Docker engine and our
  * images are there, native processes otherwise. Tests never know which.
  */
+import { startEdge } from "../../src/server/edge.ts";
 import { startNativeStack } from "./native.ts";
 import type { Stack, StackOptions } from "./types.ts";
 
@@ -27,6 +28,32 @@ async function withRetries(start: () => Promise<Stack>, mode: string): Promise<S
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const stack = await startBare(opts);
+  if (!opts.edge) return stack;
+  try {
+    const port = (url: string) => Number(new URL(url).port);
+    const edge = await startEdge({
+      commandBackend: { host: "127.0.0.1", port: port(stack.webdisUrl) },
+      subscribeBackend: { host: "127.0.0.1", port: port(stack.subscribeUrl) },
+      // One address runs whole suites: the per-client limits would trip them.
+      limits: { connect: 100_000, reconnect: 100_000, stop: 100_000, start: 100_000, connectionsPerClient: 2_000 },
+      log: (l) => console.warn(`[stack:edge] ${l}`),
+    });
+    const stop = stack.stop.bind(stack);
+    return Object.assign(stack, {
+      edge: { commandUrl: edge.commandUrl, subscribeUrl: edge.subscribeUrl },
+      async stop() {
+        await edge.stop();
+        await stop();
+      },
+    });
+  } catch (e) {
+    await stack.stop();
+    throw e;
+  }
+}
+
+async function startBare(opts: StackOptions): Promise<Stack> {
   const wanted = process.env.RELAY_TEST_STACK;
   if (wanted === "native") return withRetries(() => startNativeStack(opts), "native");
   if (wanted === "containers" || wanted === undefined) {

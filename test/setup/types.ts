@@ -18,6 +18,8 @@ export interface Stack {
    * fixes skip on an older one, saying so (hasDoorFixes in src/server/webdis-bin.ts).
    */
   readonly webdisVersion: string;
+  /** The edge's public doors, when started with `{ edge: true }`. */
+  readonly edge?: { readonly commandUrl: string; readonly subscribeUrl: string };
   readonly redisPort: number;
   readonly webdisPort: number;
   /** The subscription replica (its default user can only subscribe). */
@@ -91,4 +93,10 @@ export interface StackOptions {
   webdis?: Record<string, unknown>;
   /** Native mode only (containers mode refuses it): see Placement. */
   placement?: Placement;
+  /**
+   * Start the HAProxy edge (src/server/edge.ts, a native process in both modes)
+   * in front of both doors: `stack.edge` has its URLs. Limits are loosened for
+   * suites that start many streams from one address.
+   */
+  edge?: boolean;
 }

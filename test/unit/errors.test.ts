@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { errorFromRedis, GatewayError, OpError } from "../../src/core/errors.ts";
+import { httpCommander } from "../../src/core/http.ts";
 
 describe("errorFromRedis", () => {
   it("maps a relay code to an OpError and drops Redis's location suffix", () => {
@@ -16,5 +17,34 @@ describe("errorFromRedis", () => {
     const e = errorFromRedis("ERR Function not found");
     expect(e).toBeInstanceOf(GatewayError);
     expect(e.code).toBe("GATEWAY");
+  });
+});
+
+describe("HTTP statuses from the door", () => {
+  const answering = (status: number, headers: Record<string, string> = {}) =>
+    httpCommander({
+      url: "http://door.invalid",
+      fetch: async () => new Response('{"error":"x"}', { status, headers }),
+    });
+
+  it("the edge's 429 is RATE_LIMITED with its Retry-After, like the per-stream limit", async () => {
+    const e = await answering(429, { "retry-after": "60" })
+      .call("FCALL", ["relay_connect"])
+      .catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(OpError);
+    expect((e as OpError).code).toBe("RATE_LIMITED");
+    expect((e as OpError).retryAfter).toBe(60);
+    const bare = (await answering(429)
+      .call("FCALL", ["relay_connect"])
+      .catch((x: unknown) => x)) as OpError;
+    expect(bare.code).toBe("RATE_LIMITED");
+    expect(bare.retryAfter).toBeUndefined();
+  });
+
+  it("a 403 stays a GatewayError", async () => {
+    const e = await answering(403)
+      .call("FCALL", ["relay_connect"])
+      .catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(GatewayError);
   });
 });
