@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
+import { type Edge, rmemMax, SERVER_RCVBUF, startEdge } from "../server/edge.ts";
 import {
   findBinary,
   freePort,
@@ -20,7 +21,6 @@ import {
   webdisConfig,
 } from "../server/native.ts";
 import { redisCommand } from "../server/resp.ts";
-import { type Edge, rmemMax, SERVER_RCVBUF, startEdge } from "../server/edge.ts";
 import { serveWeb } from "../server/web.ts";
 import { chooseWebdis, describeWebdis, FIXED_WEBDIS, hasDoorFixes, type WebdisChoice } from "../server/webdis-bin.ts";
 

@@ -229,7 +229,9 @@ describe("mission-relay", () => {
 });
 
 describe("mission-relay up", () => {
-  it("starts redis + webdis behind the edge with the functions loaded and stops all on SIGINT", { timeout: 30_000 }, async () => {
+  it("starts redis + webdis behind the edge with the functions loaded and stops all on SIGINT", {
+    timeout: 30_000,
+  }, async () => {
     const dir = mkdtempSync(join(tmpdir(), "relay-up-"));
     const [p, r, w] = [await freePort(), await freePort(), await freePort()];
     const child = spawn(
