@@ -12,15 +12,25 @@
  * its client sockets, so Nagle holds that frame until the subscriber's delayed ACK
  * fires (40 ms on Linux). The open loop makes that overlap happen often.
  *
- * BENCH_WEBDIS_HOST=127.0.0.2 (any 127.x address) puts Redis and Webdis there, so a
- * run can measure the deploy-side fix: a `quickack 1` route for just that address
- * (docs/webdis-latency.md), e.g. inside a network namespace.
+ * Two paths per version, same loads, same Webdis: "direct" (the subscriber dials
+ * Webdis) and "edge" (it dials the subscription door of an HAProxy edge from
+ * startEdge() whose backends are that Webdis, as `mission-relay up` serves it).
+ * The publisher always POSTs straight to Webdis: the edge refuses PUBLISH by design.
+ * Through the edge, HAProxy's socket towards Webdis is the one that receives
+ * and may delay its ACKs, so the stall can move there.
+ *
+ * BENCH_WEBDIS_HOST=127.0.0.2 (any 127.x address) puts Redis and Webdis there (the
+ * edge stays on 127.0.0.1, its public address), so a run can measure the
+ * deploy-side fix: a `quickack 1` route for just that address
+ * (docs/webdis-latency.md), e.g. inside a network namespace. Directly, the route
+ * acts on the subscriber's socket; through the edge, on HAProxy's.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { commandBody } from "../../src/core/wire.ts";
+import { type Edge, startEdge } from "../../src/server/edge.ts";
 import { freePort, type Managed, startRedis, startWebdis, webdisConfig } from "../../src/server/native.ts";
 import { chooseWebdis } from "../../src/server/webdis-bin.ts";
 import type { Ctx } from "../lib/ctx.ts";
@@ -29,12 +39,20 @@ import { percentile, sleep, until } from "../lib/stats.ts";
 
 const SIZES = [32, 2048] as const;
 const HOST = process.env.BENCH_WEBDIS_HOST || "127.0.0.1";
+/** Where the edge listens: the public address, never the door's own one. */
+const EDGE_HOST = "127.0.0.1";
 const WAIT_MS = 3_000;
 
 interface Version {
   key: "v09" | "v022";
   env: "system" | "packaged";
 }
+/** How the subscriber reaches Webdis. Figure keys: `<version>_<load>_<size>` direct, `<version>_edge_...` via the edge. */
+const PATHS = [
+  { key: "", label: "direct" },
+  { key: "edge_", label: "via edge" },
+] as const;
+const LOADS = ["closed", "open"] as const;
 const VERSIONS: Version[] = [
   { key: "v09", env: "system" },
   { key: "v022", env: "packaged" },
@@ -77,8 +95,8 @@ async function startPair(want: string, dir: string): Promise<{ url: string; port
 }
 
 /** A bare `ws` subscriber; `onMessage(seq, at)` for every pub/sub message ("<seq> <padding>"). */
-async function subscribe(port: number, channel: string, onMessage: (seq: number, at: number) => void) {
-  const ws = new WebSocket(`ws://${HOST}:${port}/.json`, { origin: "http://127.0.0.1" });
+async function subscribe(wsUrl: string, channel: string, onMessage: (seq: number, at: number) => void) {
+  const ws = new WebSocket(wsUrl, { origin: "http://127.0.0.1" });
   let subscribed = false;
   ws.on("message", (data) => {
     const at = performance.now();
@@ -107,18 +125,19 @@ const message = (seq: number, size: number) => {
   return head + "x".repeat(Math.max(0, size - head.length));
 };
 
-async function measure(port: number, quick: boolean) {
-  const channel = `ver-${process.pid}-${port}`;
+/** Publishes via Webdis at `publishUrl`, a subscriber on `wsUrl` (Webdis itself or the edge) receives. */
+async function measure(publishUrl: string, wsUrl: string, quick: boolean) {
+  const channel = `ver-${process.pid}-${new URL(wsUrl).port}`;
   const sent = new Map<number, number>();
   const got = new Map<number, number>();
   let waiting: { seq: number; done: () => void } | undefined;
-  const ws = await subscribe(port, channel, (seq, at) => {
+  const ws = await subscribe(wsUrl, channel, (seq, at) => {
     got.set(seq, at);
     if (waiting?.seq === seq) waiting.done();
   });
   const publish = (seq: number, size: number) => {
     sent.set(seq, performance.now());
-    void fetch(`http://${HOST}:${port}/`, {
+    void fetch(publishUrl, {
       method: "POST",
       body: commandBody("PUBLISH", [channel, message(seq, size)]),
     })
@@ -177,11 +196,17 @@ async function measure(port: number, quick: boolean) {
 
 const stats = (xs: number[]) => ({ p50: percentile(xs, 50), p99: percentile(xs, 99), n: xs.length });
 
+const loadLabel = (load: (typeof LOADS)[number]) => (load === "closed" ? "one at a time" : "every 5 ms");
+
 export async function webdisVersions(ctx: Ctx): Promise<Scenario> {
   // Loopback only: the bench never listens anywhere else.
   if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(HOST)) throw new Error("BENCH_WEBDIS_HOST must be a 127.x.y.z address");
-  const sc = new Scenario(8, "Webdis 0.1.9 vs 0.1.22: HTTP PUBLISH -> WebSocket, 32 B and 2 KB");
+  const sc = new Scenario(
+    8,
+    "Webdis 0.1.9 vs 0.1.22: HTTP PUBLISH -> WebSocket, direct and via the edge, 32 B and 2 KB",
+  );
   const labels: string[] = [];
+  const edgeWarnings = new Set<string>();
   for (const v of VERSIONS) {
     const found = pick(v.env);
     if ("missing" in found) {
@@ -191,38 +216,72 @@ export async function webdisVersions(ctx: Ctx): Promise<Scenario> {
     labels.push(`${v.env} = Webdis ${found.version}`);
     const dir = mkdtempSync(join(tmpdir(), `relay-bench-ver-${v.env}-`));
     const pair = await startPair(v.env, dir);
+    let edge: Edge | undefined;
     try {
-      ctx.log(`  webdis ${found.version} (${v.env}) on ${pair.url}`);
-      const r = await measure(pair.port, ctx.quick);
-      for (const load of ["closed", "open"] as const) {
+      // Both doors on this one Webdis: only the subscription door is used (a
+      // WebSocket upgrade to /.json); the command door would refuse PUBLISH anyway.
+      const backend = { host: HOST, port: pair.port };
+      edge = await startEdge({
+        host: EDGE_HOST,
+        commandBackend: backend,
+        subscribeBackend: backend,
+        dir: join(dir, "edge"),
+        log: (line) => edgeWarnings.add(line.trim()),
+      });
+      const edgeWs = `${edge.subscribeUrl.replace(/^http/, "ws")}/.json`;
+      ctx.log(`  webdis ${found.version} (${v.env}) on ${pair.url}, edge on ${edge.subscribeUrl}`);
+      const results: Record<string, Awaited<ReturnType<typeof measure>>> = {};
+      // Direct first, then via the edge: each gets the whole size x load grid.
+      results[""] = await measure(`${pair.url}/`, `ws://${HOST}:${pair.port}/.json`, ctx.quick);
+      results.edge_ = await measure(`${pair.url}/`, edgeWs, ctx.quick);
+      // Printed so that direct and via edge of one size and load are next to each other.
+      for (const load of LOADS) {
         for (const size of SIZES) {
-          const m = r[`${load}_${size}`];
-          if (!m) continue;
-          const what = `${found.version.replace(/[+~].*/, "")} ${size} B ${load === "closed" ? "one at a time" : "every 5 ms"}`;
-          const lost = m.lost ? `; ${m.lost} not received` : "";
-          sc.fig(`${v.key}_${load}_${size}_p50`, `${what}: p50`, m.p50, "ms");
-          sc.fig(`${v.key}_${load}_${size}_p99`, `${what}: p99`, m.p99, "ms", `${m.n} samples${lost}`);
+          for (const path of PATHS) {
+            const m = results[path.key]?.[`${load}_${size}`];
+            if (!m) continue;
+            const what = `${found.version.replace(/[+~].*/, "")} ${path.label} ${size} B ${loadLabel(load)}`;
+            const lost = m.lost ? `; ${m.lost} not received` : "";
+            const key = `${v.key}_${path.key}${load}_${size}`;
+            sc.fig(`${key}_p50`, `${what}: p50`, m.p50, "ms");
+            sc.fig(`${key}_p99`, `${what}: p99`, m.p99, "ms", `${m.n} samples${lost}`);
+          }
         }
       }
     } finally {
+      await edge?.stop();
       for (const p of pair.procs) await p.stop("SIGKILL");
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  for (const load of ["closed", "open"] as const) {
+  for (const path of PATHS) {
+    for (const load of LOADS) {
+      sc.ratio(
+        `${path.key}open_2k_p99_${load}`,
+        `2 KB p99 ${loadLabel(load)}, ${path.label}: 0.1.22 / 0.1.9`,
+        `v022_${path.key}${load}_2048_p99`,
+        `v09_${path.key}${load}_2048_p99`,
+      );
+    }
+  }
+  for (const v of VERSIONS) {
     sc.ratio(
-      `open_2k_p99_${load}`,
-      `2 KB p99 ${load === "closed" ? "one at a time" : "every 5 ms"}: 0.1.22 / 0.1.9`,
-      `v022_${load}_2048_p99`,
-      `v09_${load}_2048_p99`,
+      `${v.key}_edge_open_2k_p50`,
+      `${v.key === "v09" ? "0.1.9" : "0.1.22"} 2 KB p50 every 5 ms: via edge / direct`,
+      `${v.key}_edge_open_2048_p50`,
+      `${v.key}_open_2048_p50`,
     );
   }
   sc.note(labels.join("; "));
   sc.note(
-    `Each version: its own redis-server (no AOF) and Webdis (webdis.json + PUBLISH + WebSockets) on free ports of ${HOST}; a bare \`ws\` subscriber; POST PUBLISH via fetch.`,
+    `Each version: its own redis-server (no AOF) and Webdis (webdis.json + PUBLISH + WebSockets) on free ports of ${HOST}; a bare \`ws\` subscriber; POST PUBLISH via fetch, always straight to Webdis.`,
   );
   sc.note(
-    "Cause of the 2 KB tail (docs/webdis-latency.md): no TCP_NODELAY on Webdis's client sockets + the subscriber's delayed ACK (40 ms); 0.1.22 trips it far more often.",
+    `"via edge": the subscriber dials the subscription door of startEdge() (HAProxy, shipped config) on ${EDGE_HOST}, whose backends are that Webdis; HAProxy's socket towards Webdis then receives and may delay its ACKs.`,
   );
+  sc.note(
+    "Cause of the 2 KB tail (docs/webdis-latency.md): no TCP_NODELAY on Webdis's client sockets + the receiver's delayed ACK (40 ms); 0.1.22 trips it far more often. Fix: a `quickack 1` route to the door's own address on the receiving host (BENCH_WEBDIS_HOST).",
+  );
+  for (const w of edgeWarnings) sc.note(`haproxy: ${w.slice(0, 300)}`);
   return sc;
 }
