@@ -25,7 +25,7 @@
  * (docs/webdis-latency.md), e.g. inside a network namespace. Directly, the route
  * acts on the subscriber's socket; through the edge, on HAProxy's.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
@@ -119,6 +119,28 @@ async function subscribe(wsUrl: string, channel: string, onMessage: (seq: number
   return ws;
 }
 
+/** TcpExtDelayedACKs from /proc/net/netstat text ("TcpExt: names..." then "TcpExt: values..."). */
+export function parseDelayedAcks(netstat: string): number | null {
+  const rows = netstat.split("\n").filter((l) => l.startsWith("TcpExt:"));
+  const names = rows[0]?.split(/\s+/) ?? [];
+  const values = rows[1]?.split(/\s+/) ?? [];
+  const v = Number(values[names.indexOf("DelayedACKs")]);
+  return names.includes("DelayedACKs") && Number.isFinite(v) ? v : null;
+}
+
+/**
+ * Delayed ACKs sent so far in this network namespace: the stall's fingerprint
+ * (docs/webdis-latency.md). Exact inside a namespace of the bench's own; on the
+ * host it also counts everyone else's traffic.
+ */
+function delayedAcks(): number | null {
+  try {
+    return parseDelayedAcks(readFileSync("/proc/net/netstat", "utf8"));
+  } catch {
+    return null;
+  }
+}
+
 /** A message of exactly `size` bytes that starts with its sequence number. */
 const message = (seq: number, size: number) => {
   const head = `${seq} `;
@@ -156,7 +178,12 @@ async function measure(publishUrl: string, wsUrl: string, quick: boolean) {
     }
     return { xs, lost };
   };
-  const out: Record<string, { p50: number | null; p99: number | null; n: number; lost: number }> = {};
+  const out: Record<string, { p50: number | null; p99: number | null; n: number; lost: number; acks: number | null }> =
+    {};
+  const acksSince = (from: number | null) => {
+    const now = delayedAcks();
+    return from === null || now === null ? null : now - from;
+  };
   let seq = 1;
   try {
     for (const size of SIZES) {
@@ -164,6 +191,7 @@ async function measure(publishUrl: string, wsUrl: string, quick: boolean) {
       const warm = quick ? 10 : 20;
       const n = quick ? 120 : 300;
       const start = seq + warm;
+      const acks0 = delayedAcks();
       for (let i = 0; i < warm + n; i++, seq++) {
         const s = seq;
         const arrived = new Promise<void>((resolve) => {
@@ -175,10 +203,11 @@ async function measure(publishUrl: string, wsUrl: string, quick: boolean) {
         await sleep(2);
       }
       const closed = latencies(start, seq);
-      out[`closed_${size}`] = { ...stats(closed.xs), lost: closed.lost };
+      out[`closed_${size}`] = { ...stats(closed.xs), lost: closed.lost, acks: acksSince(acks0) };
       // open loop: one publish every 5 ms
       const openN = quick ? 240 : 600;
       const openStart = seq;
+      const acks1 = delayedAcks();
       for (let i = 0; i < openN; i++, seq++) {
         publish(seq, size);
         await sleep(5);
@@ -186,7 +215,7 @@ async function measure(publishUrl: string, wsUrl: string, quick: boolean) {
       const last = seq - 1;
       await until("open-loop tail", () => got.has(last), WAIT_MS).catch(() => {});
       const open = latencies(openStart, seq);
-      out[`open_${size}`] = { ...stats(open.xs), lost: open.lost };
+      out[`open_${size}`] = { ...stats(open.xs), lost: open.lost, acks: acksSince(acks1) };
     }
   } finally {
     ws.terminate();
@@ -242,9 +271,10 @@ export async function webdisVersions(ctx: Ctx): Promise<Scenario> {
             if (!m) continue;
             const what = `${found.version.replace(/[+~].*/, "")} ${path.label} ${size} B ${loadLabel(load)}`;
             const lost = m.lost ? `; ${m.lost} not received` : "";
+            const acks = m.acks === null ? "" : `; ${m.acks} delayed ACKs`;
             const key = `${v.key}_${path.key}${load}_${size}`;
             sc.fig(`${key}_p50`, `${what}: p50`, m.p50, "ms");
-            sc.fig(`${key}_p99`, `${what}: p99`, m.p99, "ms", `${m.n} samples${lost}`);
+            sc.fig(`${key}_p99`, `${what}: p99`, m.p99, "ms", `${m.n} samples${lost}${acks}`);
           }
         }
       }
@@ -281,6 +311,9 @@ export async function webdisVersions(ctx: Ctx): Promise<Scenario> {
   );
   sc.note(
     "Cause of the 2 KB tail (docs/webdis-latency.md): no TCP_NODELAY on Webdis's client sockets + the receiver's delayed ACK (40 ms); 0.1.22 trips it far more often. Fix: a `quickack 1` route to the door's own address on the receiving host (BENCH_WEBDIS_HOST).",
+  );
+  sc.note(
+    "delayed ACKs: TcpExtDelayedACKs of this network namespace over each measurement (warm-up included); exact only in a namespace of the bench's own, on the host it counts every process's traffic.",
   );
   for (const w of edgeWarnings) sc.note(`haproxy: ${w.slice(0, 300)}`);
   return sc;
