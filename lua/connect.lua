@@ -21,20 +21,13 @@
   Writes   only the failed-password counter (rate limit); declared as a write for that reason.
 ]]
 local function relay_connect(keys, argv)
-  if #argv == 4 then argv[5] = '-' end
-  check_arity(argv, 5, keys, 1)
-  local cfg = config()
-  local name = argv[1]
-  check_name(name, cfg)
-  local k = check_key(keys, name)
-  check_hex(argv[2], 'password verifier', 64, 64)
-  local epoch = argv[3]
-  if epoch ~= '-' and not epoch:match('^%d+$') then fail('INVALID', 'epoch must be digits or "-"') end
-  local last = check_int(argv[4], 'last seq')
-  check_pass_arg(argv[5])
-  local now = now_ms()
-  local m = load_meta(k, now)
-  if not m then fail('NOT_FOUND', 'no such stream') end
+  local epoch, last = argv[3]
+  local cfg, k, m, now = open_stream(argv, 5, keys, 1, 1, function()
+    check_hex(argv[2], 'password verifier', 64, 64)
+    if epoch ~= '-' and not epoch:match('^%d+$') then fail('INVALID', 'epoch must be digits or "-"') end
+    last = check_int(argv[4], 'last seq')
+    check_pass_arg(argv[5])
+  end)
   check_not_limited(k.fails, cfg, has_pass(argv[5], m.pw_hash, now))
   if not same_digest(hash_secret(m.pw_salt, argv[2]), m.pw_hash) then
     count_failure(k.fails, cfg)

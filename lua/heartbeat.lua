@@ -13,18 +13,13 @@
   Envelope {"v":1,"t":"hb","epoch","seq","ts"}
 ]]
 local function relay_heartbeat(keys, argv)
-  check_arity(argv, 3, keys, 1)
-  local cfg = config()
-  local name = argv[1]
-  check_name(name, cfg)
-  local k = check_key(keys, name)
-  check_hex(argv[2], 'leader token', 32, 64)
-  local term = check_int(argv[3], 'term')
-  local now = now_ms()
-  local m = load_meta(k, now)
-  if not m then fail('NOT_FOUND', 'no such stream') end
+  local term
+  local cfg, k, m, now = open_stream(argv, 3, keys, 1, 0, function()
+    check_hex(argv[2], 'leader token', 32, 64)
+    term = check_int(argv[3], 'term')
+  end)
   check_leader(m, term, argv[2])
-  touch(name, k, cfg, now)
+  touch(argv[1], k, cfg, now)
   sweep(cfg, now)
   redis.call('PUBLISH', m.channel, envelope('hb', m.epoch, m.seq, now))
   return '{"seq":' .. m.seq .. ',"deadline":' .. (now + cfg.idle_ttl * 1000) .. '}'

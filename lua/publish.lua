@@ -86,24 +86,16 @@ end
 local function relay_publish(keys, argv)
   -- ARGV[6] and ARGV[7] are optional: callers from before delta updates send 5
   -- arguments, callers from before the base seq 6.
-  if #argv == 5 then argv[6] = '-' end
-  if #argv == 6 then argv[7] = '-' end
-  check_arity(argv, 7, keys, 1)
-  local cfg = config()
-  local name = argv[1]
-  check_name(name, cfg)
-  local k = check_key(keys, name)
-  check_hex(argv[2], 'leader token', 32, 64)
-  local term = check_int(argv[3], 'term')
-  local op = argv[4]
-  check_hex(op, 'op id', 16, 64)
-  local base = argv[7]
-  if base ~= '-' then base = check_int(base, 'base seq') end
-  local state = argv[5]
-  if #state > cfg.max_state then fail('TOO_LARGE', 'state is larger than ' .. cfg.max_state .. ' bytes') end
-  local now = now_ms()
-  local m = load_meta(k, now)
-  if not m then fail('NOT_FOUND', 'no such stream') end
+  local op, state = argv[4], argv[5]
+  local term, base
+  local cfg, k, m, now = open_stream(argv, 7, keys, 1, 2, function(cfg)
+    check_hex(argv[2], 'leader token', 32, 64)
+    term = check_int(argv[3], 'term')
+    check_hex(op, 'op id', 16, 64)
+    base = argv[7]
+    if base ~= '-' then base = check_int(base, 'base seq') end
+    if #state > cfg.max_state then fail('TOO_LARGE', 'state is larger than ' .. cfg.max_state .. ' bytes') end
+  end)
   check_leader(m, term, argv[2])
   local seen = recent_op_seq(m, op)
   if seen then
@@ -158,7 +150,7 @@ local function relay_publish(keys, argv)
     redis.call('HSET', k.meta, 'op', op, 'op_seq', seq, 'ops', remember_op(m, op, seq),
       'pb_start', pb_start, 'pb_used', used + cost)
   end
-  touch(name, k, cfg, now)
+  touch(argv[1], k, cfg, now)
   sweep(cfg, now)
   return '{"seq":' .. seq .. ',"changed":' .. tostring(changed) .. ',"duplicate":false}'
 end

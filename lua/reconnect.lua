@@ -16,22 +16,15 @@
            leader-code rate limit (apart from the password one, see connect).
 ]]
 local function relay_reconnect(keys, argv)
-  if #argv == 3 then argv[4] = '-' end
-  check_arity(argv, 4, keys, 1)
-  local cfg = config()
-  local name = argv[1]
-  check_name(name, cfg)
-  local k = check_key(keys, name)
-  check_hex(argv[2], 'code verifier', 64, 64)
-  check_hex(argv[3], 'leader token', 32, 64)
-  check_pass_arg(argv[4])
-  local now = now_ms()
-  local m = load_meta(k, now)
-  if not m then fail('NOT_FOUND', 'no such stream') end
+  local cfg, k, m, now = open_stream(argv, 4, keys, 1, 1, function()
+    check_hex(argv[2], 'code verifier', 64, 64)
+    check_hex(argv[3], 'leader token', 32, 64)
+    check_pass_arg(argv[4])
+  end)
   check_code(k, m, cfg, argv[2], argv[4], now)
   local term = tonumber(m.term) + 1
   redis.call('HSET', k.meta, 'term', term, 'tok_hash', hash_secret(m.code_salt, argv[3]))
-  touch(name, k, cfg, now)
+  touch(argv[1], k, cfg, now)
   sweep(cfg, now)
   local state = redis.call('GET', k.state) or '{}'
   return '{"channel":"' .. m.channel .. '","epoch":"' .. m.epoch .. '","seq":' .. m.seq ..

@@ -12,19 +12,12 @@
   Writes   deletes the stream; a failed code check counts toward the leader-code rate limit.
 ]]
 local function relay_stop(keys, argv)
-  if #argv == 2 then argv[3] = '-' end
-  check_arity(argv, 3, keys, 1)
-  local cfg = config()
-  local name = argv[1]
-  check_name(name, cfg)
-  local k = check_key(keys, name)
-  check_hex(argv[2], 'code verifier', 64, 64)
-  check_pass_arg(argv[3])
-  local now = now_ms()
-  local m = load_meta(k, now)
-  if not m then fail('NOT_FOUND', 'no such stream') end
+  local cfg, k, m, now = open_stream(argv, 3, keys, 1, 1, function()
+    check_hex(argv[2], 'code verifier', 64, 64)
+    check_pass_arg(argv[3])
+  end)
   check_code(k, m, cfg, argv[2], argv[3], now)
-  delete_stream(name, k, m, now, 'stopped')
+  delete_stream(argv[1], k, m, now, 'stopped')
   sweep(cfg, now)
   return '{"seq":' .. m.seq .. '}'
 end

@@ -29,9 +29,9 @@
   an expired stream). An entry whose stream is not live never blocks anyone:
   relay_start checks the holder and ends it as expired.
 
-  This file joins the library before common.lua (files are taken in name
-  order, hence `0_`): common's delete_stream calls release_skeleton, and
-  nothing here uses common.
+  This file joins the library before the other lib files (files are taken in
+  name order, hence `0_`): 6_expiry's delete_stream calls release_skeleton,
+  and nothing here uses the others.
 ]]
 
 local SKELETONS = 'relay:skeleton' -- hash: skeleton -> name of the live stream that holds it

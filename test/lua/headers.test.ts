@@ -1,7 +1,9 @@
 /**
  * Each lua/<op>.lua opens with a header that is its contract (KEYS, ARGV,
- * returns, errors). This test keeps the header, the Lua arity check, the
- * registration flags and the client's op table (src/core/ops.ts) in agreement.
+ * returns, errors). This test keeps the header, the Lua arity check (a plain
+ * check_arity, or open_stream, which takes the same arguments plus how many
+ * trailing ARGV are optional), the registration flags and the client's op
+ * table (src/core/ops.ts) in agreement.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,9 +19,12 @@ function parse(file: string) {
   const header = src.slice(0, src.indexOf("]]"));
   const argv = [...header.matchAll(/ARGV\[(\d+)\]/g)].map((m) => Number(m[1]));
   const keys = [...header.matchAll(/KEYS\[(\d+)\]/g)].map((m) => Number(m[1]));
-  const arity = /check_arity\(argv, (\d+), keys, (\d+)\)/.exec(src);
+  const arity = /(?:check_arity|open_stream)\(argv, (\d+), keys, (\d+)[,)]/.exec(src);
+  // open_stream(argv, n, keys, nkeys, optional, ...): the header says "optional" on those ARGV lines.
+  const optional = Number(/open_stream\(argv, \d+, keys, \d+, (\d+),/.exec(src)?.[1] ?? 0);
+  const optionalInHeader = [...header.matchAll(/^\s*ARGV\[(\d+)\][^\n]*optional/gm)].map((m) => Number(m[1]));
   const readOnly = /flags = \{ 'no-writes' \}/.test(src);
-  return { src, name, header, argv, keys, arity, readOnly };
+  return { src, name, header, argv, keys, arity, optional, optionalInHeader, readOnly };
 }
 
 describe("lua headers", () => {
@@ -41,6 +46,9 @@ describe("lua headers", () => {
       expect(p.argv.length ? Math.max(...p.argv) : 0).toBe(op.args);
       expect(p.keys.length ? Math.max(...p.keys) : 0).toBe(op.keys);
       expect(p.readOnly).toBe(op.readOnly);
+      // The optional ARGV are the last ones, and the header names exactly those.
+      const last = Array.from({ length: p.optional }, (_, i) => op.args - p.optional + 1 + i);
+      expect(p.optionalInHeader, "ARGV the header calls optional").toEqual(last);
     });
   }
 });

@@ -1,0 +1,47 @@
+--[[
+  Expiry: a stream is live until its idle deadline; loading its meta, moving the
+  deadline, ending it and sweeping the ones whose deadline passed. Uses 3_keys,
+  4_json (envelope) and 0_names (release_skeleton).
+]]
+
+-- Loads a live stream's meta as a table, or nil when absent or past its deadline.
+local function load_meta(k, now)
+  local raw = redis.call('HGETALL', k.meta)
+  if #raw == 0 then return nil end
+  local m = {}
+  for i = 1, #raw, 2 do m[raw[i]] = raw[i + 1] end
+  if tonumber(m.deadline) <= now then return nil, m end
+  return m
+end
+
+local function delete_stream(name, k, meta, ts, reason)
+  if meta and meta.channel then
+    redis.call('PUBLISH', meta.channel, envelope('ended', meta.epoch, meta.seq, ts, ',"reason":"' .. reason .. '"'))
+  end
+  redis.call('DEL', k.meta, k.state, k.log, k.fails, k.code_fails)
+  redis.call('ZREM', INDEX, name)
+  redis.call('ZREM', DEADLINES, name)
+  release_skeleton(name) -- lua/lib/0_names.lua
+end
+
+-- Ends up to cfg.sweep streams whose deadline passed: followers get `ended`.
+local function sweep(cfg, now)
+  local due = redis.call('ZRANGE', DEADLINES, '-inf', now, 'BYSCORE', 'LIMIT', 0, cfg.sweep)
+  for _, name in ipairs(due) do
+    local k = keys_for(name)
+    local live, stale = load_meta(k, now)
+    if not live then delete_stream(name, k, stale, now, 'expired') end
+  end
+end
+
+-- Moves a stream's idle deadline; keys also get a backstop TTL so memory is
+-- freed even if no call ever sweeps them.
+local function touch(name, k, cfg, now)
+  local deadline = now + cfg.idle_ttl * 1000
+  redis.call('HSET', k.meta, 'deadline', deadline)
+  redis.call('ZADD', DEADLINES, deadline, name)
+  local ttl = cfg.idle_ttl * 1000 + 60000
+  redis.call('PEXPIRE', k.meta, ttl)
+  redis.call('PEXPIRE', k.state, ttl)
+  redis.call('PEXPIRE', k.log, ttl)
+end

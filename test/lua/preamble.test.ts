@@ -1,0 +1,69 @@
+/**
+ * The preamble every function on one stream shares (open_stream in
+ * lua/lib/7_stream.lua), pinned per function: the order of its checks decides
+ * which error a bad call gets (keys, arity, name, key, the op's own arguments,
+ * and only then NOT_FOUND), and trailing optional ARGV left out read as "-".
+ * Every call here names a stream that does not exist, so nothing is written.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OPS } from "../../src/core/ops.ts";
+import { baseKey } from "../../src/core/wire.ts";
+import { type Stack, startStack } from "../setup/stack.ts";
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ aof: false });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const h = (c: string, n: number) => c.repeat(n);
+// Valid arguments after the name, and how many trailing ones are optional.
+const OWN: Record<string, { args: string[]; optional: number }> = {
+  relay_connect: { args: [h("a", 64), "-", "0", "-"], optional: 1 },
+  relay_heartbeat: { args: [h("b", 32), "1"], optional: 0 },
+  relay_publish: { args: [h("b", 32), "1", h("c", 16), "{}", "-", "-"], optional: 2 },
+  relay_reconnect: { args: [h("a", 64), h("b", 32), "-"], optional: 1 },
+  relay_stop: { args: [h("a", 64), "-"], optional: 1 },
+};
+
+const err = (p: Promise<unknown>) =>
+  p.then(
+    (r) => `no error: ${String(r)}`,
+    (e: Error) => e.message,
+  );
+
+describe("stream preamble", () => {
+  for (const [fn, own] of Object.entries(OWN)) {
+    const n = OPS[fn as keyof typeof OPS].args;
+    const name = `preamble ${fn} ${Math.random().toString(36).slice(2)}`;
+    const fcall = (argv: string[], key = baseKey(argv[0] ?? name), numkeys = 1) =>
+      err(stack.redis("FCALL", fn, numkeys, ...(numkeys ? [key] : []), ...argv));
+    const full = [name, ...own.args];
+
+    it(`${fn}: a missing stream is NOT_FOUND, also with the optional ARGV left out`, async () => {
+      expect(full).toHaveLength(n);
+      for (let left = 0; left <= own.optional; left++) {
+        expect(await fcall(full.slice(0, n - left)), `${left} left out`).toMatch(/^NOT_FOUND no such stream/);
+      }
+    });
+
+    it(`${fn}: the argument count is checked, after the key count`, async () => {
+      const expected = new RegExp(`^INVALID expected ${n} argument\\(s\\)`);
+      expect(await fcall(full.slice(0, n - own.optional - 1))).toMatch(expected);
+      expect(await fcall([...full, "-"])).toMatch(expected);
+      expect(await fcall(full.slice(0, 1), "", 0)).toMatch(/^INVALID expected 1 key\(s\)/);
+    });
+
+    it(`${fn}: name, then key, then the op's own arguments, all before the stream is read`, async () => {
+      const badOwn = [name, "zz", ...own.args.slice(1)];
+      expect(await fcall(badOwn)).toMatch(/^INVALID .* must be .* lowercase hex digits/);
+      expect(await fcall(badOwn, "relay:{other}")).toMatch(/^INVALID key does not match the stream name/);
+      expect(await fcall(["a\u0001b", "zz", ...own.args.slice(1)], "relay:{other}")).toMatch(
+        /^INVALID name contains a control character/,
+      );
+      expect(await fcall(["", "zz", ...own.args.slice(1)], "relay:{other}")).toMatch(/^INVALID name is empty/);
+    });
+  }
+});
