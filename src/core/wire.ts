@@ -1,7 +1,9 @@
 /**
  * The wire: how arguments travel to Webdis, how keys are named, and the zod
  * schemas of every reply and envelope. Both sides of each contract are here or
- * in lua/; test/unit/wire.test.ts checks them against each other.
+ * in lua/. test/unit/wire.test.ts tests the encoding, baseKey and nameProblem
+ * on their own; test/lua/lib.test.ts checks baseKey against Lua's base_key; the
+ * schemas meet real Lua replies and envelopes only end to end (test/integration/).
  */
 import * as z from "zod/mini";
 
