@@ -45,15 +45,44 @@ const IN_FLIGHT = 50;
 const fixture = useStack();
 const track = fixture.track;
 
+/**
+ * Holds the followers' re-syncs (relay_connect) while closed. The long stall
+ * needs the stream to be past the history when the follower re-syncs; on a
+ * loaded box the watchdog could fire and the re-sync land before enough
+ * changes were published, and the follower then rightly caught up instead of
+ * resetting (seen in CI: catching-up -> live, no reset).
+ */
+function syncGate() {
+  let gate: Promise<void> | undefined;
+  let open = () => {};
+  return {
+    wrap:
+      (inner: typeof fetch): typeof fetch =>
+      async (input, init) => {
+        if (gate && String(init?.body ?? "").startsWith("FCALL/relay_connect/")) await gate;
+        return inner(input, init);
+      },
+    hold() {
+      gate = new Promise<void>((r) => (open = r));
+    },
+    release() {
+      open();
+      gate = undefined;
+    },
+  };
+}
+
 async function stalledPair(name: string, staleAfterMs: number) {
   const sockets = controlledWebSockets();
   const ctl = controlledFetch();
+  const syncs = syncGate();
   const ws = track(
     await createRelay({
       url: fixture.stack.webdisUrl,
       subscribeUrl: fixture.stack.subscribeUrl,
       transports: ["websocket"],
       webSocket: sockets.factory,
+      fetch: syncs.wrap((...a) => fetch(...a)),
       staleAfterMs,
       backoff: fastBackoff,
     }).connect(name, creds),
@@ -62,7 +91,7 @@ async function stalledPair(name: string, staleAfterMs: number) {
     await createRelay({
       url: fixture.stack.webdisUrl,
       transports: ["http-stream"],
-      fetch: ctl.fetch,
+      fetch: syncs.wrap(ctl.fetch),
       staleAfterMs,
       backoff: fastBackoff,
     }).connect(name, creds),
@@ -80,6 +109,8 @@ async function stalledPair(name: string, staleAfterMs: number) {
       sockets.resume();
       ctl.resumeStreams();
     },
+    holdSyncs: syncs.hold,
+    releaseSyncs: syncs.release,
   };
 }
 
@@ -127,8 +158,11 @@ describe("a follower that stops reading while 1,000 changes are published", () =
     const pair = await stalledPair(name, 600);
     const recs = pair.followers.map(recordAll);
     pair.pause();
+    pair.holdSyncs();
     await publishChanges(leader, 1, N);
-    // The watchdog notices the silence, resubscribes (new connections are read) and resets.
+    // The watchdog notices the silence, resubscribes (new connections are read)
+    // and re-syncs, now past the history: a reset.
+    pair.releaseSyncs();
     await expectConverged(leader, pair.followers, 20_000);
     pair.resume();
     await sleep(300);
