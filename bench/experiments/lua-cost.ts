@@ -20,17 +20,17 @@ import { cpuMs } from "../lib/stats.ts";
 type Edit = [file: string, from: string, to: string];
 const VARIANTS: [string, Edit[]][] = [
   ["as is (working tree)", []],
-  ["no strict_json (cjson.decode + valid_utf8 kept)", [["lib/common.lua", "or not strict_json(state) then", "then"]]],
+  ["no strict_json (cjson.decode + valid_utf8 kept)", [["lib/4_json.lua", "or not strict_json(state) then", "then"]]],
   [
     "no cjson.decode (strict_json kept)",
-    [["lib/common.lua", "local ok, decoded = pcall(cjson.decode, state)", "local ok, decoded = true, {}"]],
+    [["lib/4_json.lua", "local ok, decoded = pcall(cjson.decode, state)", "local ok, decoded = true, {}"]],
   ],
   ["no check_state at all", [["publish.lua", "  check_state(state, cfg)\n", "\n"]]],
   [
     "strict_json without its per-token loop (share of the loop)",
     [
       [
-        "lib/common.lua",
+        "lib/4_json.lua",
         `  for tok in bare:gmatch('[^%s{}%[%]:,]+') do
     if not strict_scalar(tok) then return false end
   end`,
@@ -41,9 +41,9 @@ const VARIANTS: [string, Edit[]][] = [
   [
     "strict_json fast path when the state has no byte < 0x20",
     [
-      ["lib/common.lua", "local function strict_json(s)", "local function strict_json_full(s)"],
+      ["lib/4_json.lua", "local function strict_json(s)", "local function strict_json_full(s)"],
       [
-        "lib/common.lua",
+        "lib/4_json.lua",
         "\n-- A state is one JSON object",
         `
 -- JSON.stringify output has no byte below 0x20 (it escapes them and adds no
@@ -68,7 +68,7 @@ end
     "strict_json fast: strings dropped (not '0' tokens), tab check only if any",
     [
       [
-        "lib/common.lua",
+        "lib/4_json.lua",
         `  local ok = true
   local bare = s:gsub('\\\\.', ''):gsub('"[^"]*"', function(str)
     if str:find('[\\t\\n\\r]') then ok = false end -- raw tab/newline inside a string
