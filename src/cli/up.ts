@@ -20,6 +20,7 @@ import {
   waitForSubscribeDoor,
   webdisConfig,
 } from "../server/native.ts";
+import { DOOR_HOST, quickackRoute } from "../server/quickack.ts";
 import { redisCommand } from "../server/resp.ts";
 import { serveWeb } from "../server/web.ts";
 import { chooseWebdis, describeWebdis, FIXED_WEBDIS, hasDoorFixes, type WebdisChoice } from "../server/webdis-bin.ts";
@@ -137,6 +138,9 @@ export async function up(o: UpOptions): Promise<Running> {
   const webdisPort = withEdge ? await freePort() : publicPort;
   const subscribePort = withEdge ? await freePort() : publicSubscribePort;
   let edge: Edge | undefined;
+  // Behind the edge the doors get an address of their own with a quickack route (when we may).
+  const dropRoute = withEdge ? quickackRoute(DOOR_HOST, log) : undefined;
+  const doorHost = dropRoute ? DOOR_HOST : "127.0.0.1";
   let redis: Managed | undefined;
   let replica: Managed | undefined;
   let webdis: Supervised | undefined;
@@ -148,6 +152,7 @@ export async function up(o: UpOptions): Promise<Running> {
     await Promise.all([webdis?.stop(), subscribeDoor?.stop()]);
     await replica?.stop();
     await redis?.stop();
+    dropRoute?.();
   };
   try {
     redis = await startRedis({ port: redisPort, dir: o.dataDir, aof: true, maxmemory });
@@ -155,26 +160,32 @@ export async function up(o: UpOptions): Promise<Running> {
     const version = await redisCommand(redisPort, ["FCALL_RO", "relay_version", "0"]);
     replica = await startRedis({ port: replicaPort, dir: join(o.dataDir, "replica"), replicaOf: redisPort });
     webdis = await superviseWebdis(
-      webdisConfig({ redisPort, port: webdisPort, logfile: join(o.dataDir, "webdis.log") }),
+      {
+        ...webdisConfig({ redisPort, port: webdisPort, logfile: join(o.dataDir, "webdis.log") }),
+        http_host: doorHost,
+      },
       o.dataDir,
       "webdis.json",
       log,
     );
-    const subConfig = webdisConfig(
-      { redisPort: replicaPort, port: subscribePort, logfile: join(o.dataDir, "webdis-subscribe.log") },
-      "subscribe",
-    );
+    const subConfig = {
+      ...webdisConfig(
+        { redisPort: replicaPort, port: subscribePort, logfile: join(o.dataDir, "webdis-subscribe.log") },
+        "subscribe",
+      ),
+      http_host: doorHost,
+    };
     subscribeDoor = await superviseWebdis(subConfig, o.dataDir, "webdis-subscribe.json", log);
-    await waitForSubscribeDoor(redisPort, `http://127.0.0.1:${subscribePort}`);
-    let webdisUrl = `http://127.0.0.1:${webdisPort}`;
-    let subscribeUrl = `http://127.0.0.1:${subscribePort}`;
+    await waitForSubscribeDoor(redisPort, `http://${doorHost}:${subscribePort}`);
+    let webdisUrl = `http://${doorHost}:${webdisPort}`;
+    let subscribeUrl = `http://${doorHost}:${subscribePort}`;
     if (withEdge) {
       raiseRcvbufCap(log);
       edge = await startEdge({
         commandPort: publicPort,
         subscribePort: publicSubscribePort,
-        commandBackend: { host: "127.0.0.1", port: webdisPort },
-        subscribeBackend: { host: "127.0.0.1", port: subscribePort },
+        commandBackend: { host: doorHost, port: webdisPort },
+        subscribeBackend: { host: doorHost, port: subscribePort },
         dir: join(o.dataDir, "edge"),
         log: (l) => log(`edge: ${l}`),
       });
@@ -196,7 +207,7 @@ export async function up(o: UpOptions): Promise<Running> {
     log(`replica 127.0.0.1:${replicaPort}  (subscribe-only default user)`);
     log(`webdis  ${describeWebdis(webdisBin)}: ${webdisBin.bin}`);
     if (edge) {
-      log(`webdis  127.0.0.1:${webdisPort} and 127.0.0.1:${subscribePort}  the doors, for the edge only`);
+      log(`webdis  ${doorHost}:${webdisPort} and ${doorHost}:${subscribePort}  the doors, for the edge only`);
       log(`edge    ${webdisUrl}  command door (set RELAY_URL to this for the CLI)`);
       log(`edge    ${subscribeUrl}  subscription door, WebSockets (RELAY_SUBSCRIBE_URL)`);
     } else {
