@@ -10,7 +10,7 @@ import type { WebSocketFactory } from "./core/subscribe.ts";
 
 export { TabElection, type TabElectionEvents, type TabElectionOptions } from "./core/election.ts";
 export * from "./core/errors.ts";
-export type { Follower, FollowerEvents, FollowerStatus, FollowerUpdate } from "./core/follower.ts";
+export type { Follower, FollowerEvents, FollowerStatus, FollowerUpdate, ReasonCode } from "./core/follower.ts";
 export type { Leader, LeaderEvents, LeaderStatus, PublishResult } from "./core/leader.ts";
 export type { Relay, RelayOptions } from "./core/relay.ts";
 export { relayOptionsSchema } from "./core/relay.ts";

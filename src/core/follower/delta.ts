@@ -1,0 +1,47 @@
+/**
+ * The delta applier: a change is a whole state or a JSON Patch from the state
+ * of seq - 1 that must hash to the server's SHA-1 of the full new state. Pure.
+ */
+import { apply as applyPatch, type PatchOp } from "../patch.ts";
+import { sha1hex } from "../sha1.ts";
+import type { DeltaCode } from "./reasons.ts";
+
+export interface Position {
+  seq: number;
+  epoch: string | undefined;
+  state: unknown;
+}
+
+export interface Change {
+  seq: number;
+  epoch: string;
+  ts: number;
+  state?: unknown;
+  patch?: readonly { op: "add" | "remove" | "replace"; path: string; value?: unknown }[];
+  h?: string;
+}
+
+export type Applied =
+  /** Already applied (same epoch, seq not above ours): nothing to do. */
+  | { kind: "old" }
+  | { kind: "state"; state: unknown }
+  /** The delta does not fit our state: fetch the whole state. */
+  | { kind: "mismatch"; code: DeltaCode };
+
+/**
+ * What `change` makes of `at`. `force` (a full state from a sync) takes it
+ * whatever its seq.
+ */
+export function applyChange(at: Position, change: Change, force = false): Applied {
+  if (!force && change.epoch === at.epoch && change.seq <= at.seq) return { kind: "old" };
+  if (!change.patch) return { kind: "state", state: change.state };
+  if (change.epoch !== at.epoch || change.seq !== at.seq + 1) return { kind: "mismatch", code: "delta-out-of-order" };
+  let state: unknown;
+  try {
+    state = applyPatch(at.state, change.patch as PatchOp[]);
+  } catch {
+    return { kind: "mismatch", code: "delta-failed" };
+  }
+  if (change.h && sha1hex(JSON.stringify(state)) !== change.h) return { kind: "mismatch", code: "delta-mismatch" };
+  return { kind: "state", state };
+}

@@ -1,0 +1,257 @@
+/**
+ * A follower: the thin shell around the pure parts (see ../follower.ts). It
+ * owns the timers and the I/O (the link, the sync) and turns what happens into
+ * machine events; the status only changes in `#dispatch`, by the table.
+ */
+import { type OpError, RelayError } from "../errors.ts";
+import { Emitter } from "../events.ts";
+import type { TransportName } from "../subscribe.ts";
+import type { ConnectReply } from "../wire.ts";
+import { applyChange, type Change } from "./delta.ts";
+import { classify, fullStateCode } from "./inbox.ts";
+import { Latest } from "./latest.ts";
+import { Link } from "./link.ts";
+import { type EventCodes, type FollowerStatus, type MachineEvent, transition } from "./machine.ts";
+import { type DeltaCode, REASON_TEXT, type ReasonCode } from "./reasons.ts";
+import type { FollowerDeps, FollowerEvents } from "./types.ts";
+import { OrderingWindow } from "./window.ts";
+
+export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<unknown> {
+  readonly name: string;
+  #status: FollowerStatus = "connecting";
+  #code: ReasonCode | undefined;
+  #seq = 0;
+  #epoch: string | undefined;
+  #state: unknown;
+  #updated = 0;
+  #channel: string | undefined;
+  readonly #link: Link;
+  // Facts the table's guards read (with the link's `open`; machine.ts `Guard`).
+  #wasLive = false;
+  #syncing = false;
+  /** Asked for another sync round while one runs. */
+  #again = false;
+  /** A delta did not fit: the next round asks for the whole state (an object, so a newer ask is told apart). */
+  #fullWanted: { code: DeltaCode } | undefined;
+  readonly #window = new OrderingWindow();
+  #attempt = 0;
+  #lastHeard = Date.now();
+  #gapTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  readonly #latest = new Latest<unknown>();
+  readonly #deps: FollowerDeps;
+
+  constructor(deps: FollowerDeps) {
+    super();
+    this.name = deps.name;
+    this.#deps = deps;
+    this.#link = new Link(deps.subscribers, {
+      open: () => {
+        this.#attempt = 0;
+        this.#lastHeard = Date.now();
+        this.#dispatch("need-sync", this.#wasLive ? "resubscribed" : "subscribed");
+      },
+      message: (payload) => this.#onMessage(payload),
+      drop: (error) => this.#dispatch("dropped", "dropped", error.message, error),
+    });
+  }
+
+  get status(): FollowerStatus {
+    return this.#status;
+  }
+  /** Why the status last changed (undefined before the first change). */
+  get reasonCode(): ReasonCode | undefined {
+    return this.#code;
+  }
+  get seq(): number {
+    return this.#seq;
+  }
+  get epoch(): string | undefined {
+    return this.#epoch;
+  }
+  get state(): unknown {
+    return this.#state;
+  }
+  /** Time of the last change (server clock, ms since epoch). */
+  get updated(): number {
+    return this.#updated;
+  }
+  get transport(): TransportName | undefined {
+    return this.#link.transport;
+  }
+
+  /** First contact: the current state at once, then the live subscription. */
+  async open(): Promise<void> {
+    const reply = await this.#deps.sync(undefined, 0);
+    this.#channel = reply.channel;
+    this.#applyReply(reply, false);
+    this.#subscribe();
+    const tick = Math.max(250, Math.min(5_000, this.#deps.staleAfterMs / 3));
+    this.#watchdog = setInterval(() => this.#checkStale(), tick);
+    (this.#watchdog as { unref?: () => void }).unref?.();
+  }
+
+  disconnect(): void {
+    this.#dispatch("end", "disconnected");
+  }
+
+  /** Read through a method: the status changes across awaits, which narrowing cannot see. */
+  #ended(): boolean {
+    return this.#status === "ended";
+  }
+
+  #dispatch<E extends MachineEvent>(event: E, code: EventCodes[E], text = REASON_TEXT[code], error?: RelayError) {
+    const facts = { syncing: this.#syncing, "was-live": this.#wasLive, "sub-open": this.#link.open };
+    const step = transition(this.#status, event, facts);
+    // Listeners of `ended` see a follower with no subscription or timer left.
+    if (step.effects.includes("teardown")) this.#stopIO();
+    if (step.status !== this.#status) {
+      const previous = this.#status;
+      this.#status = step.status;
+      this.#code = code;
+      if (step.status === "live") this.#wasLive = true;
+      const [seq, updated] = [this.#seq, this.#updated];
+      this.emit("status", { status: step.status, previous, code, reason: text, seq, updated });
+    }
+    for (const effect of step.effects) {
+      if (effect === "sync") void this.#sync(code as EventCodes["need-sync"]);
+      else if (effect === "sync-again") this.#again = true;
+      else if (effect === "resubscribe" || effect === "subscribe") this.#subscribe();
+      else if (effect === "retry-later") this.#retryLater(error ?? new RelayError("NETWORK", text));
+      else if (effect === "teardown") {
+        this.emit("ended", { reason: code as EventCodes["end"] });
+        this.#latest.end();
+      }
+    }
+  }
+
+  #subscribe() {
+    if (!this.#ended() && this.#channel) this.#link.connect(this.#channel);
+  }
+
+  #retryLater(error: RelayError) {
+    this.#link.close();
+    this.emit("error", { error });
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => this.#dispatch("retry", "retry"), this.#deps.backoff(++this.#attempt));
+  }
+
+  #stopIO() {
+    clearInterval(this.#watchdog);
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#gapTimer);
+    this.#link.close();
+  }
+
+  #checkStale() {
+    const silent = Date.now() - this.#lastHeard;
+    if (this.#status !== "live" || silent <= this.#deps.staleAfterMs) return;
+    this.#lastHeard = Date.now();
+    this.#dispatch("silence", "silence", `no message for ${silent} ms; resubscribing`);
+  }
+
+  #onMessage(payload: string) {
+    this.#lastHeard = Date.now();
+    const act = classify(payload, { seq: this.#seq, epoch: this.#epoch, syncing: this.#syncing });
+    if (act.kind === "malformed") this.emit("error", { error: act.error });
+    else if (act.kind === "end") this.#dispatch("end", act.code);
+    else if (act.kind === "need-sync") {
+      if (act.heard) this.#window.hear(act.heard);
+      this.#dispatch("need-sync", act.code);
+    } else if (act.kind !== "ignore") {
+      this.#window.hear(act.kind === "hold" ? act.env.seq : act.seq);
+      if (act.kind === "hold") this.#window.hold(act.env, this.#seq);
+      // During a sync everything waits in the window and is drained after the reply.
+      if (!this.#syncing) this.#drain();
+    }
+  }
+
+  /** Applies held states in seq order; a gap still open after reorderMs (a loss, not a late one) syncs. */
+  #drain() {
+    for (let next = this.#window.next(this.#seq); next; next = this.#window.next(this.#seq)) {
+      if (!this.#apply(next)) return;
+    }
+    this.#window.prune(this.#seq);
+    if (!this.#window.behind(this.#seq)) {
+      clearTimeout(this.#gapTimer);
+      this.#gapTimer = undefined;
+      return;
+    }
+    if (this.#gapTimer) return;
+    this.#gapTimer = setTimeout(() => {
+      this.#gapTimer = undefined;
+      if (this.#window.behind(this.#seq)) this.#dispatch("need-sync", "gap");
+    }, this.#deps.reorderMs ?? 200);
+  }
+
+  /** One sync at a time, with one more round when asked during it (the table's `sync-again`). */
+  async #sync(code: EventCodes["need-sync"]): Promise<void> {
+    this.#syncing = true;
+    try {
+      do {
+        this.#again = false;
+        const full = this.#fullWanted;
+        // After a delta that did not fit, ask for the whole state (no epoch: always "full").
+        const reply = await (full ? this.#deps.sync(undefined, 0) : this.#deps.sync(this.#epoch, this.#seq));
+        if (this.#ended()) return;
+        this.#applyReply(reply, true);
+        if (full && this.#fullWanted === full) this.#fullWanted = undefined;
+        // What arrived meanwhile; a gap left over gets the reorder grace first.
+        this.#drain();
+      } while (this.#again && !this.#ended());
+      if (!this.#ended()) this.#dispatch("synced", code);
+    } catch (e) {
+      const err = e instanceof RelayError ? e : new RelayError("NETWORK", "sync failed", { cause: e });
+      // NOT_FOUND, or BAD_PASSWORD: the stream was stopped and a new one took the name.
+      if (err.code === "NOT_FOUND" || (err as OpError).code === "BAD_PASSWORD") this.#dispatch("end", "gone");
+      else this.#dispatch("dropped", err.code === "RATE_LIMITED" ? "rate-limited" : "sync-failed", err.message, err);
+    } finally {
+      this.#syncing = false;
+    }
+  }
+
+  #applyReply(reply: ConnectReply, hadState: boolean) {
+    if (reply.channel !== this.#channel && hadState) {
+      // Same name, new stream instance (stopped and started again): a new channel too.
+      this.#channel = reply.channel;
+      this.#link.close();
+      queueMicrotask(() => this.#subscribe());
+    }
+    this.#channel = reply.channel;
+    if (reply.mode === "changes") {
+      for (const env of reply.changes) if (env.seq === this.#seq + 1 && !this.#apply(env)) break;
+    } else if (reply.mode === "full") {
+      const why = hadState ? fullStateCode(reply, this, this.#fullWanted?.code) : undefined;
+      if (why) this.#dispatch("full-state", why);
+      this.#window.clear(reply.seq);
+      this.#apply({ seq: reply.seq, state: reply.state, ts: reply.updated, epoch: reply.epoch }, why ?? true);
+    } else this.#epoch = reply.epoch;
+  }
+
+  /** Applies one change (`force`: a full state, with why if a reset); false when a delta did not fit. */
+  #apply(change: Change, force?: true | EventCodes["full-state"]): boolean {
+    const r = applyChange({ seq: this.#seq, epoch: this.#epoch, state: this.#state }, change, !!force);
+    if (r.kind === "old") return true;
+    if (r.kind === "mismatch") {
+      this.#fullWanted = { code: r.code };
+      this.#window.clear();
+      this.#dispatch("need-sync", r.code);
+      // Even a sync this just started gets one more round: its reset clears what arrives meanwhile.
+      if (this.#syncing) this.#again = true;
+      return false;
+    }
+    this.#seq = change.seq;
+    this.#epoch = change.epoch;
+    this.#state = r.state;
+    this.#updated = change.ts;
+    const update = { seq: change.seq, state: r.state, ts: change.ts, epoch: change.epoch };
+    this.emit("state", typeof force === "string" ? { ...update, reset: force } : update);
+    this.#latest.push(r.state);
+    return true;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<unknown> {
+    return this.#latest.iterator(() => this.disconnect());
+  }
+}

@@ -1,0 +1,49 @@
+import type { RelayError } from "../errors.ts";
+import type { Subscriber } from "../subscribe.ts";
+import type { ConnectReply } from "../wire.ts";
+import type { EventCodes, FollowerStatus } from "./machine.ts";
+import type { EndCode, ReasonCode } from "./reasons.ts";
+
+export interface FollowerUpdate {
+  seq: number;
+  state: unknown;
+  /** Server time of the change (ms since epoch). */
+  ts: number;
+  epoch: string;
+  /** Set when this state is a reset (a full state from a sync, not the next seq), with why. */
+  reset?: EventCodes["full-state"];
+}
+
+export interface FollowerStatusEvent {
+  status: FollowerStatus;
+  previous: FollowerStatus;
+  /** Why, in a stable code (the web page words it). */
+  code: ReasonCode;
+  /** Why, as text for logs (a drop carries its error's message). */
+  reason: string;
+  seq: number;
+  updated: number;
+}
+
+export interface FollowerEvents {
+  state: FollowerUpdate;
+  status: FollowerStatusEvent;
+  ended: { reason: EndCode };
+  error: { error: RelayError };
+}
+
+export interface FollowerDeps {
+  name: string;
+  /** Calls relay_connect(epoch, lastSeq); already holds the verifier. */
+  sync(epoch: string | undefined, lastSeq: number): Promise<ConnectReply>;
+  subscribers: readonly Subscriber[];
+  /** Re-sync when nothing (not even a heartbeat) arrived for this long. */
+  staleAfterMs: number;
+  /**
+   * How long a gap may stay open before a catch-up: Webdis delivers pub/sub
+   * messages out of order under load, so a missing seq usually arrives a few
+   * ms later. Default 200.
+   */
+  reorderMs?: number;
+  backoff: (attempt: number) => number;
+}
