@@ -11,11 +11,12 @@
  * same proxy (TCP mode, health checks that find the primary), and stick tables
  * give per-client limits without modules. See docs/edge.md.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findBinary, freePort } from "./native.ts";
+import { OPS, type OpName } from "../core/ops.ts";
+import { adopt, findBinary, freePort } from "./native.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -43,17 +44,8 @@ export const SUBSCRIBE_BODY_MAX = 1 * KiB;
  * function cannot be dodged by spelling it another way (lower case, `%5F`, a
  * `/0/` database prefix, `FCALL_RO`).
  */
-export const RELAY_FUNCTIONS = [
-  "relay_connect",
-  "relay_heartbeat",
-  "relay_list",
-  "relay_publish",
-  "relay_reconnect",
-  "relay_start",
-  "relay_stop",
-  "relay_version",
-] as const;
-export const READ_ONLY_FUNCTIONS = ["relay_list", "relay_version"] as const;
+export const RELAY_FUNCTIONS = Object.keys(OPS) as OpName[];
+export const READ_ONLY_FUNCTIONS = RELAY_FUNCTIONS.filter((f) => OPS[f].readOnly);
 /** Body prefixes the command door serves: our calls and `SUBSCRIBE/` (the HTTP stream). */
 export const COMMAND_PREFIXES = [
   ...RELAY_FUNCTIONS.map((f) => `FCALL/${f}/`),
@@ -385,19 +377,6 @@ export interface Edge {
 
 export function missingHaproxyHelp(): string {
   return "haproxy is not installed. On Debian/Ubuntu: sudo apt-get install -y haproxy";
-}
-
-/** Every haproxy we start dies with us, even when a caller never got to stop it. */
-const running = new Set<ChildProcess>();
-let exitHook = false;
-function adopt(child: ChildProcess): void {
-  running.add(child);
-  child.once("exit", () => running.delete(child));
-  if (exitHook) return;
-  exitHook = true;
-  process.once("exit", () => {
-    for (const c of running) c.kill("SIGKILL");
-  });
 }
 
 const sleep = (n: number) => new Promise((r) => setTimeout(r, n));

@@ -69,7 +69,7 @@ export interface Managed {
 // (a test worker torn down mid-test, an exception in start-up).
 const children = new Set<ChildProcess>();
 let exitHook = false;
-function adopt(child: ChildProcess): void {
+export function adopt(child: ChildProcess): void {
   children.add(child);
   child.once("exit", () => children.delete(child));
   if (exitHook) return;
