@@ -25,7 +25,7 @@ export function commandBody(command: string, args: readonly string[]): string {
   return [command, ...args.map(encodeArg)].join("/");
 }
 
-/** The stream's base key, the same as `base_key` in lua/lib/common.lua. */
+/** The stream's base key, the same as `base_key` in lua/lib/3_keys.lua. */
 export function baseKey(name: string): string {
   return `relay:{${name.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}}`;
 }
@@ -49,7 +49,7 @@ const seq = z.number().check(z.int(), z.nonnegative());
 const epoch = z.string().check(z.regex(/^\d+$/));
 const hex = z.string().check(z.regex(/^[0-9a-f]+$/));
 
-/** A rate-limit pass (lua/lib/common.lua make_pass): "<expiry s>.<40 hex>". */
+/** A rate-limit pass (lua/lib/5_secrets.lua make_pass): "<expiry s>.<40 hex>". */
 export const pass = z.string().check(z.regex(/^\d+\.[0-9a-f]{40}$/));
 
 export const startReply = z.object({

@@ -81,7 +81,7 @@ function attacks(): [string, string[]][] {
   ];
 }
 // SELECT is left out of the counter check: our functions SELECT 0 themselves
-// (lua/lib/common.lua home_db) and Webdis selects its database on connect.
+// (lua/lib/1_config.lua home_db) and Webdis selects its database on connect.
 const ATTACKED = () =>
   new Set(
     attacks()

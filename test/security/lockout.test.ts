@@ -1,7 +1,7 @@
 /**
  * Issue 12, attack 7: 12 wrong passwords and 12 wrong leader codes in 71 ms
  * locked the real followers and the leader out for 60 s, again every minute.
- * Now a right check hands out a pass (lua/lib/common.lua make_pass) and a
+ * Now a right check hands out a pass (lua/lib/5_secrets.lua make_pass) and a
  * check that brings one is exempt from the per-stream failed-check limit, so
  * an outsider's flood only limits newcomers: whoever already proved the secret
  * stays in. The secret is still checked; a pass alone opens nothing.
