@@ -1,0 +1,231 @@
+/**
+ * A leader: publishes states in order, one request in flight at a time. This
+ * is the shell: it owns the timers (heartbeat, backoff, the QUOTA wait) and
+ * the I/O (`LeaderDeps`); the rules are pure parts beside it: the queue
+ * (queue.ts), failure kinds (failure.ts), fencing (fencing.ts), the heartbeat
+ * (heartbeat.ts) and the status table (machine.ts).
+ */
+import { RelayError } from "../errors.ts";
+import { Emitter } from "../events.ts";
+import { classify, quotaSeconds, surelyNotSent } from "./failure.ts";
+import { fenceFor } from "./fencing.ts";
+import { beatFailure, scheduleHeartbeat } from "./heartbeat.ts";
+import { isSending, type LeaderEvent, transition } from "./machine.ts";
+import { type Job, PublishQueue } from "./queue.ts";
+import type { LeaderDeps, LeaderEvents, LeaderSession, LeaderStatus, PublishReply, PublishResult } from "./types.ts";
+
+const asRelayError = (e: unknown, what: string) =>
+  e instanceof RelayError ? e : new RelayError("NETWORK", what, { cause: e });
+
+export class Leader extends Emitter<LeaderEvents> {
+  readonly name: string;
+  #session: LeaderSession;
+  #status: LeaderStatus = "live";
+  readonly #queue: PublishQueue;
+  /** The send loop runs (also through its backoff and QUOTA waits): one loop, so one request in flight. */
+  #flushing = false;
+  #attempt = 0;
+  readonly #stopHeartbeat: () => void;
+  /** Ends a QUOTA wait early (the leader ended: nothing more will be sent). */
+  #wake: (() => void) | undefined;
+  readonly #deps: LeaderDeps;
+
+  constructor(session: LeaderSession, deps: LeaderDeps, queue = new PublishQueue()) {
+    super();
+    this.name = session.name;
+    this.#session = session;
+    this.#deps = deps;
+    this.#queue = queue;
+    this.#stopHeartbeat = scheduleHeartbeat(deps.heartbeatMs, () => void this.#beat());
+  }
+
+  get status(): LeaderStatus {
+    return this.#status;
+  }
+  get seq(): number {
+    return this.#session.seq;
+  }
+  get epoch(): string {
+    return this.#session.epoch;
+  }
+  /** Keep it (with the code) to reconnect or stop during a flood of wrong codes: `reconnect(name, { code, pass })`. */
+  get pass(): string {
+    return this.#session.pass;
+  }
+  get term(): number {
+    return this.#session.term;
+  }
+  /** The last state the server has (from start/reconnect, then each publish). */
+  get state(): unknown {
+    return this.#session.state;
+  }
+  /** States waiting to be sent (the newest, plus one in doubt at most). */
+  get pending(): number {
+    return this.#queue.waiting;
+  }
+
+  /**
+   * Publishes `state`. Resolves once this state, or a newer one that replaced
+   * it while waiting, is stored and sent to followers.
+   */
+  publish(state: unknown): Promise<PublishResult> {
+    if (!isSending(this.#status)) {
+      const code = this.#status === "replaced" ? "LEADER_REPLACED" : "CLOSED";
+      return Promise.reject(new RelayError(code, `leader is ${this.#status}`));
+    }
+    const json = JSON.stringify(state);
+    if (typeof json !== "string" || !json.startsWith("{")) {
+      return Promise.reject(new RelayError("INVALID", "state must be a JSON object"));
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.offer(json, state, { resolve, reject });
+      void this.#flush();
+    });
+  }
+
+  /** Resolves when nothing is waiting to be sent. */
+  async flushed(): Promise<void> {
+    while (!this.#queue.idle || this.#flushing) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    try {
+      // Settling a job and taking the next one happen in the same tick as the reply, so a
+      // caller resumed by its result finds the line free (no extra await in between).
+      for (let job = this.#next(); job; job = this.#next()) {
+        const s = this.#session;
+        const before = s.seq;
+        let reply: PublishReply;
+        try {
+          reply = await this.#deps.publish(s, job.opId, job.json, this.#queue.patchOf(job, s.state));
+        } catch (e) {
+          const wait = this.#failed(job, asRelayError(e, "publish failed"));
+          if (wait) await wait;
+          continue;
+        }
+        this.#acked(job, reply, before);
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  #next(): Job | undefined {
+    return isSending(this.#status) ? this.#queue.take() : undefined;
+  }
+
+  #acked(job: Job, r: PublishReply, before: number) {
+    this.#attempt = 0;
+    this.#session.seq = r.seq;
+    // A snapshot, not the caller's object: the next patch is made against it.
+    this.#session.state = JSON.parse(job.json);
+    this.#queue.acked(job);
+    this.#dispatch({ type: "ack", duplicate: r.duplicate === true, idle: this.#queue.idle });
+    // A retry the server recognised: the first attempt changed the state if the seq moved.
+    const result = { seq: r.seq, changed: r.changed || (r.duplicate === true && r.seq > before) };
+    this.emit("published", { ...result, state: job.state });
+    for (const w of job.waiters) w.resolve(result);
+  }
+
+  /** Puts the job back or gives it up; returns the wait (backoff, QUOTA window) before the next send, if any. */
+  #failed(job: Job, err: RelayError): Promise<void> | undefined {
+    const q = this.#queue;
+    const f = classify(err);
+    const sending = isSending(this.#status);
+    // STALE: the stream is at a seq this leader never saw acknowledged (writes lost with
+    // Redis, or a state that landed behind its back). Nothing changed; send the newest
+    // state whole on top of the stream's seq, a couple of times at most.
+    if (f.kind === "stale" && sending && q.stale(job)) {
+      this.#session.seq = f.at;
+      return undefined;
+    }
+    // QUOTA: the budget is spent and nothing was written. Not a fault and not offline:
+    // wait until the window refills, then send (still one request in flight).
+    if (f.kind === "quota" && sending) {
+      q.quota(job);
+      this.emit("error", { error: err });
+      return this.#pause(Math.max(1_000 * quotaSeconds(err), this.#deps.backoff(1)));
+    }
+    // A reply that does not parse (seen once after Redis was frozen under load) says
+    // nothing about the outcome: retried like a timeout, a few times.
+    const retry = f.kind === "transient" || (f.kind === "garbled" && q.garbled(job));
+    if (retry && sending) {
+      q.unreachable(job, surelyNotSent(err));
+      this.#dispatch({ type: "unreachable", message: err.message });
+      this.emit("error", { error: err });
+      return new Promise((r) => setTimeout(r, this.#deps.backoff(++this.#attempt)));
+    }
+    q.failed(job);
+    for (const w of job.waiters) w.reject(err);
+    const fence = fenceFor(err);
+    if (fence) this.#dispatch(fence);
+    else this.emit("error", { error: err });
+    return undefined;
+  }
+
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+    });
+  }
+
+  async #beat() {
+    if (!isSending(this.#status)) return;
+    try {
+      await this.#deps.heartbeat(this.#session);
+      this.#dispatch({ type: "beat-ok", idle: this.#queue.idle });
+    } catch (e) {
+      const err = asRelayError(e, "heartbeat failed");
+      const event = beatFailure(err);
+      if (event) this.#dispatch(event);
+      else this.emit("error", { error: err });
+    }
+  }
+
+  /** The one place the status changes: look the event up in the table, apply its effects in order. */
+  #dispatch(event: LeaderEvent) {
+    const t = transition(this.#status, event);
+    if (!t) return;
+    const previous = this.#status;
+    for (const effect of t.effects) {
+      if (effect === "end") this.#end(t.to, t.reason);
+      else if (effect === "emit-status") {
+        this.#status = t.to;
+        if (t.to !== previous) this.emit("status", { status: t.to, previous, reason: t.reason, code: t.code });
+      } else if (event.type === "replaced") this.emit("replaced", { error: event.error });
+    }
+  }
+
+  #end(status: LeaderStatus, reason: string) {
+    this.#stopHeartbeat();
+    this.#wake?.();
+    const err = new RelayError(status === "replaced" ? "LEADER_REPLACED" : "CLOSED", reason);
+    for (const job of this.#queue.drain()) for (const w of job.waiters) w.reject(err);
+  }
+
+  /** Ends the stream for everyone: followers get `ended`, the name is free again. */
+  async stop(): Promise<void> {
+    await this.flushed().catch(() => {});
+    try {
+      await this.#deps.stop();
+    } catch (e) {
+      // Already gone (stopped elsewhere, expired): stopped here too, as publish and heartbeat do.
+      if (e instanceof RelayError && e.code === "NOT_FOUND") this.#dispatch({ type: "gone" });
+      throw e;
+    }
+    this.#dispatch({ type: "stop" });
+  }
+
+  /** Leaves without ending the stream (another leader may `reconnect`). */
+  close(): void {
+    this.#dispatch({ type: "close" });
+  }
+}

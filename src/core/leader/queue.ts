@@ -1,0 +1,158 @@
+/**
+ * The publishing queue, pure (no timers, no I/O). A plan is a state, not a log
+ * of edits, so only the newest waiting state is kept (`pending`); a newer
+ * publish takes the waiting one's callers along. One job is in flight at most.
+ *
+ * A job whose outcome is unknown (timeout, reset, 502/504, a garbled reply) is
+ * "in doubt": the server may have applied it, or may still apply it later. It
+ * is retried with the same op id (Lua dedupes it) before any newer state, or a
+ * late copy could land after the newer one and followers would end on an older
+ * plan. Once in doubt, always in doubt: a later "surely not sent" speaks only
+ * for that attempt. Only a job that surely never left, on every attempt, is
+ * dropped in favour of a newer state (`requeue`).
+ */
+import { diff } from "../patch.ts";
+import { randomHex } from "../secrets.ts";
+import type { PublishResult } from "./types.ts";
+
+export interface Waiter {
+  resolve: (r: PublishResult) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface Job {
+  json: string;
+  state: unknown;
+  opId: string;
+  /** Made once, on the first attempt, so a retry sends the very same request. */
+  patch?: string;
+  /** Replies that did not parse so far. */
+  garbled: number;
+  /** Some attempt may have reached Redis: the job stays in doubt. */
+  maybeSent: boolean;
+  /** STALE refusals so far (each resends the state whole, on the stream's seq). */
+  stale: number;
+  waiters: Waiter[];
+}
+
+/** Retries of one job after STALE, and after garbled replies, before the caller hears the error. */
+export const MAX_STALE = 2;
+export const MAX_GARBLED = 3;
+
+/**
+ * Delta updates: a JSON Patch from the last state the server acknowledged,
+ * when it is less than half the size of the whole state; else "-".
+ */
+export function patchFor(base: unknown, next: unknown, fullLength: number): string {
+  if (typeof base !== "object" || base === null || Array.isArray(base)) return "-";
+  const text = JSON.stringify(diff(base, JSON.parse(JSON.stringify(next))));
+  return text.length * 2 < fullLength ? text : "-";
+}
+
+export class PublishQueue {
+  #pending: Job | undefined;
+  #inDoubt: Job | undefined;
+  #inFlight: Job | undefined;
+  /** After STALE: the stream's state is not the one we hold, so patches against it are wrong. */
+  baseUnknown = false;
+  readonly #newOpId: () => string;
+
+  constructor(newOpId: () => string = () => randomHex(16)) {
+    this.#newOpId = newOpId;
+  }
+
+  /** Jobs waiting (0, 1 or 2: an in-doubt one and the newest state); the one in flight is not counted. */
+  get waiting(): number {
+    return (this.#pending ? 1 : 0) + (this.#inDoubt ? 1 : 0);
+  }
+  get idle(): boolean {
+    return this.waiting === 0;
+  }
+  get inFlight(): Job | undefined {
+    return this.#inFlight;
+  }
+
+  /** A new state replaces the waiting one (a fresh op id) and answers its callers too. */
+  offer(json: string, state: unknown, waiter: Waiter): void {
+    const waiters = this.#pending?.waiters ?? [];
+    waiters.push(waiter);
+    this.#pending = { json, state, opId: this.#newOpId(), waiters, garbled: 0, maybeSent: false, stale: 0 };
+  }
+
+  /** The next job to send (in doubt first), or undefined when one is in flight or none waits. */
+  take(): Job | undefined {
+    if (this.#inFlight) return undefined;
+    const job = this.#inDoubt ?? this.#pending;
+    if (job === this.#inDoubt) this.#inDoubt = undefined;
+    else this.#pending = undefined;
+    this.#inFlight = job;
+    return job;
+  }
+
+  /** The job's patch against `base`, made on its first attempt and kept for every retry. */
+  patchOf(job: Job, base: unknown): string {
+    job.patch ??= this.baseUnknown ? "-" : patchFor(base, job.state, job.json.length);
+    return job.patch;
+  }
+
+  /** The job landed: the acknowledged state is known again. */
+  acked(job: Job): void {
+    this.#settle(job);
+    this.baseUnknown = false;
+  }
+
+  /** The caller hears the error: the job leaves the queue. */
+  failed(job: Job): void {
+    this.#settle(job);
+  }
+
+  /** STALE: resend whole on the stream's seq (a newer waiting state goes instead); false once retries are spent. */
+  stale(job: Job): boolean {
+    if (job.stale >= MAX_STALE) return false;
+    job.stale++;
+    this.baseUnknown = true;
+    job.patch = "-";
+    this.#settle(job);
+    this.#requeue(job);
+    return true;
+  }
+
+  /** QUOTA: nothing was written by this attempt; an in-doubt job stays first, else the newest state goes. */
+  quota(job: Job): void {
+    this.#settle(job);
+    if (job.maybeSent) this.#inDoubt = job;
+    else this.#requeue(job);
+  }
+
+  /** A reply that did not parse; false once this job's retries are spent. */
+  garbled(job: Job): boolean {
+    job.garbled++;
+    return job.garbled <= MAX_GARBLED;
+  }
+
+  /** Unreachable (or garbled): retried; `notSent` only keeps it replaceable if no attempt may have landed. */
+  unreachable(job: Job, notSent: boolean): void {
+    this.#settle(job);
+    if (!notSent) job.maybeSent = true;
+    if (job.maybeSent) this.#inDoubt = job;
+    else this.#requeue(job);
+  }
+
+  /** Empties the queue (the job in flight settles on its own reply); returns the jobs taken out. */
+  drain(): Job[] {
+    const jobs = [this.#inDoubt, this.#pending].filter((j): j is Job => j !== undefined);
+    this.#inDoubt = undefined;
+    this.#pending = undefined;
+    return jobs;
+  }
+
+  #settle(job: Job) {
+    if (this.#inFlight === job) this.#inFlight = undefined;
+  }
+
+  /** A job that surely did not land: a newer waiting state replaces it and answers its callers too. */
+  #requeue(job: Job) {
+    if (this.#pending) this.#pending.waiters.unshift(...job.waiters);
+    else this.#pending = job;
+  }
+}

@@ -1,0 +1,61 @@
+/** The leader's public shapes and the deps its shell calls (the I/O seam). */
+import type { RelayError } from "../errors.ts";
+
+export type LeaderStatus = "live" | "offline" | "replaced" | "stopped" | "closed";
+
+/**
+ * Why the status changed, as a stable code (the `reason` text says it in words).
+ * `unreachable`: a publish or heartbeat could not reach the server (the text is the error's).
+ */
+export type LeaderReason =
+  | "published"
+  | "retry-confirmed"
+  | "heartbeat"
+  | "unreachable"
+  | "replaced"
+  | "gone"
+  | "stopped"
+  | "closed";
+
+export interface PublishResult {
+  seq: number;
+  changed: boolean;
+}
+
+export interface LeaderEvents {
+  status: { status: LeaderStatus; previous: LeaderStatus; reason: string; code: LeaderReason };
+  published: PublishResult & { state: unknown };
+  replaced: { error: RelayError };
+  error: { error: RelayError };
+}
+
+export interface LeaderSession {
+  name: string;
+  channel: string;
+  epoch: string;
+  term: number;
+  seq: number;
+  state: unknown;
+  token: string;
+  /**
+   * The code pass from start or reconnect: given to a later reconnect or stop,
+   * it exempts them from the failed-code rate limit (an outsider's flood of
+   * wrong codes cannot lock this leader out; SECURITY.md).
+   */
+  pass: string;
+}
+
+export interface PublishReply {
+  seq: number;
+  changed: boolean;
+  duplicate?: boolean;
+}
+
+export interface LeaderDeps {
+  /** `patch`: a JSON Patch from the last acknowledged state, or "-" to send only the state. */
+  publish(session: LeaderSession, opId: string, json: string, patch: string): Promise<PublishReply>;
+  heartbeat(session: LeaderSession): Promise<void>;
+  stop(): Promise<void>;
+  heartbeatMs: number;
+  backoff: (attempt: number) => number;
+}
