@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ago, endedText, errorText } from "./messages.ts";
+import { REASON_CODES } from "../src/core/follower.ts";
+import { ago, endedText, errorText, followerStatusText } from "./messages.ts";
 
 const err = (code: string, extra: object = {}) => Object.assign(new Error(`${code} internal detail`), { code }, extra);
 
@@ -24,6 +25,25 @@ describe("plain-word errors", () => {
   it("explains why a stream ended", () => {
     expect(endedText("stopped")).toMatch(/leader ended/);
     expect(endedText("expired")).toMatch(/away too long/);
+  });
+
+  it("says why a follower resets or catches up, by reason code, not one sentence for all", () => {
+    const resets = ["epoch-changed", "went-back", "history-too-short", "delta-mismatch"] as const;
+    const texts = resets.map((c) => followerStatusText("reset", c));
+    expect(new Set(texts).size).toBe(resets.length);
+    expect(followerStatusText("reset", "epoch-changed")).toMatch(/stream restarted/);
+    expect(followerStatusText("reset", "history-too-short")).toMatch(/more changes than the relay keeps/);
+    expect(followerStatusText("catching-up", "gap")).toMatch(/went missing/);
+    expect(followerStatusText("catching-up", "silence")).toMatch(/No word from the relay/);
+    // The browser test reads these two while the relay is down.
+    expect(followerStatusText("offline", "dropped")).toMatch(/^Lost the connection/);
+    expect(followerStatusText("connecting", "retry")).toMatch(/^Connecting/);
+    for (const code of REASON_CODES) {
+      for (const st of ["connecting", "live", "catching-up", "reset", "offline", "ended"] as const) {
+        expect(followerStatusText(st, code)).toMatch(/\S/);
+      }
+    }
+    expect(followerStatusText("live")).toBe("You see every change as the leader makes it.");
   });
 
   it("says how long ago in words", () => {

@@ -3,6 +3,8 @@
  * library (RelayError.code); anything else gets a generic sentence, never a
  * stack trace.
  */
+import type { FollowerStatus, ReasonCode } from "./relay.ts";
+
 type Action = "start" | "join" | "resume" | "list" | "publish" | "stop";
 
 function codeOf(e: unknown): string | undefined {
@@ -79,6 +81,47 @@ export function endedText(reason: string): string {
     default:
       return "You left this stream.";
   }
+}
+
+const DELTA_CATCH_UP = "A change did not fit the plan shown here; fetching the whole plan.";
+const DELTA_RESET = "A change did not fit the plan shown here; loading the whole plan.";
+
+/** What a follower's status means, by why it changed (the follower's reason code); `""` is the default. */
+const STATUS_TEXT: Record<FollowerStatus, Partial<Record<ReasonCode | "", string>>> = {
+  connecting: { "": "Connecting to the relay." },
+  live: { "": "You see every change as the leader makes it." },
+  "catching-up": {
+    "": "Fetching the changes you missed.",
+    gap: "A change went missing on the way; fetching the changes you missed.",
+    silence: "No word from the relay for a while; checking the connection.",
+    resubscribed: "Back in touch with the relay; fetching the changes you missed.",
+    "epoch-changed": "The stream was restarted; fetching its current plan.",
+    "heartbeat-behind": "The relay is behind the plan you see; checking which plan is current.",
+    "large-change": "Fetching a large change.",
+    "delta-out-of-order": DELTA_CATCH_UP,
+    "delta-failed": DELTA_CATCH_UP,
+    "delta-mismatch": DELTA_CATCH_UP,
+  },
+  reset: {
+    "": "Loading the current plan.",
+    "epoch-changed": "The stream restarted; loading the current plan.",
+    "went-back": "The relay lost its most recent changes; loading the plan as it is now.",
+    "history-too-short": "You missed more changes than the relay keeps; loading the current plan.",
+    "delta-out-of-order": DELTA_RESET,
+    "delta-failed": DELTA_RESET,
+    "delta-mismatch": DELTA_RESET,
+  },
+  offline: {
+    "": "Lost the connection to the relay. Trying again; the plan below may be out of date.",
+    "rate-limited": "The relay is turning requests away for a moment. Trying again; the plan below may be out of date.",
+  },
+  ended: { "": "This stream has ended." },
+};
+
+/** The follower's status in a sentence, from the status and the reason code it carries. */
+export function followerStatusText(status: FollowerStatus, code?: ReasonCode): string {
+  const texts = STATUS_TEXT[status] ?? {};
+  return (code && texts[code]) || texts[""] || "";
 }
 
 /** How long ago, in words a person reads at a glance. */

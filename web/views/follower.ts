@@ -6,7 +6,7 @@
 import { appBar, type View } from "../app.ts";
 import { h } from "../dom.ts";
 import { PlanMap } from "../map.ts";
-import { ago, endedText } from "../messages.ts";
+import { ago, endedText, followerStatusText } from "../messages.ts";
 import { type Change, describeChange, type Plan, parsePlan, planToJson } from "../plan.ts";
 import type { FollowerStatus } from "../relay.ts";
 import { backgroundControls } from "./background.ts";
@@ -20,15 +20,6 @@ const STATUS_WORDS: Record<FollowerStatus, string> = {
   reset: "Reloading plan…",
   offline: "Reconnecting…",
   ended: "Ended",
-};
-
-const STATUS_HELP: Record<FollowerStatus, string> = {
-  connecting: "Connecting to the relay.",
-  live: "You see every change as the leader makes it.",
-  "catching-up": "Fetching the changes you missed.",
-  reset: "The stream restarted; loading the current plan.",
-  offline: "Lost the connection to the relay. Trying again; the plan below may be out of date.",
-  ended: "This stream has ended.",
 };
 
 export const followerView: View = (ctx, root, route) => {
@@ -84,7 +75,7 @@ export const followerView: View = (ctx, root, route) => {
     const via = follower.transport;
     statusPill.dataset.transport = via ?? "";
     statusPill.title = via ? `Live updates over ${via === "websocket" ? "WebSocket" : "an HTTP stream"}` : "";
-    statusLine.textContent = STATUS_HELP[st] ?? "";
+    statusLine.textContent = followerStatusText(st, follower.reasonCode);
     titleEl.textContent = plan?.title || name;
     titleEl.classList.toggle("changed", !!change?.title);
     const hl = new Set(change?.ids ?? []);
