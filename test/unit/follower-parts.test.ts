@@ -50,7 +50,7 @@ describe("transition table", () => {
     ["catching-up", "full-state", 0, "reset", []],
     ["live", "silence", 4, "catching-up", ["resubscribe"]],
     ["catching-up", "silence", 4, "catching-up", []],
-    ["live", "dropped", 4, "offline", ["retry-later"]],
+    ["live", "dropped", 4, "offline", ["close", "retry-later"]],
     ["offline", "retry", 0, "connecting", ["subscribe"]],
     ["reset", "retry", 0, "connecting", ["subscribe"]],
     ["offline", "end", 0, "ended", ["teardown"]],

@@ -255,9 +255,12 @@ describe("follower shell", () => {
     r.sync.failures.push(error);
     r.stream.publish({ n: 1 });
     current(r)?.send(r.stream.hb());
+    const transports: unknown[] = [];
+    r.f.on("status", (s) => s.status === "offline" && transports.push(r.f.transport));
     await vi.advanceTimersByTimeAsync(200);
     expect(r.statuses.at(-1)).toMatchObject({ status: "offline", code });
     expect(current(r)).toBeUndefined();
+    expect(transports).toEqual([undefined]); // closed before the status event (the page shows no transport)
     await vi.advanceTimersByTimeAsync(100);
     current(r)?.open();
     await settle();

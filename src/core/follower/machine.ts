@@ -34,9 +34,11 @@ export type Effect =
   | "resubscribe"
   /** Open a subscription with the transport the picker says. */
   | "subscribe"
-  /** Close the subscription, emit the error, start the backoff timer. */
+  /** Close the subscription (before the status event: an offline follower has no transport). */
+  | "close"
+  /** Emit the error, start the backoff timer. */
   | "retry-later"
-  /** Stop every timer, close the subscription, emit `ended`, finish iterators. */
+  /** Close the subscription (before the status event), stop every timer, emit `ended`, finish iterators. */
   | "teardown";
 
 /** Facts the shell knows that decide between rows. */
@@ -72,7 +74,7 @@ export const TRANSITIONS: readonly Row[] = [
   // Only a live follower's silence counts: otherwise something is already under way.
   { from: "live", on: "silence", to: "catching-up", effects: ["resubscribe"] },
   { from: "*", on: "silence", to: "=", effects: [] },
-  { from: "*", on: "dropped", to: "offline", effects: ["retry-later"] },
+  { from: "*", on: "dropped", to: "offline", effects: ["close", "retry-later"] },
   { from: "*", on: "retry", to: "connecting", effects: ["subscribe"] },
   { from: "*", on: "end", to: "ended", effects: ["teardown"] },
 ];

@@ -104,8 +104,8 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
   #dispatch<E extends MachineEvent>(event: E, code: EventCodes[E], text = REASON_TEXT[code], error?: RelayError) {
     const facts = { syncing: this.#syncing, "was-live": this.#wasLive, "sub-open": this.#link.open };
     const step = transition(this.#status, event, facts);
-    // Listeners of `ended` see a follower with no subscription or timer left.
-    if (step.effects.includes("teardown")) this.#stopIO();
+    // Status listeners see what the status means: no subscription when offline or ended.
+    if (step.effects.includes("close") || step.effects.includes("teardown")) this.#link.close();
     if (step.status !== this.#status) {
       const previous = this.#status;
       this.#status = step.status;
@@ -120,6 +120,9 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
       else if (effect === "resubscribe" || effect === "subscribe") this.#subscribe();
       else if (effect === "retry-later") this.#retryLater(error ?? new RelayError("NETWORK", text));
       else if (effect === "teardown") {
+        clearInterval(this.#watchdog);
+        clearTimeout(this.#retryTimer);
+        clearTimeout(this.#gapTimer);
         this.emit("ended", { reason: code as EventCodes["end"] });
         this.#latest.end();
       }
@@ -131,17 +134,9 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
   }
 
   #retryLater(error: RelayError) {
-    this.#link.close();
     this.emit("error", { error });
     clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(() => this.#dispatch("retry", "retry"), this.#deps.backoff(++this.#attempt));
-  }
-
-  #stopIO() {
-    clearInterval(this.#watchdog);
-    clearTimeout(this.#retryTimer);
-    clearTimeout(this.#gapTimer);
-    this.#link.close();
   }
 
   #checkStale() {
