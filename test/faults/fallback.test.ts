@@ -2,7 +2,7 @@
  * WebSocket -> HTTP stream fallback on the shipped topology: `subscribeUrl` is
  * the subscription door, reached through a proxy that can refuse WebSocket
  * upgrades (403, as Webdis answers with WebSockets off) while it passes plain
- * HTTP. The rule (src/core/follower.ts, onDrop): a transport that never opened
+ * HTTP. The rule (src/core/follower/transport.ts): a transport that never opened
  * is skipped; after a drop the follower goes back to the most preferred
  * transport that ever opened. So a WebSocket refused from the start is never
  * tried again, and one that worked before is tried again after every drop.
