@@ -1,0 +1,236 @@
+/**
+ * The leader's workspace without the DOM: it owns the plan, the undo/redo
+ * history, the throttled publisher and the leader's status, and tells its
+ * views when any of that changes. Views only render `state` and call the
+ * actions below (as the map does with its handlers), so every rule about what
+ * is sent, and when, lives here and is tested without a browser.
+ */
+import { History } from "./history.ts";
+import type { Point } from "./map.ts";
+import {
+  addWaypoint,
+  emptyPlan,
+  LIMITS,
+  type Plan,
+  parsePlan,
+  removeWaypoint,
+  updateWaypoint,
+  type Waypoint,
+} from "./plan.ts";
+import type { Leader, LeaderStatus } from "./relay.ts";
+import { throttle } from "./throttle.ts";
+
+/** Drag publishes at most this often (ms); the last position always lands. */
+export const DRAG_PUBLISH_MS = 250;
+
+/** The part of the client's Leader the workspace uses (a test passes a fake). */
+export type LeaderLike = Pick<Leader, "status" | "seq" | "state" | "publish" | "stop" | "close" | "on">;
+
+/** The session the page keeps across views: its `plan` is kept current so a return resumes it. */
+export interface LeaderSessionLike {
+  leader: LeaderLike;
+  plan?: Plan;
+}
+
+export interface LeaderState {
+  readonly plan: Plan;
+  readonly selected: string | undefined;
+  readonly canUndo: boolean;
+  readonly canRedo: boolean;
+  readonly status: LeaderStatus;
+  /** Set once the stream is over for this tab (taken over, stopped): edits are refused. */
+  readonly locked: boolean;
+  /** Why it is locked, in words for the notice. */
+  readonly lockMessage: string | undefined;
+  /** Publishes still on their way, or a drag position waiting for the throttle. */
+  readonly sending: boolean;
+  readonly lastSent: { seq: number; at: number } | undefined;
+  /** The last publish's error (cleared by the next success); the view words it. */
+  readonly sendError: unknown;
+}
+
+export type EditOptions = { group?: string; drag?: boolean };
+
+export class LeaderController {
+  readonly #session: LeaderSessionLike;
+  readonly #leader: LeaderLike;
+  readonly #history: History<Plan>;
+  readonly #publisher;
+  readonly #listeners = new Set<(s: LeaderState) => void>();
+  readonly #offs: (() => void)[];
+  #inFlight = 0;
+  #state: LeaderState;
+  #disposed = false;
+
+  constructor(session: LeaderSessionLike, name: string) {
+    this.#session = session;
+    const leader = session.leader;
+    this.#leader = leader;
+    const fromServer = parsePlan(leader.state);
+    const plan = session.plan ?? (fromServer.ok ? fromServer.plan : emptyPlan(name));
+    this.#history = new History<Plan>(plan);
+    this.#publisher = throttle((p: Plan) => this.#send(p), DRAG_PUBLISH_MS);
+    this.#state = {
+      plan,
+      selected: undefined,
+      canUndo: false,
+      canRedo: false,
+      status: leader.status,
+      locked: false,
+      lockMessage: undefined,
+      sending: false,
+      lastSent: fromServer.ok ? { seq: leader.seq, at: Date.now() } : undefined,
+      sendError: undefined,
+    };
+    this.#offs = [
+      leader.on("status", ({ status }) => {
+        this.#set({ status: leader.status });
+        if (status === "stopped") this.#lock("This stream has ended. Your changes are no longer sent.");
+      }),
+      leader.on("replaced", () => {
+        this.#set({ status: leader.status });
+        this.#lock("Another leader has taken over this stream, so your later changes were not sent.");
+      }),
+    ];
+    // A plan the server lacks (new stream, unreadable state) or one kept from before is sent at once.
+    if (!fromServer.ok || session.plan !== undefined) this.#setPlan(plan);
+    const st = leader.status;
+    if (st === "replaced" || st === "stopped" || st === "closed") this.#lock("This leader session has ended.");
+  }
+
+  get state(): LeaderState {
+    return this.#state;
+  }
+
+  /** Calls `fn` after every change; returns its unsubscribe. */
+  subscribe(fn: (s: LeaderState) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  // ---- edits ---------------------------------------------------------------------
+
+  /** Records `next` as the plan; the same `group` as the last edit joins its undo step. */
+  edit(next: Plan, opts: EditOptions = {}): void {
+    if (this.#state.locked || next === this.#state.plan) return;
+    this.#history.push(next, opts.group);
+    this.#setPlan(next, opts.drag);
+  }
+
+  /** Adds a waypoint and selects it; "full" when the plan holds the most it may. */
+  add(at: Point, type?: Waypoint["type"]): Waypoint | "full" | undefined {
+    if (this.#state.locked) return undefined;
+    const plan = this.#state.plan;
+    if (plan.waypoints.length >= LIMITS.waypoints) return "full";
+    const [next, wp] = addWaypoint(plan, at, type);
+    this.#set({ selected: wp.id });
+    this.edit(next);
+    return wp;
+  }
+
+  /** One drag is one undo step; its moves go through the throttle, its end is sent at once. */
+  drag(id: string, at: Point, phase: "start" | "move" | "end"): void {
+    if (phase === "start") this.#history.seal();
+    this.edit(updateWaypoint(this.#state.plan, id, at), { group: `drag:${id}`, drag: phase !== "end" });
+    if (phase === "end") this.#history.seal();
+  }
+
+  nudge(id: string, dx: number, dy: number): void {
+    const w = this.#state.plan.waypoints.find((x) => x.id === id);
+    if (w) this.edit(updateWaypoint(this.#state.plan, id, { x: w.x + dx, y: w.y + dy }), { group: `nudge:${id}` });
+  }
+
+  /** Returns the waypoint it removed (for the notice), or undefined if there was none. */
+  remove(id: string): Waypoint | undefined {
+    const plan = this.#state.plan;
+    const w = plan.waypoints.find((x) => x.id === id);
+    if (w) this.edit(removeWaypoint(plan, id));
+    return w;
+  }
+
+  /** An imported plan replaces the current one as its own undo step. */
+  importPlan(plan: Plan): void {
+    this.#set({ selected: undefined });
+    this.#history.seal();
+    this.edit(plan);
+  }
+
+  select(id: string | undefined): void {
+    this.#set({ selected: id });
+  }
+
+  /** True when there was a step to take back (and it was sent). */
+  undo(): boolean {
+    if (this.#state.locked) return false;
+    const p = this.#history.undo();
+    if (p) this.#setPlan(p);
+    return p !== undefined;
+  }
+
+  redo(): boolean {
+    if (this.#state.locked) return false;
+    const p = this.#history.redo();
+    if (p) this.#setPlan(p);
+    return p !== undefined;
+  }
+
+  // ---- the stream ------------------------------------------------------------------
+
+  /** Sends what is pending, then ends the stream for everyone; throws what the relay said. */
+  async stop(): Promise<void> {
+    this.#publisher.flush();
+    await this.#leader.stop();
+  }
+
+  /** Sends what is pending and closes this leader; the stream stays live. */
+  leave(): void {
+    this.#publisher.flush();
+    this.#leader.close();
+  }
+
+  /** The views are gone: send what is pending, stop listening. */
+  dispose(): void {
+    this.#disposed = true;
+    this.#publisher.flush();
+    for (const off of this.#offs) off();
+    this.#listeners.clear();
+  }
+
+  // ---- inside ----------------------------------------------------------------------
+
+  #setPlan(next: Plan, dragging = false): void {
+    this.#session.plan = next;
+    this.#publisher(next);
+    if (!dragging) this.#publisher.flush();
+    const selected = next.waypoints.some((w) => w.id === this.#state.selected) ? this.#state.selected : undefined;
+    this.#set({ plan: next, selected, canUndo: this.#history.canUndo, canRedo: this.#history.canRedo });
+  }
+
+  #send(p: Plan): void {
+    this.#inFlight++;
+    this.#set({});
+    this.#leader
+      .publish(p)
+      .then(
+        (r) => this.#set({ lastSent: { seq: r.seq, at: Date.now() }, sendError: undefined }),
+        (e: unknown) => this.#set({ sendError: e }),
+      )
+      .finally(() => {
+        this.#inFlight--;
+        this.#set({});
+      });
+  }
+
+  #lock(message: string): void {
+    this.#publisher.cancel();
+    this.#set({ locked: true, lockMessage: message });
+  }
+
+  /** The one place state changes: a new snapshot (so views can compare), then every listener. */
+  #set(patch: Partial<LeaderState>): void {
+    if (this.#disposed) return;
+    const sending = this.#inFlight > 0 || this.#publisher.pending;
+    this.#state = { ...this.#state, ...patch, sending };
+    for (const fn of [...this.#listeners]) fn(this.#state);
+  }
+}
