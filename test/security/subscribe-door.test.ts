@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { createRelay } from "../../src/node.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
-import { uniqueName, waitForStatus } from "../support/util.ts";
+import { uniqueName, waitForSeq, waitForStatus } from "../support/util.ts";
 
 let stack: Stack;
 beforeAll(async () => {
@@ -161,8 +161,11 @@ describe("subscription door", () => {
     );
     await waitForStatus(f, "live");
     expect(f.transport).toBe("websocket");
+    // Listen before publishing: on a loaded box the change can arrive before
+    // the publish's own reply (a listener added after it waited forever: CI run 24).
+    const arrived = waitForSeq(f, 2, 20_000);
     await leader.publish({ plan: 2 });
-    await new Promise<void>((r) => f.on("state", () => r()));
+    await arrived;
     expect(f.state).toEqual({ plan: 2 });
     f.disconnect();
     await leader.stop();
