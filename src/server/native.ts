@@ -342,10 +342,12 @@ export async function superviseWebdis(
       if (stopping) return;
       void (async () => {
         for (let attempt = 1; !stopping; attempt++) {
-          restarts++;
-          log(`webdis (${name}) exited (${signal ?? code}); restarting`);
+          // Wait first: a Ctrl-C reaches Webdis (same process group) a moment
+          // before our own stop(), and that exit is no crash to report.
           await sleep(Math.min(5_000, 100 * attempt));
           if (stopping) return;
+          restarts++;
+          log(`webdis (${name}) exited (${signal ?? code}); restarting`);
           try {
             current = await startWebdis(config, dir, name, wrap);
             if (stopping) {
