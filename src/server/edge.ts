@@ -208,7 +208,9 @@ function limitRules(limits: EdgeLimits): string[] {
 /** The per-client tracking both doors share, each with its own table. */
 function trackingRules(table: string, limits: EdgeLimits): string[] {
   return [
-    `  tcp-request connection track-sc0 src table ${table}`,
+    // IPv6 clients count per /64 (one subscriber line holds a whole /64: per
+    // address, one attacker would be endless clients); IPv4 per address.
+    `  tcp-request connection track-sc0 src,ipmask(32,64) table ${table}`,
     // A client that opens sockets and sends nothing (slowloris) never reaches the
     // HTTP rules: past twice its cap, its connections are closed at once.
     `  tcp-request connection reject if { sc_conn_cur(0) gt ${2 * limits.connectionsPerClient} }`,

@@ -86,6 +86,11 @@ describe("edgeConfig", () => {
     expect(cfg).toContain(`sc_gpc_rate(0,0) ge ${DEFAULT_LIMITS.connect}`);
     expect(cfg).toContain(`sc_gpc_rate(3,0) ge ${DEFAULT_LIMITS.start}`);
     expect(cfg).toContain(`sc_conn_cur(0) gt ${DEFAULT_LIMITS.connectionsPerClient}`);
+    // Keyed per IPv4 address and per IPv6 /64, on both doors: a /64 is one subscriber line.
+    expect(lines(cfg).filter((l) => l.startsWith("tcp-request connection track-sc0"))).toEqual([
+      "tcp-request connection track-sc0 src,ipmask(32,64) table per_client_command",
+      "tcp-request connection track-sc0 src,ipmask(32,64) table per_client_subscribe",
+    ]);
     const o = edgeConfig({
       ...base,
       limits: { connect: 7, reconnect: 8, stop: 9, start: 11, periodSeconds: 13, connectionsPerClient: 5 },
