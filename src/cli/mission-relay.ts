@@ -110,6 +110,15 @@ await runMain("mission-relay", async () => {
         for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => resolve());
       });
       process.stdout.write("Stopping...\n");
+      // A Ctrl-C often arrives twice (the terminal's and a wrapper's, npx/tsx):
+      // the default action of the second would end us mid-stop, with no exit
+      // hook run (servers and the quickack route left behind). A third one forces it.
+      let more = 0;
+      for (const sig of ["SIGINT", "SIGTERM"] as const) {
+        process.on(sig, () => {
+          if (++more >= 2) process.exit(130); // exit hooks still kill what we started
+        });
+      }
       await running.stop();
       return 0;
     }

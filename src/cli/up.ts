@@ -147,12 +147,15 @@ export async function up(o: UpOptions): Promise<Running> {
   let subscribeDoor: Supervised | undefined;
   let web: Server | undefined;
   const stop = async () => {
-    web?.close();
-    await edge?.stop();
-    await Promise.all([webdis?.stop(), subscribeDoor?.stop()]);
-    await replica?.stop();
-    await redis?.stop();
-    dropRoute?.();
+    try {
+      web?.close();
+      await edge?.stop();
+      await Promise.all([webdis?.stop(), subscribeDoor?.stop()]);
+      await replica?.stop();
+      await redis?.stop();
+    } finally {
+      dropRoute?.();
+    }
   };
   try {
     redis = await startRedis({ port: redisPort, dir: o.dataDir, aof: true, maxmemory });
