@@ -28,7 +28,7 @@ local function relay_connect(keys, argv)
     last = check_int(argv[4], 'last seq')
     check_pass_arg(argv[5])
   end)
-  check_not_limited(k.fails, cfg, has_pass(argv[5], m.pw_hash, now))
+  check_not_limited(k.fails, cfg, has_pass(argv[5], m.pw_hash, now, cfg))
   if not same_digest(hash_secret(m.pw_salt, argv[2]), m.pw_hash) then
     count_failure(k.fails, cfg)
     fail('BAD_PASSWORD', 'wrong password')

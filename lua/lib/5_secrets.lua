@@ -24,8 +24,10 @@ end
 -- hash of the secret (pw_hash or code_hash), which only Redis holds: nobody
 -- forges one without the secret, and it dies with the stream (a new stream of
 -- the same name has a new salt, so new hashes).
+-- Nested (HMAC-like): sha1(key .. sha1(key .. msg)), so the mac of one
+-- message never extends to the mac of a longer one.
 local function pass_mac(key, exp)
-  return redis.sha1hex(key .. '\0pass\0' .. exp)
+  return redis.sha1hex(key .. redis.sha1hex(key .. '\0pass\0' .. exp))
 end
 
 local function make_pass(key, now, cfg)
@@ -39,9 +41,13 @@ local function check_pass_arg(v)
   if #v > 60 or not v:match('^%d+%.%x+$') then fail('INVALID', 'pass must be "-" or one the relay issued') end
 end
 
-local function has_pass(pass, key, now)
+-- Valid: made for this key, not expired, and not expiring later than one made
+-- now would (an operator who lowers pass_ttl shortens every pass out there).
+local function has_pass(pass, key, now, cfg)
   local exp, mac = pass:match('^(%d+)%.(%x+)$')
-  if not exp or tonumber(exp) * 1000 <= now then return false end
+  if not exp then return false end
+  local e = tonumber(exp)
+  if e * 1000 <= now or e > math.floor(now / 1000) + cfg.pass_ttl then return false end
   return same_digest(pass_mac(key, exp), mac)
 end
 
@@ -69,7 +75,7 @@ end
 -- Leader-code check (reconnect, stop): rate-limited unless the caller holds a
 -- code pass, and a failure counts toward the limit.
 local function check_code(k, m, cfg, verifier, pass, now)
-  check_not_limited(k.code_fails, cfg, has_pass(pass, m.code_hash, now))
+  check_not_limited(k.code_fails, cfg, has_pass(pass, m.code_hash, now, cfg))
   if not same_digest(hash_secret(m.code_salt, verifier), m.code_hash) then
     count_failure(k.code_fails, cfg)
     fail('BAD_CODE', 'wrong leader code')

@@ -115,7 +115,11 @@ describe("a flood of wrong secrets does not lock out who is already in", () => {
     await new Promise((r) => setTimeout(r, 2_100));
     const late = await rawFcall(stack, "relay_connect", key, [name, pw, "-", "0", shortPass]);
     expect(codeOf(late.error), "expired pass").toBe("RATE_LIMITED");
-    // The real one still works.
+    // A pass that outlives what pass_ttl now allows is no pass either (lowering it shortens every pass)...
+    const capped = await rawFcall(stack, "relay_connect", key, [name, pw, "-", "0", pass]);
+    expect(codeOf(capped.error), "pass beyond the current pass_ttl").toBe("RATE_LIMITED");
+    // ...and with the default back, the day-long one works again.
+    await stack.redis("HDEL", "relay:config", "pass_ttl");
     const fine = await rawFcall(stack, "relay_connect", key, [name, pw, "-", "0", pass]);
     expect(fine.ok, fine.error).toBe(true);
     await leader.stop();
