@@ -99,8 +99,10 @@ export interface EdgeTimeouts {
   /**
    * A WebSocket after its upgrade, idle in both directions. A follower hears a
    * heartbeat every 15 s and closes a silent subscription itself after 45 s
-   * (plus its 5 s check tick); 60 s never cuts a live one. It is also what cuts
-   * a WebSocket reader that stopped reading (nothing moves either way).
+   * (plus its 5 s check tick); 60 s never cuts a live one. It also cuts a
+   * WebSocket reader that stopped reading, but only if it sends nothing either:
+   * any byte from the client restarts it (HAProxy has no "not reading" timeout
+   * for tunnels), so a deaf WebSocket can hold Webdis memory (SECURITY.md).
    */
   tunnelMs: number;
 }
@@ -346,7 +348,7 @@ ${shapeRules().join("\n")}
 ${deny(405, "METHOD_NOT_ALLOWED", "only POST and the WebSocket upgrade are served", "unless METH_POST")}
 ${deny(404, "NOT_FOUND", "only / is served", "unless { path / }")}
 ${bodyRules(SUBSCRIBE_BODY_MAX).join("\n")}
-${deny(403, "FORBIDDEN", "only SUBSCRIBE/<channel> is served", "unless { req.body -m reg ^SUBSCRIBE/[A-Za-z0-9:_-]{1,128}$ }")}
+${deny(403, "FORBIDDEN", "only SUBSCRIBE/<channel> is served", "unless { req.body -m reg ^SUBSCRIBE/[A-Za-z0-9:_-]{1,128}\\z }")}
   default_backend subscribe_webdis
 
 backend command_webdis

@@ -207,6 +207,8 @@ describe.skipIf(!haveHaproxy)("the edge", () => {
       ["PING", { body: "PING" }],
       ["a suffix", { body: "SUBSCRIBE/chan.html" }],
       ["two channels", { body: "SUBSCRIBE/a/b" }],
+      // PCRE's $ matches before a final newline; the rule ends with \z.
+      ["a trailing newline", { body: "SUBSCRIBE/chan\n" }],
       ["PSUBSCRIBE", { body: "PSUBSCRIBE/*" }],
       ["UNSUBSCRIBE", { body: "UNSUBSCRIBE/a" }],
       ["?type=", { path: "/?type=text/html", body: "SUBSCRIBE/chan" }],
