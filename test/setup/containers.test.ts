@@ -103,7 +103,9 @@ describe.skipIf(reason !== undefined && !required)("containers test stack", () =
     expect((await ping(stack.webdisUrl)).body).toEqual({ PING: [true, "PONG"] });
   });
 
-  it("freezing a door that is down is a no-op its heal survives (a door can die on its own)", async () => {
+  it("freezing a door that is down is a no-op its heal survives (a door can die on its own)", {
+    timeout: 90_000,
+  }, async () => {
     // The campaign's seed 281666635 froze the subscription door while it was down
     // (Webdis 0.1.9 had died with the replica): the freeze was taken as done, and
     // its heal's unpause got Docker's 500 "is not paused".

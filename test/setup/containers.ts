@@ -474,9 +474,10 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
     async signal(target, sig) {
       const c = containerOf(target);
       if (sig === "SIGSTOP") {
-        // A door the supervisor is bringing back is frozen once it is up, not
-        // mid-start (pausing a container that is not running is refused).
-        if (target === "command-door" || target === "subscribe-door") await reviving;
+        // A door that is down (it died; the supervisor may be bringing it back)
+        // has nothing to freeze: a no-op. Never wait for the supervisor here: a
+        // start it is in the middle of can itself wait on a door frozen earlier.
+        if ((target === "command-door" || target === "subscribe-door") && !(await c.inspect()).State.Running) return;
         let frozen = true;
         await c.pause().catch((e) => {
           ignoreConflict(e); // not running: there is nothing to freeze
