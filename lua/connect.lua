@@ -15,8 +15,10 @@
            pass: a fresh one, for the next connect
            mode "current": the follower is up to date
            mode "changes": "changes":[envelope,...] for seq > ARGV[4], oldest first
-           mode "full":    "state":<state>; a reset when the follower had a seq
-                           (other epoch, a seq newer than the stream's, or history too short)
+           mode "full":    "changes":[snapshot, envelope,...]: the last whole state and the
+                           changes since (without a snapshot yet, from {} at seq 0); for
+                           another epoch, a seq newer than the stream's, or one before
+                           the snapshot (lua/lib/7_stream.lua catch_up)
   Errors   INVALID, TOO_LARGE, NOT_FOUND, BAD_PASSWORD, RATE_LIMITED
   Writes   only the failed-password counter (rate limit); declared as a write for that reason.
 ]]
@@ -33,18 +35,9 @@ local function relay_connect(keys, argv)
     count_failure(k.fails, cfg)
     fail('BAD_PASSWORD', 'wrong password')
   end
-  local seq = tonumber(m.seq)
-  local head = '{"channel":"' .. m.channel .. '","epoch":"' .. m.epoch .. '","seq":' .. seq ..
+  local head = '{"channel":"' .. m.channel .. '","epoch":"' .. m.epoch .. '","seq":' .. m.seq ..
     ',"term":' .. m.term .. ',"updated":' .. m.updated .. ',"pass":"' .. make_pass(m.pw_hash, now, cfg) .. '"'
-  if epoch == m.epoch and last == seq then
-    return head .. ',"mode":"current"}'
-  end
-  if epoch == m.epoch and last < seq and seq - last <= redis.call('LLEN', k.log) then
-    local changes = redis.call('LRANGE', k.log, -(seq - last), -1)
-    return head .. ',"mode":"changes","changes":[' .. table.concat(changes, ',') .. ']}'
-  end
-  local state = redis.call('GET', k.state) or '{}'
-  return head .. ',"mode":"full","state":' .. state .. '}'
+  return head .. catch_up(k, m, epoch, last) .. '}'
 end
 
 -- allow-oom: at Redis maxmemory (noeviction) functions that add data (start, publish) are

@@ -10,11 +10,12 @@
                              pick another stream's channel and publish into it
   ARGV[5]  leader token      32..64 hex, random, made by the client (proves leadership to publish)
 
-  Returns  JSON {"channel","epoch","seq":0,"term":1,"pass","state":{}}  (channel: 40 hex;
-           pass: a code pass for reconnect and stop, see connect)
+  Returns  JSON {"channel","epoch","seq":0,"term":1,"pass"}  (channel: 40 hex; pass: a
+           code pass for reconnect and stop, see connect). The state is {} at seq 0: no
+           snapshot yet (the leader's first change seals against this epoch)
   Errors   INVALID (also: invisible characters, whitespace at an end, not NFC), TOO_LARGE, NAME_TAKEN,
            NAME_CONFUSABLE (a live stream's name looks the same: lua/lib/0_names.lua), FULL (max_streams live streams already)
-  Writes   meta, state, index and skeleton entries; the stored secrets are salted SHA-1 of the verifiers.
+  Writes   meta, index and skeleton entries; the stored secrets are salted SHA-1 of the verifiers.
 ]]
 local function relay_start(keys, argv)
   check_arity(argv, 5, keys, 1)
@@ -62,14 +63,14 @@ local function relay_start(keys, argv)
     'pw_salt', pw_salt, 'pw_hash', hash_secret(pw_salt, argv[2]),
     'code_salt', code_salt, 'code_hash', code_hash,
     'tok_hash', hash_secret(code_salt, argv[5]),
-    'created', now, 'updated', now, 'deadline', now, 'op', '', 'op_seq', 0)
-  redis.call('SET', k.state, '{}')
+    'created', now, 'updated', now, 'deadline', now, 'op', '', 'op_seq', 0,
+    'snap_seq', 0, 'snap_b', 0, 'chain_b', 0, 'chain_n', 0)
   redis.call('ZADD', INDEX, 0, name)
   claim_skeleton(name)
   touch(name, k, cfg, now)
   sweep(cfg, now)
   return '{"channel":"' .. channel .. '","epoch":"' .. epoch .. '","seq":0,"term":1,"pass":"' ..
-    make_pass(code_hash, now, cfg) .. '","state":{}}'
+    make_pass(code_hash, now, cfg) .. '"}'
 end
 
 redis.register_function{ function_name = 'relay_start', callback = relay_start }

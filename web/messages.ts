@@ -22,6 +22,8 @@ export function errorText(e: unknown, action: Action, name?: string): string {
       return `Wrong password for ${stream}.`;
     case "BAD_CODE":
       return `Wrong leader code for ${stream}.`;
+    case "SEALED":
+      return `The plan of ${stream} does not open with that password, or was altered on the way. Nothing of it is shown.`;
     case "NAME_TAKEN":
       return `A live stream called ${stream} already exists. Pick another name, or resume it with its leader code.`;
     case "NAME_CONFUSABLE":

@@ -12,17 +12,18 @@
 ]]
 
 local DEFAULTS = {
-  max_state = 1048576,  -- bytes of one state (JSON)
+  max_state = 1048576,  -- bytes of one sealed state or change (base64url: ~1.37x the plan's JSON)
   max_name = 200,       -- bytes of a stream name (UTF-8)
   max_page = 100,       -- streams per list page
-  history = 32,         -- envelopes kept per stream for catch-up
+  history = 1000,       -- changes kept after the snapshot (lua/publish.lua); the log's bytes
+                        -- are bounded by the snapshot's, so this only bounds a catch-up's count
   fail_limit = 10,      -- failed secret checks per stream per window
   fail_window = 60,     -- seconds
   idle_ttl = 3600,      -- seconds without publish or heartbeat before a stream ends
   sweep = 10,           -- expired streams cleaned per write call
   max_push = 60000,     -- bytes of an envelope sent on the channel; larger ones go out as a
                         -- "fetch" notice (Webdis 0.1.9 breaks WebSocket frames over 65,535 bytes)
-  publish_bytes = 16777216, -- bytes of states (+ patches) one stream may publish per window, 0 = off:
+  publish_bytes = 16777216, -- bytes of sealed content one stream may publish per window, 0 = off:
                         -- a leader dragging a waypoint on a 200 KB plan sends ~4 states/s, ~8 MB
                         -- per 10 s; a flood of 1 MiB states gets ~1.6/s (issue 12, attack 8)
   publish_window = 10,  -- seconds

@@ -14,10 +14,12 @@ end
 
 local function keys_for(name)
   local b = base_key(name)
-  -- fails: failed password checks (connect); code_fails: failed leader-code checks
-  -- (reconnect, stop). Apart, so guessing passwords never locks the leader out.
+  -- snap: the envelope of the last full state (sealed), log: the sealed changes
+  -- since it (lua/publish.lua). fails: failed password checks (connect);
+  -- code_fails: failed leader-code checks (reconnect, stop). Apart, so guessing
+  -- passwords never locks the leader out.
   return {
-    meta = b .. ':meta', state = b .. ':state', log = b .. ':log',
+    meta = b .. ':meta', snap = b .. ':snap', log = b .. ':log',
     fails = b .. ':fails', code_fails = b .. ':code_fails',
   }
 end

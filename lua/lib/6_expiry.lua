@@ -18,7 +18,7 @@ local function delete_stream(name, k, meta, ts, reason)
   if meta and meta.channel then
     redis.call('PUBLISH', meta.channel, envelope('ended', meta.epoch, meta.seq, ts, ',"reason":"' .. reason .. '"'))
   end
-  redis.call('DEL', k.meta, k.state, k.log, k.fails, k.code_fails)
+  redis.call('DEL', k.meta, k.snap, k.log, k.fails, k.code_fails)
   redis.call('ZREM', INDEX, name)
   redis.call('ZREM', DEADLINES, name)
   release_skeleton(name) -- lua/lib/0_names.lua
@@ -42,6 +42,6 @@ local function touch(name, k, cfg, now)
   redis.call('ZADD', DEADLINES, deadline, name)
   local ttl = cfg.idle_ttl * 1000 + 60000
   redis.call('PEXPIRE', k.meta, ttl)
-  redis.call('PEXPIRE', k.state, ttl)
+  redis.call('PEXPIRE', k.snap, ttl)
   redis.call('PEXPIRE', k.log, ttl)
 end

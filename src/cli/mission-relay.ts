@@ -20,10 +20,12 @@ Commands:
         limit) with noeviction: when full, writes are refused, never half done.
         --no-edge: Webdis itself on P and S (development only).
   start NAME      Start a stream (needs password and leader code).
-  stop NAME       Stop a stream: followers get "ended", the name is free again.
+  stop NAME       Stop a stream: followers get "ended", the name is free again
+                  (password and leader code).
   publish NAME [FILE|-]
                   Become the leader (takes over from any other) and publish one
-                  JSON state per line of FILE or stdin, in order.
+                  JSON state per line of FILE or stdin, in order (password and
+                  leader code: the plan is sealed with a key from the password).
   follow NAME     Print the current state, then each new one, one JSON line each,
                   until the stream ends or Ctrl-C.
 
@@ -92,6 +94,10 @@ await runMain("mission-relay", async () => {
       subscribeUrl: subscribeUrl(values["subscribe-url"]),
       heartbeatMs: 15_000,
     });
+  const leaderSecrets = () => ({
+    password: secretFrom(values.password, "RELAY_PASSWORD", "password"),
+    code: secretFrom(values.code, "RELAY_CODE", "code"),
+  });
 
   switch (cmd) {
     case "up": {
@@ -124,24 +130,21 @@ await runMain("mission-relay", async () => {
     }
     case "start": {
       const n = needName(name, cmd);
-      const leader = await relay().start(n, {
-        password: secretFrom(values.password, "RELAY_PASSWORD", "password"),
-        code: secretFrom(values.code, "RELAY_CODE", "code"),
-      });
+      const leader = await relay().start(n, leaderSecrets());
       leader.close();
       await writeLine(JSON.stringify({ name: n, seq: leader.seq, epoch: leader.epoch }));
       return 0;
     }
     case "stop": {
       const n = needName(name, cmd);
-      const leader = await relay().reconnect(n, { code: secretFrom(values.code, "RELAY_CODE", "code") });
+      const leader = await relay().reconnect(n, leaderSecrets());
       await leader.stop();
       await writeLine(JSON.stringify({ name: n, stopped: true, seq: leader.seq }));
       return 0;
     }
     case "publish": {
       const n = needName(name, cmd);
-      const leader = await relay().reconnect(n, { code: secretFrom(values.code, "RELAY_CODE", "code") });
+      const leader = await relay().reconnect(n, leaderSecrets());
       const input = !file || file === "-" ? process.stdin : createReadStream(file);
       let line = 0;
       try {

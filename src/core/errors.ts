@@ -16,13 +16,20 @@ export const OP_CODES = [
   "RATE_LIMITED",
   "LEADER_REPLACED",
   "STALE",
+  /** A change ("p") while the log since the last whole state is full: send a whole state (lua/publish.lua). */
+  "NEED_STATE",
   /** This stream's publish budget (bytes per window) is spent; retryAfter says when it refills. */
   "QUOTA",
   /** No room: max_streams live streams, or Redis at maxmemory (its OOM refusal; nothing written). */
   "FULL",
 ] as const;
 export type OpCode = (typeof OP_CODES)[number];
-export type ErrorCode = OpCode | "NETWORK" | "TIMEOUT" | "GATEWAY" | "PROTOCOL" | "CLOSED";
+/**
+ * SEALED: sealed content did not open with this stream's key (a wrong password
+ * derivation, or content forged or moved to another stream, epoch or seq), or
+ * opened to something that is not a plan: nothing of it is applied.
+ */
+export type ErrorCode = OpCode | "NETWORK" | "TIMEOUT" | "GATEWAY" | "PROTOCOL" | "CLOSED" | "SEALED";
 
 export class RelayError extends Error {
   readonly code: ErrorCode;

@@ -5,7 +5,7 @@
  */
 export const OPS = {
   relay_start: { keys: 1, args: 5, readOnly: false },
-  relay_reconnect: { keys: 1, args: 4, readOnly: false },
+  relay_reconnect: { keys: 1, args: 5, readOnly: false },
   relay_stop: { keys: 1, args: 3, readOnly: false },
   relay_connect: { keys: 1, args: 5, readOnly: false },
   relay_publish: { keys: 1, args: 7, readOnly: false },

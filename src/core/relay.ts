@@ -4,11 +4,13 @@
  * come over a WebSocket or the chunked HTTP stream.
  */
 import * as z from "zod/mini";
+import { fold, openChange, openChanges, openReply } from "./content.ts";
 import { RelayError } from "./errors.ts";
 import { Follower } from "./follower.ts";
 import { type Commander, defaultBackoff, httpCommander } from "./http.ts";
 import { Leader, type LeaderSession } from "./leader.ts";
 import { OPS, type OpName } from "./ops.ts";
+import { derivePasswordKeys } from "./seal.ts";
 import { deriveVerifier, PBKDF2_ITERATIONS, randomHex } from "./secrets.ts";
 import {
   httpStreamSubscriber,
@@ -64,7 +66,8 @@ export type RelayOptions = z.input<typeof relayOptionsSchema>;
 const secret = z.string().check(z.minLength(1, "must not be empty"), z.maxLength(1024, "is too long"));
 const startCreds = z.object({ password: secret, code: secret });
 // `pass`: from an earlier leader's `pass` / follower's connect, exempts from the failed-check limit.
-const codeCreds = z.object({ code: secret, pass: z.optional(pass) });
+// A leader comes back with the password too: the plan is sealed with a key from it.
+const leaderCreds = z.object({ password: secret, code: secret, pass: z.optional(pass) });
 const passwordCreds = z.object({ password: secret, pass: z.optional(pass) });
 const listOptions = z.object({
   cursor: z.optional(z.nullable(z.string())),
@@ -114,8 +117,11 @@ function parseReply<T>(schema: z.ZodMiniType<T>, raw: unknown): T {
 export interface Relay {
   /** Starts a stream; you are its leader. NAME_TAKEN if the name is live. */
   start(name: string, creds: { password: string; code: string }): Promise<Leader>;
-  /** Takes over an existing stream as its leader (an older leader gets LEADER_REPLACED). */
-  reconnect(name: string, creds: { code: string; pass?: string }): Promise<Leader>;
+  /**
+   * Takes over an existing stream as its leader (an older leader gets
+   * LEADER_REPLACED). The password opens the sealed plan; the code proves leadership.
+   */
+  reconnect(name: string, creds: { password: string; code: string; pass?: string }): Promise<Leader>;
   /** Joins a stream as a follower: the current state at once, then every change. */
   connect(name: string, creds: { password: string; pass?: string }): Promise<Follower>;
   /** One page of live streams in name order. */
@@ -152,11 +158,10 @@ export function createRelay(options: RelayOptions): Relay {
     return new Leader(session, {
       heartbeatMs: o.heartbeatMs,
       backoff,
-      async publish(s, opId, json, patch) {
-        // The base seq: the last state this leader saw acknowledged, the one `patch` starts from.
-        const args = [s.token, String(s.term), opId, json, patch, String(s.seq)];
-        const raw = await fcall("relay_publish", s.name, args);
-        return parseReply(publishReply, raw);
+      async publish(s, opId, body) {
+        // The base seq: the last state this leader saw acknowledged, the one a patch starts from.
+        const args = [s.token, String(s.term), opId, String(body.base), body.kind, body.content];
+        return parseReply(publishReply, await fcall("relay_publish", s.name, args));
       },
       async heartbeat(s) {
         parseReply(heartbeatReply, await fcall("relay_heartbeat", s.name, [s.token, String(s.term)], 1));
@@ -174,26 +179,34 @@ export function createRelay(options: RelayOptions): Relay {
       const name = streamName(rawName);
       const c = checked(startCreds, creds, "start");
       const [pw, code] = await Promise.all([
-        deriveVerifier("password", name, c.password, iterations),
+        derivePasswordKeys(name, c.password, iterations),
         deriveVerifier("code", name, c.code, iterations),
       ]);
       const channel = randomHex(24);
       const token = randomHex(24);
-      const r = parseReply(startReply, await fcall("relay_start", name, [pw, code, channel, token]));
+      const r = parseReply(startReply, await fcall("relay_start", name, [pw.verifier, code, channel, token]));
+      const state = {};
       return leaderFor(
-        { name, channel: r.channel, epoch: r.epoch, term: r.term, seq: r.seq, state: r.state, token, pass: r.pass },
+        { ...r, name, state, json: "{}", key: pw.content, snapshot: false, token },
         code,
       );
     },
 
     async reconnect(rawName, creds) {
       const name = streamName(rawName);
-      const c = checked(codeCreds, creds, "reconnect");
-      const code = await deriveVerifier("code", name, c.code, iterations);
+      const c = checked(leaderCreds, creds, "reconnect");
+      const [pw, code] = await Promise.all([
+        derivePasswordKeys(name, c.password, iterations),
+        deriveVerifier("code", name, c.code, iterations),
+      ]);
       const token = randomHex(24);
-      const r = parseReply(reconnectReply, await fcall("relay_reconnect", name, [code, token, c.pass ?? "-"]));
+      const args = [code, token, c.pass ?? "-", pw.verifier];
+      const r = parseReply(reconnectReply, await fcall("relay_reconnect", name, args));
+      // The plan as followers see it, opened with the password's key: the base of the next patch.
+      const { state } = fold(r, await openChanges(pw.content, name, r.changes));
+      const session = { name, channel: r.channel, epoch: r.epoch, term: r.term, seq: r.seq, pass: r.pass, token };
       return leaderFor(
-        { name, channel: r.channel, epoch: r.epoch, term: r.term, seq: r.seq, state: r.state, token, pass: r.pass },
+        { ...session, state, json: JSON.stringify(state), key: pw.content, snapshot: r.snapshot },
         code,
       );
     },
@@ -201,7 +214,7 @@ export function createRelay(options: RelayOptions): Relay {
     async connect(rawName, creds) {
       const name = streamName(rawName);
       const c = checked(passwordCreds, creds, "connect");
-      const pw = await deriveVerifier("password", name, c.password, iterations);
+      const pw = await derivePasswordKeys(name, c.password, iterations);
       let lastPass = c.pass ?? "-";
       const follower = new Follower({
         name,
@@ -212,11 +225,12 @@ export function createRelay(options: RelayOptions): Relay {
         async sync(epoch, lastSeq) {
           // Every re-sync sends the pass of the last one: once in, a follower
           // is never locked out by someone else's wrong guesses.
-          const raw = await fcall("relay_connect", name, [pw, epoch ?? "-", String(lastSeq), lastPass], 2);
+          const raw = await fcall("relay_connect", name, [pw.verifier, epoch ?? "-", String(lastSeq), lastPass], 2);
           const r = parseReply(connectReply, raw);
           lastPass = r.pass;
-          return r;
+          return openReply(pw.content, name, r);
         },
+        open: (env) => openChange(pw.content, name, env),
       });
       await follower.open();
       return follower;

@@ -48,6 +48,8 @@ export function nameProblem(name: string): string | undefined {
 const seq = z.number().check(z.int(), z.nonnegative());
 const epoch = z.string().check(z.regex(/^\d+$/));
 const hex = z.string().check(z.regex(/^[0-9a-f]+$/));
+/** Sealed content (src/core/seal.ts): base64url, opaque to everyone but the password's holders. */
+const sealed = z.string().check(z.regex(/^[A-Za-z0-9_-]+$/));
 
 /** A rate-limit pass (lua/lib/5_secrets.lua make_pass): "<expiry s>.<40 hex>". */
 export const pass = z.string().check(z.regex(/^\d+\.[0-9a-f]{40}$/));
@@ -58,43 +60,56 @@ export const startReply = z.object({
   seq,
   term: z.number().check(z.int(), z.positive()),
   pass,
-  state: z.unknown(),
 });
-export const reconnectReply = z.extend(startReply, { updated: z.number() });
-export const publishReply = z.object({ seq, changed: z.boolean(), duplicate: z.boolean() });
+export const publishReply = z.object({
+  seq,
+  changed: z.boolean(),
+  duplicate: z.boolean(),
+  /** Send a whole state next: the log since the snapshot is as heavy as it (lua/publish.lua). */
+  snapshot: z.optional(z.boolean()),
+});
 export const heartbeatReply = z.object({ seq, deadline: z.number() });
 export const stopReply = z.object({ seq });
 
 /**
- * A change: the whole state, or (delta updates) a JSON Patch from the state of
- * seq - 1 plus `h`, the SHA-1 of the full new state, to check the result.
+ * A change as Redis keeps it (snapshot and log) and replies with it: `k` "s" (a
+ * whole state) or "p" (a patch to the state of seq - 1), `c` sealed.
  */
-export const stateEnvelope = z.object({
-  v: z.literal(1),
+export const sealedEnvelope = z.object({
+  v: z.literal(2),
   t: z.literal("state"),
   epoch,
   seq,
   ts: z.number(),
-  state: z.optional(z.unknown()),
-  h: z.optional(z.string().check(z.regex(/^[0-9a-f]{40}$/))),
-  /** Too large to push (Webdis breaks big WebSocket frames): read it with relay_connect. */
-  fetch: z.optional(z.literal(true)),
-  patch: z.optional(
-    z.array(z.object({ op: z.enum(["add", "remove", "replace"]), path: z.string(), value: z.optional(z.unknown()) })),
-  ),
+  k: z.enum(["s", "p"]),
+  c: sealed,
 });
-export const heartbeatEnvelope = z.object({ v: z.literal(1), t: z.literal("hb"), epoch, seq, ts: z.number() });
+export type SealedEnvelope = z.infer<typeof sealedEnvelope>;
+/** On the channel: a sealed change, or (too large to push: Webdis breaks big frames) a notice to read it with relay_connect. */
+export const stateEnvelope = z.union([
+  sealedEnvelope,
+  z.object({ v: z.literal(2), t: z.literal("state"), epoch, seq, ts: z.number(), fetch: z.literal(true) }),
+]);
+export type StateEnvelope = z.infer<typeof stateEnvelope>;
+export const heartbeatEnvelope = z.object({ v: z.literal(2), t: z.literal("hb"), epoch, seq, ts: z.number() });
 export const endedEnvelope = z.object({
-  v: z.literal(1),
+  v: z.literal(2),
   t: z.literal("ended"),
   epoch,
   seq,
   ts: z.number(),
   reason: z.enum(["stopped", "expired"]),
 });
-export const envelope = z.discriminatedUnion("t", [stateEnvelope, heartbeatEnvelope, endedEnvelope]);
-export type StateEnvelope = z.infer<typeof stateEnvelope>;
+export const envelope = z.union([stateEnvelope, heartbeatEnvelope, endedEnvelope]);
 export type Envelope = z.infer<typeof envelope>;
+
+/** Inside the seal of a "p" change: the patch, and `h`, the SHA-1 of the whole resulting state's JSON. */
+export const patchOp = z.object({
+  op: z.enum(["add", "remove", "replace"]),
+  path: z.string(),
+  value: z.optional(z.unknown()),
+});
+export const patchBody = z.object({ h: z.string().check(z.regex(/^[0-9a-f]{40}$/)), patch: z.array(patchOp) });
 
 const connectBase = z.object({
   channel: hex,
@@ -104,12 +119,23 @@ const connectBase = z.object({
   updated: z.number(),
   pass,
 });
+/**
+ * relay_connect: "changes" are the ones after the follower's seq; "full" is the
+ * stream whole: its snapshot (a "s" change) and the changes since, or without
+ * a snapshot yet the changes since {} at seq 0 (lua/lib/7_stream.lua catch_up).
+ */
 export const connectReply = z.discriminatedUnion("mode", [
   z.extend(connectBase, { mode: z.literal("current") }),
-  z.extend(connectBase, { mode: z.literal("changes"), changes: z.array(stateEnvelope) }),
-  z.extend(connectBase, { mode: z.literal("full"), state: z.unknown() }),
+  z.extend(connectBase, { mode: z.literal("changes"), changes: z.array(sealedEnvelope) }),
+  z.extend(connectBase, { mode: z.literal("full"), changes: z.array(sealedEnvelope) }),
 ]);
 export type ConnectReply = z.infer<typeof connectReply>;
+export const reconnectReply = z.extend(connectBase, {
+  term: z.number().check(z.int(), z.positive()),
+  snapshot: z.boolean(),
+  mode: z.literal("full"),
+  changes: z.array(sealedEnvelope),
+});
 
 export const streamInfo = z.object({ name: z.string(), seq, created: z.number(), updated: z.number() });
 export type StreamInfo = z.infer<typeof streamInfo>;

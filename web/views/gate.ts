@@ -1,6 +1,7 @@
 /**
  * Shown when a leader or follower link is opened without a session (a reload,
- * a shared link): asks for the leader code or the password, then continues.
+ * a shared link): asks for the password (and the leader code, to lead), then
+ * continues. A leader needs both: the plan is sealed with a key from the password.
  */
 import { type AppContext, appBar } from "../app.ts";
 import { field, h } from "../dom.ts";
@@ -22,6 +23,8 @@ export function gateView(
     required: true,
     autocomplete: lead ? "current-password" : "current-password",
   });
+  // Leading also needs the password: it opens the sealed plan.
+  const password = h("input", { type: "password", name: "password", required: true, autocomplete: "current-password" });
   const msg = h("div", { class: "form-msg", "aria-live": "assertive" });
   const button = h("button", { type: "submit", class: "btn primary" }, lead ? "Resume as leader" : "Join");
   const form = h(
@@ -29,6 +32,7 @@ export function gateView(
     { class: "card gate", "aria-labelledby": "gate-title", novalidate: true },
     h("h1", { id: "gate-title" }, lead ? "Resume as leader" : "Join stream"),
     h("p", { class: "blurb" }, "Stream ", h("strong", { class: "stream-name" }, name)),
+    ...(lead ? [field("Password", password)] : []),
     field(lead ? "Leader code" : "Password", secret),
     msg,
     h("div", { class: "form-actions" }, h("a", { href: "#/", class: "btn ghost" }, "All streams"), button),
@@ -37,6 +41,11 @@ export function gateView(
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     msg.replaceChildren();
+    if (lead && !password.value) {
+      msg.append(banner("error", "Password is required."));
+      password.focus();
+      return;
+    }
     if (!secret.value) {
       msg.append(banner("error", `${lead ? "Leader code" : "Password"} is required.`));
       secret.focus();
@@ -45,7 +54,7 @@ export function gateView(
     button.disabled = true;
     try {
       if (lead) {
-        const leader = await ctx.relay.reconnect(name, { code: secret.value });
+        const leader = await ctx.relay.reconnect(name, { password: password.value, code: secret.value });
         if (!alive) return leader.close();
         ctx.session.leader = { name, leader };
       } else {
@@ -62,7 +71,7 @@ export function gateView(
     }
   });
   root.replaceChildren(appBar(ctx), h("main", { class: "gate-wrap", id: "main" }, form));
-  secret.focus();
+  (lead ? password : secret).focus();
   return () => {
     alive = false;
   };

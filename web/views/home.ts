@@ -283,16 +283,20 @@ export const homeView: View = (ctx, root) => {
   const resumeForm = form(
     "resume-form",
     "Resume as leader",
-    "Take the lead of a live stream with its leader code, e.g. after a reload or from another machine.",
+    "Take the lead of a live stream with its password and leader code, e.g. after a reload or from another machine.",
     [
       field("Stream name", input("name", "text", "off")),
+      field("Password", input("password", "password", "current-password")),
       field("Leader code", input("code", "password", "current-password")),
     ],
     "Resume",
     async (d, fail) => {
       const name = String(d.get("name")).trim();
       try {
-        const leader = await ctx.relay.reconnect(name, { code: String(d.get("code")) });
+        const leader = await ctx.relay.reconnect(name, {
+          password: String(d.get("password")),
+          code: String(d.get("code")),
+        });
         ctx.session.leader = { name, leader };
         ctx.go({ view: "lead", name });
       } catch (e) {

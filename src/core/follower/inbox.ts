@@ -3,7 +3,8 @@
  * follower at a given position. Pure: the shell acts on the answer.
  */
 import { RelayError } from "../errors.ts";
-import { type ConnectReply, type Envelope, envelope, type StateEnvelope } from "../wire.ts";
+import type { OpenedReply } from "../content.ts";
+import { type Envelope, envelope, type SealedEnvelope } from "../wire.ts";
 import type { EventCodes } from "./machine.ts";
 import type { DeltaCode } from "./reasons.ts";
 
@@ -22,7 +23,8 @@ export type Action =
   | { kind: "need-sync"; code: EventCodes["need-sync"]; heard?: number }
   /** Heard of `seq` (a heartbeat: nothing to hold). */
   | { kind: "heard"; seq: number }
-  | { kind: "hold"; env: StateEnvelope };
+  /** A sealed change to open, then hold in the window. */
+  | { kind: "hold"; env: SealedEnvelope };
 
 export function classify(payload: string, at: At): Action {
   let env: Envelope;
@@ -43,7 +45,7 @@ export function classify(payload: string, at: At): Action {
       : { kind: "heard", seq: env.seq };
   }
   // Too large to push: the change waits in the history; read it now.
-  if (env.fetch) {
+  if ("fetch" in env) {
     return env.seq > at.seq ? { kind: "need-sync", code: "large-change", heard: env.seq } : { kind: "ignore" };
   }
   return { kind: "hold", env };
@@ -51,7 +53,7 @@ export function classify(payload: string, at: At): Action {
 
 /** Why a sync answered with the full state while we had one. */
 export function fullStateCode(
-  reply: ConnectReply,
+  reply: OpenedReply,
   at: { seq: number; epoch: string | undefined },
   deltaFailed: DeltaCode | undefined,
 ): EventCodes["full-state"] {

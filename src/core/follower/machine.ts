@@ -108,6 +108,7 @@ export interface EventCodes {
     | "delta-out-of-order"
     | "delta-failed"
     | "delta-mismatch"
+    | "sealed-refused"
   >;
   synced: EventCodes["need-sync"];
   "full-state": Extract<

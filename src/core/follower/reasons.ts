@@ -33,8 +33,10 @@ export const REASON_CODES = [
   "delta-out-of-order",
   /** A delta's paths do not exist in our state. */
   "delta-failed",
-  /** A delta applied, but the result's SHA-1 is not the server's. */
+  /** A delta applied, but the result's SHA-1 is not the leader's. */
   "delta-mismatch",
+  /** A change on the channel did not open with the stream's key (forged, or made for another place): refused, re-sync. */
+  "sealed-refused",
   /** The leader stopped the stream. */
   "stopped",
   /** The stream expired (leader away too long). */
@@ -75,6 +77,7 @@ export const REASON_TEXT: Record<ReasonCode, string> = {
   "delta-out-of-order": "delta out of order",
   "delta-failed": "delta does not apply",
   "delta-mismatch": "delta result differs",
+  "sealed-refused": "a change did not open with the stream's key",
   stopped: "stopped",
   expired: "expired",
   gone: "gone",

@@ -6,8 +6,9 @@
 import { type OpError, RelayError } from "../errors.ts";
 import { Emitter } from "../events.ts";
 import type { TransportName } from "../subscribe.ts";
-import type { ConnectReply } from "../wire.ts";
-import { applyChange, type Change } from "./delta.ts";
+import type { OpenedReply } from "../content.ts";
+import type { SealedEnvelope } from "../wire.ts";
+import { applyChange, type Change, type Position } from "./delta.ts";
 import { classify, fullStateCode } from "./inbox.ts";
 import { Latest } from "./latest.ts";
 import { Link } from "./link.ts";
@@ -40,6 +41,8 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #watchdog: ReturnType<typeof setInterval> | undefined;
   readonly #latest = new Latest<unknown>();
+  /** Sealed changes from the channel open one after another, so they reach the window in arrival order. */
+  #opening: Promise<void> = Promise.resolve();
   readonly #deps: FollowerDeps;
 
   constructor(deps: FollowerDeps) {
@@ -154,12 +157,33 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
     else if (act.kind === "need-sync") {
       if (act.heard) this.#window.hear(act.heard);
       this.#dispatch("need-sync", act.code);
-    } else if (act.kind !== "ignore") {
-      this.#window.hear(act.kind === "hold" ? act.env.seq : act.seq);
-      if (act.kind === "hold") this.#window.hold(act.env, this.#seq);
+    } else if (act.kind === "heard") {
+      this.#window.hear(act.seq);
+      if (!this.#syncing) this.#drain();
+    } else if (act.kind === "hold") {
+      this.#window.hear(act.env.seq);
+      this.#hold(act.env);
+    }
+  }
+
+  /** Opens a sealed change, then holds it; one that does not open is never applied (a sync fetches the real one). */
+  #hold(env: SealedEnvelope) {
+    this.#opening = this.#opening.then(async () => {
+      let change: Change;
+      try {
+        change = await this.#deps.open(env);
+      } catch (e) {
+        if (this.#ended()) return;
+        const error = e instanceof RelayError ? e : new RelayError("SEALED", "a change did not open");
+        this.emit("error", { error });
+        this.#dispatch("need-sync", "sealed-refused");
+        return;
+      }
+      if (this.#ended()) return;
+      this.#window.hold(change, this.#seq);
       // During a sync everything waits in the window and is drained after the reply.
       if (!this.#syncing) this.#drain();
-    }
+    });
   }
 
   /** Applies held states in seq order; a gap still open after reorderMs (a loss, not a late one) syncs. */
@@ -206,7 +230,7 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
     }
   }
 
-  #applyReply(reply: ConnectReply, hadState: boolean) {
+  #applyReply(reply: OpenedReply, hadState: boolean) {
     if (reply.channel !== this.#channel && hadState) {
       // Same name, new stream instance (stopped and started again): a new channel too.
       this.#channel = reply.channel;
@@ -214,9 +238,8 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
       queueMicrotask(() => this.#subscribe());
     }
     this.#channel = reply.channel;
-    if (reply.mode === "changes") {
-      for (const env of reply.changes) if (env.seq === this.#seq + 1 && !this.#apply(env)) break;
-    } else if (reply.mode === "full") {
+    if (reply.mode === "changes") this.#applyRun(reply.changes);
+    else if (reply.mode === "full") {
       const why = hadState ? fullStateCode(reply, this, this.#fullWanted?.code) : undefined;
       if (why) this.#dispatch("full-state", why);
       this.#window.clear(reply.seq);
@@ -228,22 +251,49 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
   #apply(change: Change, force?: true | EventCodes["full-state"]): boolean {
     const r = applyChange({ seq: this.#seq, epoch: this.#epoch, state: this.#state }, change, !!force);
     if (r.kind === "old") return true;
-    if (r.kind === "mismatch") {
-      this.#fullWanted = { code: r.code };
-      this.#window.clear();
-      this.#dispatch("need-sync", r.code);
-      // Even a sync this just started gets one more round: its reset clears what arrives meanwhile.
-      if (this.#syncing) this.#again = true;
-      return false;
+    if (r.kind === "mismatch") return this.#misfit(r.code);
+    this.#commit(change, r.state, typeof force === "string" ? force : undefined);
+    return true;
+  }
+
+  /**
+   * A catch-up's changes, applied in order and shown once (a joiner may get a
+   * thousand): only the last result is hashed, each one is authenticated by its seal.
+   */
+  #applyRun(changes: readonly Change[]) {
+    let at: Position = { seq: this.#seq, epoch: this.#epoch, state: this.#state };
+    let last: Change | undefined;
+    const todo = changes.filter((c) => c.epoch !== at.epoch || c.seq > at.seq);
+    for (const [i, c] of todo.entries()) {
+      if (c.seq !== at.seq + 1) break;
+      const r = applyChange(at, c, false, i === todo.length - 1);
+      if (r.kind === "mismatch") return this.#misfit(r.code);
+      if (r.kind === "state") {
+        at = { seq: c.seq, epoch: c.epoch, state: r.state };
+        last = c;
+      }
     }
+    if (last) this.#commit(last, at.state);
+    return true;
+  }
+
+  #misfit(code: DeltaCode): false {
+    this.#fullWanted = { code };
+    this.#window.clear();
+    this.#dispatch("need-sync", code);
+    // Even a sync this just started gets one more round: its reset clears what arrives meanwhile.
+    if (this.#syncing) this.#again = true;
+    return false;
+  }
+
+  #commit(change: Change, state: unknown, reset?: EventCodes["full-state"]) {
     this.#seq = change.seq;
     this.#epoch = change.epoch;
-    this.#state = r.state;
+    this.#state = state;
     this.#updated = change.ts;
-    const update = { seq: change.seq, state: r.state, ts: change.ts, epoch: change.epoch };
-    this.emit("state", typeof force === "string" ? { ...update, reset: force } : update);
-    this.#latest.push(r.state);
-    return true;
+    const update = { seq: change.seq, state, ts: change.ts, epoch: change.epoch };
+    this.emit("state", reset ? { ...update, reset } : update);
+    this.#latest.push(state);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<unknown> {

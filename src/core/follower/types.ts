@@ -1,6 +1,8 @@
 import type { RelayError } from "../errors.ts";
 import type { Subscriber } from "../subscribe.ts";
-import type { ConnectReply } from "../wire.ts";
+import type { OpenedReply } from "../content.ts";
+import type { SealedEnvelope } from "../wire.ts";
+import type { Change } from "./delta.ts";
 import type { EventCodes, FollowerStatus } from "./machine.ts";
 import type { EndCode, ReasonCode } from "./reasons.ts";
 
@@ -34,8 +36,10 @@ export interface FollowerEvents {
 
 export interface FollowerDeps {
   name: string;
-  /** Calls relay_connect(epoch, lastSeq); already holds the verifier. */
-  sync(epoch: string | undefined, lastSeq: number): Promise<ConnectReply>;
+  /** Calls relay_connect(epoch, lastSeq) and opens what it sent; holds the verifier and the content key. */
+  sync(epoch: string | undefined, lastSeq: number): Promise<OpenedReply>;
+  /** Opens a sealed change from the channel (SEALED when it does not open). */
+  open(env: SealedEnvelope): Promise<Change>;
   subscribers: readonly Subscriber[];
   /** Re-sync when nothing (not even a heartbeat) arrived for this long. */
   staleAfterMs: number;

@@ -3,11 +3,11 @@
  * by seq, until the missing one comes (Webdis reorders pub/sub messages under
  * load) or a sync fills the gap. Pure: the caller owns the reorder timer.
  */
-import type { StateEnvelope } from "../wire.ts";
+import type { Change } from "./delta.ts";
 
 export class OrderingWindow {
   /** States ahead of our seq, by seq. */
-  readonly #ahead = new Map<number, StateEnvelope>();
+  readonly #ahead = new Map<number, Change>();
   /** Highest seq an envelope of our epoch announced (heartbeats included). */
   #heard = 0;
 
@@ -17,12 +17,12 @@ export class OrderingWindow {
   }
 
   /** Keeps a state that is ahead of `applied`; older ones are late duplicates. */
-  hold(env: StateEnvelope, applied: number): void {
+  hold(env: Change, applied: number): void {
     if (env.seq > applied) this.#ahead.set(env.seq, env);
   }
 
   /** Removes and returns the state for `applied + 1`, if it is here. */
-  next(applied: number): StateEnvelope | undefined {
+  next(applied: number): Change | undefined {
     const env = this.#ahead.get(applied + 1);
     if (env) this.#ahead.delete(env.seq);
     return env;

@@ -32,14 +32,18 @@ export function quotaSeconds(err: RelayError): number {
 
 /**
  * The kind of a publish failure, before the job's own counters are consulted:
- * `stale` (the stream is at another seq), `quota`, `garbled` (a reply that did
+ * `stale` (the stream is at another seq), `need-state` (the log is full: send
+ * the state whole), `quota`, `garbled` (a reply that did
  * not parse: outcome unknown), `transient`, or `final` (the caller hears it).
  */
-export type FailureKind = { kind: "stale"; at: number } | { kind: "quota" | "garbled" | "transient" | "final" };
+export type FailureKind =
+  | { kind: "stale"; at: number }
+  | { kind: "need-state" | "quota" | "garbled" | "transient" | "final" };
 
 export function classify(err: RelayError): FailureKind {
   const at = staleSeq(err);
   if (at !== undefined) return { kind: "stale", at };
+  if (err.code === "NEED_STATE") return { kind: "need-state" };
   if (err.code === "QUOTA") return { kind: "quota" };
   if (err.code === "PROTOCOL") return { kind: "garbled" };
   return { kind: isTransient(err) ? "transient" : "final" };

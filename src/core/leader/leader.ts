@@ -5,6 +5,7 @@
  * (queue.ts), failure kinds (failure.ts), fencing (fencing.ts), the heartbeat
  * (heartbeat.ts) and the status table (machine.ts).
  */
+import { sealChange } from "../content.ts";
 import { RelayError } from "../errors.ts";
 import { Emitter } from "../events.ts";
 import { classify, quotaSeconds, surelyNotSent } from "./failure.ts";
@@ -12,7 +13,15 @@ import { fenceFor } from "./fencing.ts";
 import { beatFailure, scheduleHeartbeat } from "./heartbeat.ts";
 import { isSending, type LeaderEvent, transition } from "./machine.ts";
 import { type Job, PublishQueue } from "./queue.ts";
-import type { LeaderDeps, LeaderEvents, LeaderSession, LeaderStatus, PublishReply, PublishResult } from "./types.ts";
+import type {
+  LeaderDeps,
+  LeaderEvents,
+  LeaderSession,
+  LeaderStatus,
+  PublishReply,
+  PublishResult,
+  SealedPublish,
+} from "./types.ts";
 
 const asRelayError = (e: unknown, what: string) =>
   e instanceof RelayError ? e : new RelayError("NETWORK", what, { cause: e });
@@ -97,9 +106,14 @@ export class Leader extends Emitter<LeaderEvents> {
       for (let job = this.#next(); job; job = this.#next()) {
         const s = this.#session;
         const before = s.seq;
+        // The state the server already has: nothing to send (Redis cannot compare sealed states).
+        if (job.json === s.json && !job.maybeSent) {
+          this.#acked(job, { seq: s.seq, changed: false }, before);
+          continue;
+        }
         let reply: PublishReply;
         try {
-          reply = await this.#deps.publish(s, job.opId, job.json, this.#queue.patchOf(job, s.state));
+          reply = await this.#deps.publish(s, job.opId, await this.#sealed(job, s));
         } catch (e) {
           const wait = this.#failed(job, asRelayError(e, "publish failed"));
           if (wait) await wait;
@@ -112,6 +126,15 @@ export class Leader extends Emitter<LeaderEvents> {
     }
   }
 
+  /** The job's change sealed for the seq after `s.seq`; the same bytes on every retry on that base. */
+  async #sealed(job: Job, s: LeaderSession): Promise<SealedPublish> {
+    if (job.sealed?.base === s.seq) return job.sealed;
+    const change = this.#queue.changeOf(job, s.state, s.snapshot);
+    const content = await sealChange(s.key, { name: s.name, epoch: s.epoch, seq: s.seq + 1 }, change);
+    job.sealed = { base: s.seq, kind: change.kind, content };
+    return job.sealed;
+  }
+
   #next(): Job | undefined {
     return isSending(this.#status) ? this.#queue.take() : undefined;
   }
@@ -121,6 +144,9 @@ export class Leader extends Emitter<LeaderEvents> {
     this.#session.seq = r.seq;
     // A snapshot, not the caller's object: the next patch is made against it.
     this.#session.state = JSON.parse(job.json);
+    this.#session.json = job.json;
+    if (job.sealed?.kind === "s") this.#session.snapshot = false;
+    if (r.snapshot !== undefined && !r.duplicate) this.#session.snapshot = r.snapshot;
     this.#queue.acked(job);
     this.#dispatch({ type: "ack", duplicate: r.duplicate === true, idle: this.#queue.idle });
     // A retry the server recognised: the first attempt changed the state if the seq moved.
@@ -139,6 +165,12 @@ export class Leader extends Emitter<LeaderEvents> {
     // state whole on top of the stream's seq, a couple of times at most.
     if (f.kind === "stale" && sending && q.stale(job)) {
       this.#session.seq = f.at;
+      return undefined;
+    }
+    // NEED_STATE: the log since the last whole state is full and nothing was written.
+    if (f.kind === "need-state" && sending) {
+      this.#session.snapshot = true;
+      q.needState(job);
       return undefined;
     }
     // QUOTA: the budget is spent and nothing was written. Not a fault and not offline:

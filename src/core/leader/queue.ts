@@ -11,9 +11,10 @@
  * for that attempt. Only a job that surely never left, on every attempt, is
  * dropped in favour of a newer state (`requeue`).
  */
+import { type ChangeText, patchChange, wholeState } from "../content.ts";
 import { diff } from "../patch.ts";
 import { randomHex } from "../secrets.ts";
-import type { PublishResult } from "./types.ts";
+import type { PublishResult, SealedPublish } from "./types.ts";
 
 export interface Waiter {
   resolve: (r: PublishResult) => void;
@@ -24,8 +25,10 @@ export interface Job {
   json: string;
   state: unknown;
   opId: string;
-  /** Made once, on the first attempt, so a retry sends the very same request. */
-  patch?: string;
+  /** What to send, made once on the first attempt: a retry sends the very same change. */
+  change?: ChangeText;
+  /** `change` sealed on its base seq (sealing is random: a retry must resend these bytes). */
+  sealed?: SealedPublish;
   /** Replies that did not parse so far. */
   garbled: number;
   /** Some attempt may have reached Redis: the job stays in doubt. */
@@ -40,13 +43,13 @@ export const MAX_STALE = 2;
 export const MAX_GARBLED = 3;
 
 /**
- * Delta updates: a JSON Patch from the last state the server acknowledged,
- * when it is less than half the size of the whole state; else "-".
+ * Leaders send edits: a JSON Patch from the last state the server acknowledged,
+ * when it is smaller than the whole state; else "-" (send the state whole).
  */
 export function patchFor(base: unknown, next: unknown, fullLength: number): string {
   if (typeof base !== "object" || base === null || Array.isArray(base)) return "-";
   const text = JSON.stringify(diff(base, JSON.parse(JSON.stringify(next))));
-  return text.length * 2 < fullLength ? text : "-";
+  return text.length < fullLength ? text : "-";
 }
 
 export class PublishQueue {
@@ -89,10 +92,18 @@ export class PublishQueue {
     return job;
   }
 
-  /** The job's patch against `base`, made on its first attempt and kept for every retry. */
-  patchOf(job: Job, base: unknown): string {
-    job.patch ??= this.baseUnknown ? "-" : patchFor(base, job.state, job.json.length);
-    return job.patch;
+  /**
+   * What the job sends: a patch against `base` (the acknowledged state), or the
+   * state whole when the base is unknown, the server asked for a whole state
+   * (`whole`), or the patch would not be smaller. Made on its first attempt and
+   * kept for every retry.
+   */
+  changeOf(job: Job, base: unknown, whole: boolean): ChangeText {
+    if (!job.change) {
+      const patch = this.baseUnknown || whole ? "-" : patchFor(base, job.state, job.json.length);
+      job.change = patch === "-" ? wholeState(job.json) : patchChange(job.json, patch);
+    }
+    return job.change;
   }
 
   /** The job landed: the acknowledged state is known again. */
@@ -111,10 +122,23 @@ export class PublishQueue {
     if (job.stale >= MAX_STALE) return false;
     job.stale++;
     this.baseUnknown = true;
-    job.patch = "-";
+    this.#whole(job);
     this.#settle(job);
     this.#requeue(job);
     return true;
+  }
+
+  /** NEED_STATE: the log is full and nothing was written; the job goes again, whole (in doubt stays first). */
+  needState(job: Job): void {
+    this.#whole(job);
+    this.#settle(job);
+    if (job.maybeSent) this.#inDoubt = job;
+    else this.#requeue(job);
+  }
+
+  #whole(job: Job) {
+    job.change = wholeState(job.json);
+    job.sealed = undefined;
   }
 
   /** QUOTA: nothing was written by this attempt; an in-doubt job stays first, else the newest state goes. */

@@ -35,7 +35,13 @@ export interface LeaderSession {
   epoch: string;
   term: number;
   seq: number;
+  /** The last state the server acknowledged, and its JSON (a patch is made from it). */
   state: unknown;
+  json: string;
+  /** The content key (from the password): every change is sealed with it before it leaves. */
+  key: CryptoKey;
+  /** The server asked for a whole state next (the log since the snapshot is as heavy as it). */
+  snapshot: boolean;
   token: string;
   /**
    * The code pass from start or reconnect: given to a later reconnect or stop,
@@ -49,11 +55,18 @@ export interface PublishReply {
   seq: number;
   changed: boolean;
   duplicate?: boolean;
+  snapshot?: boolean;
+}
+
+/** One publish as it goes to relay_publish: built on `base`, a whole state ("s") or a change ("p"), sealed. */
+export interface SealedPublish {
+  base: number;
+  kind: "s" | "p";
+  content: string;
 }
 
 export interface LeaderDeps {
-  /** `patch`: a JSON Patch from the last acknowledged state, or "-" to send only the state. */
-  publish(session: LeaderSession, opId: string, json: string, patch: string): Promise<PublishReply>;
+  publish(session: LeaderSession, opId: string, body: SealedPublish): Promise<PublishReply>;
   heartbeat(session: LeaderSession): Promise<void>;
   stop(): Promise<void>;
   heartbeatMs: number;

@@ -1,0 +1,94 @@
+/**
+ * What travels inside the seal, and how a reader turns sealed envelopes into
+ * a state. A "s" change holds the state's JSON as the leader stringified it; a
+ * "p" change holds `{"h":"<sha1 of the resulting state's JSON>","patch":[...]}`:
+ * the result check rides inside the seal (a plaintext hash of a plan would
+ * itself tell a guessed plan apart). Followers validate what they open: a text
+ * that opens but is not a plan is refused like one that does not open.
+ */
+import { RelayError } from "./errors.ts";
+import { applyChange, type Change, type Position } from "./follower/delta.ts";
+import { type SealPlace, seal, unseal } from "./seal.ts";
+import { sha1hex } from "./sha1.ts";
+import { type ConnectReply, patchBody, type SealedEnvelope } from "./wire.ts";
+
+/** A change before sealing: its kind and the plaintext. */
+export interface ChangeText {
+  kind: "s" | "p";
+  text: string;
+}
+
+export const wholeState = (json: string): ChangeText => ({ kind: "s", text: json });
+
+/** `patchJson`: the JSON Patch from the base to the state whose JSON is `json`. */
+export const patchChange = (json: string, patchJson: string): ChangeText => ({
+  kind: "p",
+  text: `{"h":"${sha1hex(json)}","patch":${patchJson}}`,
+});
+
+const isPlainObject = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+
+export function sealChange(key: CryptoKey, at: Omit<SealPlace, "kind">, change: ChangeText): Promise<string> {
+  return seal(key, { ...at, kind: change.kind }, change.text);
+}
+
+/** Opens one sealed envelope of stream `name` into a change; SEALED when it does not open or is not a plan. */
+export async function openChange(key: CryptoKey, name: string, env: SealedEnvelope): Promise<Change> {
+  const text = await unseal(key, { name, epoch: env.epoch, seq: env.seq, kind: env.k }, env.c);
+  const base = { seq: env.seq, epoch: env.epoch, ts: env.ts };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  if (env.k === "s") {
+    if (isPlainObject(value)) return { ...base, state: value };
+  } else {
+    const r = patchBody.safeParse(value);
+    if (r.success) return { ...base, patch: r.data.patch, h: r.data.h };
+  }
+  throw new RelayError("SEALED", `change ${env.seq} opened, but is not a ${env.k === "s" ? "state" : "patch"}`);
+}
+
+export const openChanges = (key: CryptoKey, name: string, envs: readonly SealedEnvelope[]) =>
+  Promise.all(envs.map((e) => openChange(key, name, e)));
+
+/**
+ * The state a "full" reply stands for: its snapshot (or {} at seq 0 when the
+ * stream has none yet) with every change since applied in order. The last
+ * patch is checked against its SHA-1 (each one is authenticated by its seal);
+ * anything that does not add up to the reply's seq is a PROTOCOL error, never
+ * a partial state.
+ */
+export function fold(reply: { epoch: string; seq: number }, changes: readonly Change[]): Position {
+  let at: Position = { seq: 0, epoch: reply.epoch, state: {} };
+  let rest = changes;
+  const first = changes[0];
+  if (first && !first.patch) {
+    at = { seq: first.seq, epoch: reply.epoch, state: first.state };
+    rest = changes.slice(1);
+  }
+  for (const [i, c] of rest.entries()) {
+    if (c.seq !== at.seq + 1) break;
+    const r = applyChange(at, c, false, i === rest.length - 1);
+    if (r.kind !== "state") break;
+    at = { seq: c.seq, epoch: reply.epoch, state: r.state };
+  }
+  if (at.seq !== reply.seq) throw new RelayError("PROTOCOL", `the stream's changes do not add up to seq ${reply.seq}`);
+  return at;
+}
+
+/** A connect reply with its sealed changes opened: "full" folded into one state. */
+export type OpenedReply =
+  | Extract<ConnectReply, { mode: "current" }>
+  | (Omit<Extract<ConnectReply, { mode: "changes" }>, "changes"> & { changes: Change[] })
+  | (Omit<Extract<ConnectReply, { mode: "full" }>, "changes"> & { state: unknown });
+
+export async function openReply(key: CryptoKey, name: string, reply: ConnectReply): Promise<OpenedReply> {
+  if (reply.mode === "current") return reply;
+  const changes = await openChanges(key, name, reply.changes);
+  if (reply.mode === "changes") return { ...reply, changes };
+  const { changes: _sealed, ...head } = reply;
+  return { ...head, state: fold(reply, changes).state };
+}
