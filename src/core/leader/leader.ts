@@ -12,7 +12,7 @@ import { classify, quotaSeconds, surelyNotSent } from "./failure.ts";
 import { fenceFor } from "./fencing.ts";
 import { beatFailure, scheduleHeartbeat } from "./heartbeat.ts";
 import { isSending, type LeaderEvent, transition } from "./machine.ts";
-import { type Job, PublishQueue } from "./queue.ts";
+import { type Job, PublishQueue, plainOf } from "./queue.ts";
 import type {
   LeaderDeps,
   LeaderEvents,
@@ -143,7 +143,7 @@ export class Leader extends Emitter<LeaderEvents> {
     this.#attempt = 0;
     this.#session.seq = r.seq;
     // A snapshot, not the caller's object: the next patch is made against it.
-    this.#session.state = JSON.parse(job.json);
+    this.#session.state = plainOf(job);
     this.#session.json = job.json;
     if (job.sealed?.kind === "s") this.#session.snapshot = false;
     if (r.snapshot !== undefined && !r.duplicate) this.#session.snapshot = r.snapshot;

@@ -24,6 +24,8 @@ export interface Waiter {
 export interface Job {
   json: string;
   state: unknown;
+  /** `json` parsed (plainOf). */
+  plain?: unknown;
   opId: string;
   /** What to send, made once on the first attempt: a retry sends the very same change. */
   change?: ChangeText;
@@ -45,11 +47,21 @@ export const MAX_GARBLED = 3;
 /**
  * Leaders send edits: a JSON Patch from the last state the server acknowledged,
  * when it is smaller than the whole state; else "-" (send the state whole).
+ * `next` must be plain JSON data (as JSON.parse gives it): `patchFor` makes it so.
  */
-export function patchFor(base: unknown, next: unknown, fullLength: number): string {
+export function patchText(base: unknown, next: unknown, fullLength: number): string {
   if (typeof base !== "object" || base === null || Array.isArray(base)) return "-";
-  const text = JSON.stringify(diff(base, JSON.parse(JSON.stringify(next))));
+  const text = JSON.stringify(diff(base, next));
   return text.length < fullLength ? text : "-";
+}
+
+export const patchFor = (base: unknown, next: unknown, fullLength: number): string =>
+  patchText(base, JSON.parse(JSON.stringify(next)), fullLength);
+
+/** The job's state as its JSON says it (undefined dropped, dates as text...), parsed once: diffed, then kept as the base. */
+export function plainOf(job: Job): unknown {
+  job.plain ??= JSON.parse(job.json);
+  return job.plain;
 }
 
 export class PublishQueue {
@@ -100,7 +112,7 @@ export class PublishQueue {
    */
   changeOf(job: Job, base: unknown, whole: boolean): ChangeText {
     if (!job.change) {
-      const patch = this.baseUnknown || whole ? "-" : patchFor(base, job.state, job.json.length);
+      const patch = this.baseUnknown || whole ? "-" : patchText(base, plainOf(job), job.json.length);
       job.change = patch === "-" ? wholeState(job.json) : patchChange(job.json, patch);
     }
     return job.change;
