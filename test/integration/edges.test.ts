@@ -1,22 +1,27 @@
 /**
  * Edges of the stream functions through the real stack that the happy paths
  * do not reach: expiry that nobody swept yet, the error codes of stop,
- * publish and their refused calls changing nothing, the op id window, patch
- * checks, history 0, the connect modes a re-syncing follower meets (current,
- * went back, restarted), disconnect, and a restart under the same name.
+ * publish and their refused calls changing nothing, the op id window and the
+ * base seq, sealed content's form, changes followers cannot open or apply,
+ * history 0, the connect modes a re-syncing follower meets (current, went
+ * back, restarted), disconnect, and a restart under the same name.
  *
  * Some tests drive the functions directly (as a buggy leader or another
- * process would) with the client's own HTTP commander, so errors arrive typed.
+ * process would) with the client's own HTTP commander, so errors arrive typed;
+ * what they publish is sealed with the password's real key (support.ts
+ * sealedStream), so followers open it. Redis holds only sealed text: what a
+ * stream's plan is, a follower tells.
  */
 import { describe, expect, it } from "vitest";
-import { httpCommander } from "../../src/core/http.ts";
+import { patchChange, sealChange, wholeState } from "../../src/core/content.ts";
 import type { OpName } from "../../src/core/ops.ts";
+import { derivePasswordKeys } from "../../src/core/seal.ts";
 import { deriveVerifier, randomHex } from "../../src/core/secrets.ts";
 import { baseKey } from "../../src/core/wire.ts";
 import type { Follower, RelayOptions } from "../../src/node.ts";
-import { controlledFetch, creds, expectClean, recordAll, useStack } from "../faults/support.ts";
+import { controlledFetch, creds, expectClean, recordAll, until, useStack } from "../faults/support.ts";
 import { record, sleep, uniqueName, waitForSeq, waitForStatus, within } from "../support/util.ts";
-import { expectCode, relayOn } from "./support.ts";
+import { expectCode, fcallOn, relayOn, sealedStream, storedChanges } from "./support.ts";
 
 const fixture = useStack();
 const { track } = fixture;
@@ -24,17 +29,7 @@ const redis = (...args: (string | number)[]) => fixture.stack.redis(...args);
 
 const relayWith = (o: Partial<RelayOptions> = {}) => relayOn(fixture.stack, o);
 
-/** One stream function called straight through the command door; resolves with the parsed reply. */
-async function fcall(fn: OpName, name: string, args: string[]): Promise<Record<string, unknown>> {
-  const raw = await httpCommander({ url: fixture.stack.webdisUrl }).call("FCALL", [
-    fn,
-    "1",
-    baseKey(name),
-    name,
-    ...args,
-  ]);
-  return JSON.parse(String(raw)) as Record<string, unknown>;
-}
+const fcall = (fn: OpName, name: string, args: string[]) => fcallOn(fixture.stack, fn, name, args);
 
 async function meta(name: string): Promise<Record<string, string>> {
   const flat = (await redis("HGETALL", `${baseKey(name)}:meta`)) as string[];
@@ -43,8 +38,15 @@ async function meta(name: string): Promise<Record<string, string>> {
   return out;
 }
 
-const storedState = async (name: string) => JSON.parse(String(await redis("GET", `${baseKey(name)}:state`)));
+const stored = (name: string) => storedChanges(fixture.stack, name);
 const logLength = async (name: string) => Number(await redis("LLEN", `${baseKey(name)}:log`));
+
+/** The stream's plan and seq as a follower joining now sees them. */
+async function plan(name: string): Promise<[number, unknown]> {
+  const f = await relayWith().connect(name, creds);
+  f.disconnect();
+  return [f.seq, f.state];
+}
 
 /** Operator overrides in relay:config for the length of `fn` (tests in a file run one at a time). */
 async function withConfig<T>(fields: Record<string, number>, fn: () => Promise<T>): Promise<T> {
@@ -71,26 +73,7 @@ async function untilExpired(name: string): Promise<void> {
 }
 
 /** A stream started with a token the test knows, so it can publish as the leader (or as a buggy one). */
-async function rawStream(prefix: string) {
-  const name = uniqueName(prefix);
-  const token = randomHex(24);
-  const [pw, code] = await Promise.all([
-    deriveVerifier("password", name, creds.password),
-    deriveVerifier("code", name, creds.code),
-  ]);
-  await fcall("relay_start", name, [pw, code, randomHex(24), token]);
-  return {
-    name,
-    publish: (state: unknown, o: { op?: string; patch?: string; token?: string } = {}) =>
-      fcall("relay_publish", name, [
-        o.token ?? token,
-        "1",
-        o.op ?? randomHex(16),
-        typeof state === "string" ? state : JSON.stringify(state),
-        o.patch ?? "-",
-      ]),
-  };
-}
+const rawStream = (prefix: string) => sealedStream(fixture.stack, prefix, creds);
 
 /**
  * A relay whose followers' subscriptions (HTTP stream) the test can cut and
@@ -146,15 +129,15 @@ describe("expiry", () => {
     expect(fresh.seq).toBe(0);
     expect(fresh.epoch).not.toBe(old.epoch);
     expect(await within(ended, 5_000, "ended")).toEqual({ reason: "expired" });
-    expect(await logLength(name)).toBe(0);
-    expect(await storedState(name)).toEqual({});
+    expect(await stored(name)).toEqual({ snap: null, log: [] });
     await expectCode(relay.connect(name, creds), "BAD_PASSWORD");
     const g = track(await relay.connect(name, { password: "new-pw" }));
     expect(g.state).toEqual({});
     expect(g.epoch).toBe(fresh.epoch);
     // The old leader's token belongs to the old instance: refused, nothing changes.
     await expectCode(old.publish({ v: "stale" }), "BAD_CODE");
-    expect(await storedState(name)).toEqual({});
+    expect(await stored(name)).toEqual({ snap: null, log: [] });
+    expect((await meta(name)).seq).toBe("0");
   });
 
   it("list hides an expired stream that is not swept yet", async () => {
@@ -194,83 +177,147 @@ describe("error codes that change nothing", () => {
   it("publish with a wrong leader token: BAD_CODE, nothing stored or sent", async () => {
     const s = await rawStream("token");
     await s.publish({ v: 1 });
+    const before = await stored(s.name);
+    expect(before.snap).not.toBeNull();
     const f = track(await relayWith().connect(s.name, creds));
     const seen = record(f);
     await waitForStatus(f, "live");
     await expectCode(s.publish({ v: "forged" }, { token: randomHex(24) }), "BAD_CODE");
     expect((await meta(s.name)).seq).toBe("1");
-    expect(await storedState(s.name)).toEqual({ v: 1 });
-    expect(await logLength(s.name)).toBe(1);
+    expect(await stored(s.name)).toEqual(before);
     // The next real change is seq 2: nothing was published in between.
     await s.publish({ v: 2 });
     await waitForSeq(f, 2);
     expect(seen.map((u) => [u.seq, u.state])).toEqual([[2, { v: 2 }]]);
   });
 
-  it("op ids: the last 16 are recognised as retries; an older one counts as new", async () => {
+  it("op ids: the last 16 are recognised as retries; an older one counts as new, but never lands on an old base", async () => {
     const s = await rawStream("ops");
     const ops = Array.from({ length: 17 }, () => randomHex(16));
+    const applied = { changed: true, duplicate: false, snapshot: false };
     for (const [i, op] of ops.entries()) {
-      expect(await s.publish({ n: i + 1 }, { op })).toEqual({ seq: i + 1, changed: true, duplicate: false });
+      expect(await s.publish({ n: i + 1 }, { op })).toEqual({ seq: i + 1, ...applied });
     }
-    // ops[1..16] are the 16 remembered: a retry of each returns its first seq and changes nothing.
-    expect(await s.publish({ n: 2 }, { op: ops[1] })).toEqual({ seq: 2, changed: false, duplicate: true });
-    expect(await s.publish({ n: 17 }, { op: ops[16] })).toEqual({ seq: 17, changed: false, duplicate: true });
-    expect(await storedState(s.name)).toEqual({ n: 17 });
-    // ops[0] left the window: a copy arriving this late is a new publish.
-    expect(await s.publish({ n: 1 }, { op: ops[0] })).toEqual({ seq: 18, changed: true, duplicate: false });
-    expect(await storedState(s.name)).toEqual({ n: 1 });
+    // ops[1..16] are the 16 remembered: a retry of each (on its own base) returns its first seq and changes nothing.
+    const dup = { changed: false, duplicate: true, snapshot: false };
+    expect(await s.publish({ n: 2 }, { op: ops[1], base: 1 })).toEqual({ seq: 2, ...dup });
+    expect(await s.publish({ n: 17 }, { op: ops[16], base: 16 })).toEqual({ seq: 17, ...dup });
+    expect(await plan(s.name)).toEqual([17, { n: 17 }]);
+    // ops[0] left the window, but a copy arriving this late builds on seq 0: STALE, nothing changes.
+    const err = await expectCode(s.publish({ n: 1 }, { op: ops[0], base: 0 }), "STALE");
+    expect(err.message).toMatch(/seq 17\b/);
+    expect(await plan(s.name)).toEqual([17, { n: 17 }]);
+    // On the stream's seq it is a new publish.
+    expect(await s.publish({ n: 1 }, { op: ops[0] })).toEqual({ seq: 18, ...applied });
+    expect(await plan(s.name)).toEqual([18, { n: 1 }]);
   });
 
-  it("a patch over max_state is TOO_LARGE and changes nothing", async () => {
+  it("a change or a state sealed over max_state is TOO_LARGE and changes nothing", async () => {
     const s = await rawStream("bigpatch");
     await withConfig({ max_state: 2000 }, async () => {
-      const state = { text: "x".repeat(1500) };
+      const state = { text: "x".repeat(1000) }; // about 1,400 sealed bytes
       await s.publish(state);
-      const patch = JSON.stringify([{ op: "replace", path: "/text", value: "y".repeat(2000) }]);
-      await expectCode(s.publish({ text: "z" }, { patch }), "TOO_LARGE");
+      const before = await stored(s.name);
+      const big = { text: "y".repeat(2000) };
+      const patch = [{ op: "replace", path: "/text", value: big.text }];
+      await expectCode(s.publish(big, { patch }), "TOO_LARGE");
+      await expectCode(s.publish(big), "TOO_LARGE");
       expect((await meta(s.name)).seq).toBe("1");
-      expect(await storedState(s.name)).toEqual(state);
-      expect(await logLength(s.name)).toBe(1);
+      expect(await stored(s.name)).toEqual(before);
     });
+    expect(await plan(s.name)).toEqual([1, { text: "x".repeat(1000) }]);
   });
 
-  it("a patch followers cannot read (unknown op, no path, no value, not an object) is INVALID and changes nothing", async () => {
-    const s = await rawStream("shape");
-    const state = { a: 1, text: "x".repeat(500) };
-    await s.publish(state);
-    const bad = [
-      [{ op: "move", from: "/a", path: "/b" }],
-      [{ op: "replace", value: 2 }],
-      [{ op: "replace", path: "a", value: 2 }],
-      [{ op: "add", path: "/b" }],
-      [1],
-      [{ op: "replace", path: "/a", value: 2 }, null],
+  it("content that is not sealed (not base64url, too short), an unknown kind or a base that is no integer: INVALID, nothing changes", async () => {
+    const s = await rawStream("form");
+    await s.publish({ a: 1 });
+    const before = await stored(s.name);
+    const sealed = await s.seal(wholeState('{"a":2}'));
+    const bad: Parameters<typeof s.publish>[1][] = [
+      { content: `${sealed.slice(0, 40)}+/${sealed.slice(42)}` }, // standard base64, not base64url
+      { content: `${sealed.slice(0, 40)}=` },
+      { content: '{"a":2}' }, // a plaintext plan
+      { content: "A".repeat(37) }, // shorter than an empty plaintext's seal
+      { content: sealed, kind: "x" },
+      { content: sealed, kind: "" },
+      { base: "1.5" },
+      { base: "one" },
     ];
-    for (const patch of bad) {
-      await expectCode(s.publish({ ...state, a: 2 }, { patch: JSON.stringify(patch) }), "INVALID");
-    }
+    for (const o of bad) await expectCode(s.publish({ a: 2 }, o), "INVALID");
     expect((await meta(s.name)).seq).toBe("1");
-    expect(await storedState(s.name)).toEqual(state);
-    expect(await logLength(s.name)).toBe(1);
-    // A well-formed patch is still taken.
-    const good = JSON.stringify([{ op: "replace", path: "/a", value: 2 }]);
-    expect(await s.publish({ ...state, a: 2 }, { patch: good })).toMatchObject({ seq: 2, changed: true });
+    expect(await stored(s.name)).toEqual(before);
+    // Well-formed, it is taken (Lua checks the form only; a follower opens it).
+    expect(await s.publish({ a: 2 }, { content: sealed })).toMatchObject({ seq: 2, changed: true });
+    expect(await plan(s.name)).toEqual([2, { a: 2 }]);
   });
 
-  it("a well-formed patch that does not apply to the follower's state: reset to the full state", async () => {
+  it("a change followers cannot open or read (forged, another key or seq, not a patch or a state) is never applied", async () => {
+    const s = await rawStream("unread");
+    await s.publish({ a: 1, text: "x".repeat(500) });
+    const f = track(await relayWith().connect(s.name, creds));
+    const rec = recordAll(f);
+    const errors: string[] = [];
+    f.on("error", (e) => errors.push(e.error.code));
+    await waitForStatus(f, "live");
+    const other = await derivePasswordKeys(s.name, "another password");
+    const patch = (p: unknown) => patchChange('{"a":2}', JSON.stringify(p));
+    // Each one is sealed content Lua must take as it is; none may reach the plan.
+    const unreadable: (() => Promise<{ kind: string; content: string }>)[] = [
+      async () => ({ kind: "s", content: "A".repeat(60) }),
+      async () => ({
+        kind: "s",
+        content: await sealChange(
+          other.content,
+          { name: s.name, epoch: s.epoch, seq: s.seq + 1 },
+          wholeState('{"a":2}'),
+        ),
+      }),
+      async () => ({ kind: "s", content: await s.seal(wholeState('{"a":2}'), s.seq + 1) }), // sealed for the seq after
+      async () => ({ kind: "p", content: await s.seal(wholeState('{"a":2}')) }), // a state, sent as a patch
+      async () => ({ kind: "s", content: await s.seal(wholeState("[1,2]")) }), // not an object
+      async () => ({ kind: "p", content: await s.seal(patch([{ op: "move", from: "/a", path: "/b" }])) }),
+      async () => ({ kind: "p", content: await s.seal(patch([{ op: "replace", value: 2 }])) }),
+      async () => ({ kind: "p", content: await s.seal(patch([1])) }),
+      async () => ({ kind: "p", content: await s.seal({ kind: "p", text: '{"patch":[]}' }) }), // no result hash
+    ];
+    for (const [i, make] of unreadable.entries()) {
+      const seq = s.seq;
+      const state = f.state;
+      const bad = await make();
+      expect(await s.publish({}, bad), `case ${i}`).toMatchObject({ seq: seq + 1, changed: true });
+      await until(`case ${i} refused`, () => errors.includes("SEALED"));
+      expect([f.seq, f.state], `case ${i}`).toEqual([seq, state]);
+      // The next whole state brings the follower on.
+      errors.length = 0;
+      await s.publish({ a: 1, after: i });
+      await waitForSeq(f, seq + 2, 10_000);
+      expect(f.state).toEqual({ a: 1, after: i });
+    }
+    expect(rec.updates.map((u) => u.seq)).toEqual(unreadable.map((_, i) => 3 + 2 * i));
+    await waitForStatus(f, "live");
+    expectClean(rec);
+  });
+
+  it("a well-formed patch that does not apply to the follower's state: never shown, the next whole state resets it", async () => {
     const s = await rawStream("noapply");
     const state = { a: 1, text: "x".repeat(500) };
     await s.publish(state);
     const f = track(await relayWith().connect(s.name, creds));
     const rec = recordAll(f);
     await waitForStatus(f, "live");
-    // The server cannot check that a patch applies; the follower refuses it and fetches the state.
-    const patch = JSON.stringify([{ op: "replace", path: "/missing/x", value: 2 }]);
+    // The server cannot check that a patch applies (it cannot even read it); the follower refuses it.
+    const patch = [{ op: "replace", path: "/missing/x", value: 2 }];
     expect(await s.publish({ ...state, a: 2 }, { patch })).toMatchObject({ seq: 2, changed: true });
-    await waitForSeq(f, 2);
-    expect(f.state).toEqual({ ...state, a: 2 });
+    await until("the follower to refuse the patch", () =>
+      rec.statuses.some((e) => e.reason === "delta does not apply"),
+    );
+    expect([f.seq, f.state]).toEqual([1, state]);
+    // Nobody can fold the stream past that patch: the follower waits for a whole state.
+    await s.publish({ ...state, a: 3 });
+    await waitForSeq(f, 3, 10_000);
+    expect(f.state).toEqual({ ...state, a: 3 });
     expect(reasons(rec, "reset")).toEqual(["delta does not apply"]);
+    expect(rec.updates.map((u) => u.seq)).toEqual([3]);
     await waitForStatus(f, "live");
     expectClean(rec);
   });
@@ -331,7 +378,7 @@ describe("what a re-syncing follower meets", () => {
     expect(rec.updates).toEqual([]);
     expect(rec.path()).toEqual(["live"]);
     // And straight through the function, with the follower's epoch and seq.
-    const pw = await deriveVerifier("password", name, creds.password);
+    const pw = (await derivePasswordKeys(name, creds.password)).verifier;
     const r = await fcall("relay_connect", name, [pw, String(f.epoch), "1"]);
     expect(r).toMatchObject({ mode: "current", seq: 1, epoch: f.epoch });
     expect(r).not.toHaveProperty("state");
@@ -345,7 +392,7 @@ describe("what a re-syncing follower meets", () => {
     await leader.publish({ n: 1 });
     await leader.publish({ n: 2 });
     // A copy of the stream at seq 2, as a lagging replica or a backup holds it.
-    const parts = ["meta", "state", "log"];
+    const parts = ["meta", "snap", "log"];
     for (const p of parts) await redis("COPY", `${baseKey(name)}:${p}`, `${baseKey(name)}:${p}:bak`, "REPLACE");
     await leader.publish({ n: 3 });
     await leader.publish({ n: 4 });

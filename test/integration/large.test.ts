@@ -27,7 +27,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-type Envelope = { t?: string; seq?: number; fetch?: boolean; state?: unknown; patch?: unknown };
+/** v2 envelopes: `k` "s" (a whole state) or "p" (a patch), `c` the sealed change; or `fetch` instead of both. */
+type Envelope = { t?: string; seq?: number; fetch?: boolean; k?: string; c?: string };
 
 /** Every frame a plain WebSocket subscriber on `channel` gets, and anything that went wrong. */
 interface Wire {
@@ -118,8 +119,9 @@ describe("large changes", () => {
         [2, true],
         [3, false],
       ]);
-      expect(wire.frames[0]?.envelope?.state).toBeUndefined();
-      expect(wire.frames[2]?.envelope?.patch).toBeDefined();
+      expect(wire.frames[0]?.envelope?.c).toBeUndefined();
+      expect(wire.frames[2]?.envelope?.k).toBe("p");
+      expect(wire.frames[2]?.envelope?.c).toMatch(/^[\w-]{38,}$/);
       expect(Math.max(...wire.frames.map((w) => w.bytes))).toBeLessThanOrEqual(FRAME_LIMIT);
 
       // The follower took the large changes from the history, in order, and never dropped.

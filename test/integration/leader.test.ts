@@ -11,6 +11,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { httpCommander } from "../../src/core/http.ts";
+import { derivePasswordKeys, type SealKind, unseal } from "../../src/core/seal.ts";
 import { deriveVerifier } from "../../src/core/secrets.ts";
 import { baseKey } from "../../src/core/wire.ts";
 import type { LeaderStatus, RelayError, RelayOptions } from "../../src/node.ts";
@@ -53,12 +54,20 @@ function replyFaults() {
 const relayWith = (o: Partial<RelayOptions> = {}) => relayOn(fixture.stack, o);
 
 const isPublish = (body: string) => body.startsWith("FCALL/relay_publish/");
-/** [op id, state] of each relay_publish that reached Webdis. */
-const publishes = (bodies: string[]) =>
-  bodies.filter(isPublish).map((b) => {
-    const a = commandArgs(b);
-    return [a[7] as string, JSON.parse(a[8] as string) as unknown] as const;
+/**
+ * [op id, what was sealed] of each relay_publish of `leader` that reached
+ * Webdis, opened with the stream's key for the seq after its base (a whole
+ * state opens as that state; a patch as its {h, patch}).
+ */
+async function publishes(bodies: string[], leader: { name: string; epoch: string }) {
+  const key = (await derivePasswordKeys(leader.name, creds.password)).content;
+  const sent = bodies.filter(isPublish).map(async (b) => {
+    const [op, base, kind, content] = commandArgs(b).slice(7) as [string, string, SealKind, string];
+    const place = { name: leader.name, epoch: leader.epoch, seq: Number(base) + 1, kind };
+    return [op, JSON.parse(await unseal(key, place, content)) as unknown] as const;
   });
+  return Promise.all(sent);
+}
 
 const serverSeq = async (name: string) => Number(await fixture.stack.redis("HGET", `${baseKey(name)}:meta`, "seq"));
 
@@ -85,9 +94,12 @@ describe("leader reply handling", () => {
     faults.rule = (body) => (isPublish(body) && garbled++ === 0 ? "garble" : "pass");
     expect(await leader.publish({ n: 2 })).toEqual({ seq: 2, changed: true });
 
-    const sent = publishes(faults.forwarded);
+    const sent = await publishes(faults.forwarded, leader);
     expect(sent.map(([, s]) => s)).toEqual([{ n: 1 }, { n: 2 }, { n: 2 }]);
     expect(sent[1]?.[0]).toBe(sent[2]?.[0]);
+    // Sealing is random: the retry must resend the very bytes of the first attempt, on the same base.
+    const [, first, retry] = faults.forwarded.filter(isPublish);
+    expect(retry).toBe(first);
     expect(errors.map((e) => e.code)).toEqual(["PROTOCOL"]);
     expect(statuses).toEqual(["offline", "live"]);
     expect(await serverSeq(name)).toBe(2);
@@ -105,7 +117,7 @@ describe("leader reply handling", () => {
     await waitForStatus(f, "live");
     faults.rule = (body) => (isPublish(body) ? "garble" : "pass");
     await expectCode(leader.publish({ n: 1 }), "PROTOCOL");
-    const sent = publishes(faults.forwarded);
+    const sent = await publishes(faults.forwarded, leader);
     expect(sent).toHaveLength(4);
     expect(new Set(sent.map(([op]) => op)).size).toBe(1);
     // The first attempt landed; the retries were recognised as such.
@@ -138,14 +150,14 @@ describe("leader reply handling", () => {
       { seq: 1, changed: true },
       { seq: 1, changed: true },
     ]);
-    expect(publishes(faults.forwarded).map(([, s]) => s)).toEqual([{ v: "B" }]);
+    expect((await publishes(faults.forwarded, leader)).map(([, s]) => s)).toEqual([{ v: "B" }]);
     expect(statuses).toEqual(["offline", "live"]);
 
     // Alone, a state that met a 503 is sent again until it lands.
     refused = 0;
     faults.rule = (body) => (isPublish(body) && refused++ < 2 ? "503" : "pass");
     expect(await leader.publish({ v: "C" })).toEqual({ seq: 2, changed: true });
-    expect(publishes(faults.forwarded).map(([, s]) => s)).toEqual([{ v: "B" }, { v: "C" }]);
+    expect((await publishes(faults.forwarded, leader)).map(([, s]) => s)).toEqual([{ v: "B" }, { v: "C" }]);
     await expectConverged(leader, [f]);
     expect(rec.updates.map((u) => u.state)).toEqual([{ v: "B" }, { v: "C" }]);
     expectClean(rec);

@@ -130,7 +130,7 @@ describe("reconnect and one leader", () => {
     const name = uniqueName();
     const first = await relay.start(name, creds);
     await first.publish({ v: 1 });
-    const second = await relay.reconnect(name, { code: creds.code });
+    const second = await relay.reconnect(name, creds);
     open.push(second);
     expect(second.state).toEqual({ v: 1 });
     expect(second.seq).toBe(1);
@@ -153,7 +153,7 @@ describe("reconnect and one leader", () => {
     await waitForStatus(f, "live");
     const ended: unknown[] = [];
     f.on("ended", (e) => ended.push(e));
-    await expectCode(relay.reconnect(name, { code: "nope" }), "BAD_CODE");
+    await expectCode(relay.reconnect(name, { password: creds.password, code: "nope" }), "BAD_CODE");
     // No Leader exists for a wrong code, so stop is called as the CLI's would be,
     // with the verifier of a wrong code.
     const wrong = await deriveVerifier("code", name, "nope");
@@ -171,9 +171,23 @@ describe("reconnect and one leader", () => {
     expect(page.streams.map((s) => s.name)).toContain(name);
   });
 
+  it("the right code with a wrong password: BAD_PASSWORD, and the leader is not replaced", async () => {
+    // Such a leader would seal changes no follower can open.
+    const name = uniqueName();
+    const leader = await relay.start(name, creds);
+    open.push(leader);
+    await leader.publish({ v: 1 });
+    await expectCode(relay.reconnect(name, { password: "wrong", code: creds.code }), "BAD_PASSWORD");
+    expect(leader.term).toBe(1);
+    expect(await leader.publish({ v: 2 })).toEqual({ seq: 2, changed: true });
+    expect(leader.status).toBe("live");
+    const f = await follow(name);
+    expect(f.state).toEqual({ v: 2 });
+  });
+
   it("unknown stream: NOT_FOUND for reconnect and connect", async () => {
     const name = uniqueName("missing");
-    await expectCode(relay.reconnect(name, { code: "x" }), "NOT_FOUND");
+    await expectCode(relay.reconnect(name, { password: "x", code: "x" }), "NOT_FOUND");
     await expectCode(relay.connect(name, { password: "x" }), "NOT_FOUND");
   });
 
