@@ -186,10 +186,7 @@ export function createRelay(options: RelayOptions): Relay {
       const token = randomHex(24);
       const r = parseReply(startReply, await fcall("relay_start", name, [pw.verifier, code, channel, token]));
       const state = {};
-      return leaderFor(
-        { ...r, name, state, json: "{}", key: pw.content, snapshot: false, token },
-        code,
-      );
+      return leaderFor({ ...r, name, state, json: "{}", key: pw.content, snapshot: false, token }, code);
     },
 
     async reconnect(rawName, creds) {
@@ -205,10 +202,7 @@ export function createRelay(options: RelayOptions): Relay {
       // The plan as followers see it, opened with the password's key: the base of the next patch.
       const { state } = fold(r, await openChanges(pw.content, name, r.changes));
       const session = { name, channel: r.channel, epoch: r.epoch, term: r.term, seq: r.seq, pass: r.pass, token };
-      return leaderFor(
-        { ...session, state, json: JSON.stringify(state), key: pw.content, snapshot: r.snapshot },
-        code,
-      );
+      return leaderFor({ ...session, state, json: JSON.stringify(state), key: pw.content, snapshot: r.snapshot }, code);
     },
 
     async connect(rawName, creds) {

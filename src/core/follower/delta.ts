@@ -45,6 +45,7 @@ export function applyChange(at: Position, change: Change, force = false, check =
   } catch {
     return { kind: "mismatch", code: "delta-failed" };
   }
-  if (check && change.h && sha1hex(JSON.stringify(state)) !== change.h) return { kind: "mismatch", code: "delta-mismatch" };
+  if (check && change.h && sha1hex(JSON.stringify(state)) !== change.h)
+    return { kind: "mismatch", code: "delta-mismatch" };
   return { kind: "state", state };
 }

@@ -2,8 +2,9 @@
  * What a message on the channel, or a sync's full-state reply, means for a
  * follower at a given position. Pure: the shell acts on the answer.
  */
-import { RelayError } from "../errors.ts";
+
 import type { OpenedReply } from "../content.ts";
+import { RelayError } from "../errors.ts";
 import { type Envelope, envelope, type SealedEnvelope } from "../wire.ts";
 import type { EventCodes } from "./machine.ts";
 import type { DeltaCode } from "./reasons.ts";

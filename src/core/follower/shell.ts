@@ -3,10 +3,11 @@
  * owns the timers and the I/O (the link, the sync) and turns what happens into
  * machine events; the status only changes in `#dispatch`, by the table.
  */
+
+import type { OpenedReply } from "../content.ts";
 import { type OpError, RelayError } from "../errors.ts";
 import { Emitter } from "../events.ts";
 import type { TransportName } from "../subscribe.ts";
-import type { OpenedReply } from "../content.ts";
 import type { SealedEnvelope } from "../wire.ts";
 import { applyChange, type Change, type Position } from "./delta.ts";
 import { classify, fullStateCode } from "./inbox.ts";

@@ -1,6 +1,6 @@
+import type { OpenedReply } from "../content.ts";
 import type { RelayError } from "../errors.ts";
 import type { Subscriber } from "../subscribe.ts";
-import type { OpenedReply } from "../content.ts";
 import type { SealedEnvelope } from "../wire.ts";
 import type { Change } from "./delta.ts";
 import type { EventCodes, FollowerStatus } from "./machine.ts";
