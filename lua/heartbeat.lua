@@ -10,7 +10,7 @@
 
   Returns  JSON {"seq","deadline"}
   Errors   INVALID, TOO_LARGE, NOT_FOUND, LEADER_REPLACED, BAD_CODE
-  Envelope {"v":1,"t":"hb","epoch","seq","ts"}
+  Envelope {"v":2,"t":"hb","epoch","seq","ts"}
 ]]
 local function relay_heartbeat(keys, argv)
   local term
