@@ -106,8 +106,9 @@ export class Leader extends Emitter<LeaderEvents> {
       for (let job = this.#next(); job; job = this.#next()) {
         const s = this.#session;
         const before = s.seq;
-        // The state the server already has: nothing to send (Redis cannot compare sealed states).
-        if (job.json === s.json && !job.maybeSent) {
+        // The state the server already has: nothing to send (Redis cannot compare sealed
+        // states). Not after STALE: then the server's state is not the one we hold.
+        if (job.json === s.json && !job.maybeSent && !this.#queue.baseUnknown) {
           this.#acked(job, { seq: s.seq, changed: false }, before);
           continue;
         }
