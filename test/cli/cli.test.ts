@@ -125,6 +125,13 @@ describe("mission-relay", () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe("mission-relay: BAD_CODE: wrong leader code\n");
     expect(bad.stderr).not.toContain("wrong-code-xyz");
+    // The right code with a wrong password would seal a plan nobody can open: refused too.
+    const badPw = await cli("mission-relay", ["stop", name], { env: { ...env, RELAY_PASSWORD: "wrong-pw-xyz" } });
+    expect(badPw.code).toBe(1);
+    expect(badPw.stderr).toBe("mission-relay: BAD_PASSWORD: wrong password\n");
+    const noPw = await cli("mission-relay", ["stop", name], { env: { ...env, RELAY_PASSWORD: "" } });
+    expect(noPw.code).toBe(2);
+    expect(noPw.stderr).toMatch(/RELAY_PASSWORD/);
     const missing = await cli("mission-relay", ["follow", uniqueName("nope")]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^mission-relay: NOT_FOUND: /);
@@ -162,8 +169,11 @@ describe("mission-relay", () => {
       { line: 1, seq: 1, changed: true },
       { line: 2, seq: 2, changed: true },
     ]);
-    expect(JSON.parse(String(await stack.redis("GET", `relay:{${name}}:state`)))).toEqual({ from: "file", n: 2 });
-    await (await library().reconnect(name, { code: "cli-code" })).stop();
+    // Redis holds only sealed text: a follower tells what the stream's plan is.
+    const f = await library().connect(name, { password: "cli-pw" });
+    f.disconnect();
+    expect([f.seq, f.state]).toEqual([2, { from: "file", n: 2 }]);
+    await (await library().reconnect(name, { password: "cli-pw", code: "cli-code" })).stop();
   });
 
   it("--password and --code work without the env vars and win over them", async () => {
@@ -186,7 +196,10 @@ describe("mission-relay", () => {
     follow.stderr.on("data", (d) => (followErr += d));
     const exited = new Promise<number>((r) => follow.on("close", (c) => r(c ?? -1)));
     expect(JSON.parse(await lines(follow)())).toEqual({}); // joined: the current state
-    const stopped = await cli("mission-relay", ["stop", name, "--code", "flag-code"], { env: wrongEnv });
+    // stop takes the stream over first, and a leader needs the password too (it seals the plan).
+    const stopped = await cli("mission-relay", ["stop", name, "--password", "flag-pw", "--code", "flag-code"], {
+      env: wrongEnv,
+    });
     expect(stopped.stderr).toBe("");
     expect(stopped.code).toBe(0);
     // The follower hears the end ("gone" if it stopped before its subscription opened).
