@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { derivePasswordKeys } from "../../src/core/seal.ts";
 import { deriveVerifier } from "../../src/core/secrets.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
 import { uniqueName } from "../support/util.ts";
@@ -44,7 +45,7 @@ describe("CLI secrets", () => {
     const secrets = [
       PASSWORD,
       CODE,
-      await deriveVerifier("password", name, PASSWORD),
+      (await derivePasswordKeys(name, PASSWORD)).verifier,
       await deriveVerifier("code", name, CODE),
     ];
     const started = await run(["start", name]);

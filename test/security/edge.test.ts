@@ -21,7 +21,7 @@ import { COMMAND_BODY_MAX, type Edge, type EdgeOptions, SUBSCRIBE_BODY_MAX, star
 import { findBinary } from "../../src/server/native.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
 import { rawRequest, uniqueName, waitForSeq, waitForStatus } from "../support/util.ts";
-import { baseKeyBytes, encodeAll, eventually, rawStream, sleep } from "./support.ts";
+import { baseKeyBytes, encodeAll, eventually, rawStream, sealedOf, sleep } from "./support.ts";
 
 const haveHaproxy = findBinary("haproxy") !== undefined;
 if (!haveHaproxy) {
@@ -303,7 +303,9 @@ describe.skipIf(!haveHaproxy)("the edge", () => {
   it("answers pipelined requests in order (attack 14)", async () => {
     const { cmd } = urls(edge);
     const s = await rawStream(stack, "pipe");
-    const state = JSON.stringify({ p: "x".repeat(900_000) });
+    // A heavy publish: 900 KB of sealed content as a whole state, each on the
+    // seq the one before it made (so both land only if they run in order).
+    let base = 0;
     const heavy = () =>
       [
         "FCALL",
@@ -314,7 +316,9 @@ describe.skipIf(!haveHaproxy)("the edge", () => {
         encodeAll(s.token),
         "1",
         randomHex(16),
-        encodeAll(state),
+        String(base++),
+        "s",
+        sealedOf(900_000),
       ].join("/");
     const light = "FCALL_RO/relay_version/0";
     const order = [heavy(), light, light, heavy(), light, light];
@@ -348,6 +352,8 @@ describe.skipIf(!haveHaproxy)("the edge", () => {
     });
     const named = replies.map((r) => Object.keys(JSON.parse(r) as object)[0]);
     expect(named).toEqual(order.map((b) => (b.startsWith("FCALL/") ? "FCALL" : "FCALL_RO")));
+    const published = replies.filter((r) => r.startsWith('{"FCALL":')).map((r) => JSON.parse(r).FCALL);
+    expect(published.map((v) => JSON.parse(String(v)).seq)).toEqual([1, 2]);
   });
 
   it("limits relay_connect, reconnect, stop and start per client address with a JSON 429; other clients go on", async () => {

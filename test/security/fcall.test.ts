@@ -10,7 +10,10 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openChange, patchChange, sealChange, wholeState } from "../../src/core/content.ts";
+import { derivePasswordKeys } from "../../src/core/seal.ts";
 import { deriveVerifier, randomHex } from "../../src/core/secrets.ts";
+import type { SealedEnvelope } from "../../src/core/wire.ts";
 import { createRelay, type Leader } from "../../src/node.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
 import { uniqueName } from "../support/util.ts";
@@ -23,6 +26,7 @@ import {
   http,
   rawFcall,
   redisDb,
+  sealedOf,
   snapshot,
 } from "./support.ts";
 
@@ -32,8 +36,22 @@ const victims: string[] = [];
 const pw = "victim password";
 const code = "victim code";
 
-/** A stream the attacker owns (started with raw FCALL), so its token is known and publish reaches the state check. */
-const own = { name: "", token: randomHex(24), code: randomHex(32), pw: randomHex(32), channel: "" };
+/**
+ * A stream the attacker owns (started with raw FCALL), so its token is known and
+ * publish reaches the content checks. Its password verifier and content key come
+ * from a real password, so the test can seal content as a client does. `seq` is
+ * the stream's seq as last seen (a publish must name it as its base).
+ */
+const own = {
+  name: "",
+  token: randomHex(24),
+  code: randomHex(32),
+  pw: "",
+  key: undefined as unknown as CryptoKey,
+  channel: "",
+  epoch: "",
+  seq: 0,
+};
 
 const OUR_FUNCTIONS = [
   "relay_start",
@@ -65,6 +83,9 @@ beforeAll(async () => {
   await db2.set("victim:other-db", "x");
   db2.disconnect();
   own.name = uniqueName("own");
+  const keys = await derivePasswordKeys(own.name, "own password");
+  own.pw = keys.verifier;
+  own.key = keys.content;
   const r = await rawFcall(
     stack,
     "relay_start",
@@ -72,7 +93,7 @@ beforeAll(async () => {
     [own.name, own.pw, own.code, randomHex(24), own.token],
   );
   expect(r.ok, r.error).toBe(true);
-  own.channel = JSON.parse(String(r.value)).channel;
+  ({ channel: own.channel, epoch: own.epoch } = JSON.parse(String(r.value)));
 });
 
 afterAll(async () => {
@@ -120,7 +141,12 @@ const anyArg: fc.Arbitrary<string | Buffer> = fc.oneof(
   { weight: 1, arbitrary: nonUtf8 },
   { weight: 2, arbitrary: hex(64) },
   { weight: 1, arbitrary: hex(48) },
-  { weight: 1, arbitrary: fc.constantFrom("-", "0", "1", "-1", "99999999999999999999", "1e3", "{}", '{"a":1}', "[]") },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom("-", "0", "1", "-1", "99999999999999999999", "1e3", "{}", '{"a":1}', "[]", "s", "p"),
+  },
+  // Sealed-looking content (base64url, 38+ bytes): reaches the checks after the form.
+  { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{38,80}$/) },
   { weight: 1, arbitrary: fc.nat().map((i) => victims[i % Math.max(1, victims.length)] ?? "x") },
   { weight: 1, arbitrary: fc.string({ minLength: 201, maxLength: 400 }) },
 );
@@ -255,18 +281,22 @@ describe("FCALL fuzzing", () => {
         hexAt: [1, 2, 3, 4],
         intAt: [],
       },
-      relay_reconnect: { keys: [vk], args: [v, randomHex(32), randomHex(24)], hexAt: [1, 2], intAt: [] },
+      relay_reconnect: {
+        keys: [vk],
+        args: [v, randomHex(32), randomHex(24), "-", randomHex(32)],
+        hexAt: [1, 2, 4],
+        intAt: [],
+      },
       relay_stop: { keys: [vk], args: [v, randomHex(32)], hexAt: [1], intAt: [] },
-      relay_connect: { keys: [vk], args: [v, randomHex(32), "-", "0"], hexAt: [1], intAt: [3] },
+      // ARGV[5] (the pass) may be left out: one more than 4 can be a valid call.
+      relay_connect: { keys: [vk], args: [v, randomHex(32), "-", "0"], optional: ["-"], hexAt: [1], intAt: [3] },
       relay_heartbeat: { keys: [ok], args: [own.name, own.token, "1"], hexAt: [1], intAt: [2] },
       relay_publish: {
         keys: [ok],
-        args: [own.name, own.token, "1", randomHex(16), '{"fine":true}'],
-        // ARGV[6] (the patch) and ARGV[7] (the base seq) may be left out: one
-        // or two more than 5 can be a valid call.
-        optional: ["-", "-"],
+        // Valid as it stands (the token, term and base are right): every mutation must break it.
+        args: [own.name, own.token, "1", randomHex(16), String(own.seq), "s", sealedOf(64)],
         hexAt: [1, 3],
-        intAt: [2],
+        intAt: [2, 4],
       },
     };
   }
@@ -350,43 +380,128 @@ describe("FCALL fuzzing", () => {
     );
   });
 
-  it("publish refuses bad states (not JSON, not an object, non-UTF-8, lenient JSON, too large) and keeps the old one", async () => {
-    const badState = fc.oneof(
-      fc.constantFrom("", "null", "[]", "1", '"s"', "{", '{"a":1}x', '{"a":1,}', "{'a':1}", " {}"),
-      fc.constantFrom('{"a":NaN}', '{"a":Infinity}', '{"a":-inf}', '{"a":0x10}', '{"a":01}', '{"a":+1}'),
-      fc.constantFrom('{"a":"x\u0001y"}', '{"a":"tab\there"}', '{"a":"new\nline"}', '{"a\u0000":1}'),
-      nonUtf8.map((b) => Buffer.concat([Buffer.from('{"a":"'), b, Buffer.from('"}')])),
-      fc.constant(`{"a":"${"x".repeat(1_048_576)}"}`),
-    );
+  // v2: Lua never parses a state (plans are sealed in the client), so the old
+  // "strict JSON" premise is gone. What keeps followers safe now is the form
+  // check: only base64url content of 38..max_state bytes is stored, so nothing
+  // a caller sends can break the envelope JSON Lua builds around it, and a
+  // publish must name a well-formed kind and base seq.
+  type BadPublish = { label: string; args: (string | Buffer)[]; code: "INVALID" | "TOO_LARGE" | "STALE" };
+  const publishArgs = (over: { base?: string; kind?: string; content?: string | Buffer } = {}) => [
+    own.name,
+    own.token,
+    "1",
+    randomHex(16),
+    over.base ?? String(own.seq),
+    over.kind ?? "s",
+    over.content ?? sealedOf(64),
+  ];
+  const insertAt = (text: string, at: number, bad: string | Buffer) =>
+    Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.from(bad), Buffer.from(text.slice(at))]);
+  const badPublish: fc.Arbitrary<BadPublish> = fc.oneof(
+    // Content that is not sealed: plain JSON (v1's states, NaN and all), too short, standard
+    // base64, or one foreign byte anywhere in otherwise good content.
+    fc.constantFrom("", "{}", '{"a":1}', '{"a":NaN}', "null", "[]", "x".repeat(37), `${"QUJD".repeat(10)}==`).map(
+      (c): BadPublish => ({
+        label: `content ${JSON.stringify(c)}`,
+        args: publishArgs({ content: c }),
+        code: "INVALID",
+      }),
+    ),
+    fc
+      .tuple(
+        fc.nat({ max: 63 }),
+        fc.oneof(fc.constantFrom("+", "/", "=", ".", "%", " ", '"', "\\", "\n", "\u0000", "é", '","k":"s'), nonUtf8),
+      )
+      .map(
+        ([at, bad]): BadPublish => ({
+          label: `content with ${JSON.stringify(bad.toString())} at ${at}`,
+          args: publishArgs({ content: insertAt(sealedOf(64), at, bad) }),
+          code: "INVALID",
+        }),
+      ),
+    // (Built when drawn, as every case here: the own stream exists only then.)
+    fc.constant(null).map(
+      (): BadPublish => ({
+        label: "content over 1 MiB",
+        args: publishArgs({ content: sealedOf(1_048_577) }),
+        code: "TOO_LARGE",
+      }),
+    ),
+    fc
+      .constantFrom("", "S", "P", "x", "sp", "state", "patch", "s ", "-")
+      .map(
+        (k): BadPublish => ({ label: `kind ${JSON.stringify(k)}`, args: publishArgs({ kind: k }), code: "INVALID" }),
+      ),
+    fc.constantFrom("", "-", "-1", "1.5", "abc", "1e3", " 0", "0x0", "1234567890123456").map(
+      (b): BadPublish => ({
+        label: `base seq ${JSON.stringify(b)}`,
+        args: publishArgs({ base: b }),
+        code: "INVALID",
+      }),
+    ),
+    // A v1 publish (no base seq, no kind: name, token, term, op, state[, patch]) is no publish.
+    fc.constantFrom(5, 6, 8).map(
+      (n): BadPublish => ({
+        label: `${n} arguments`,
+        args: [...publishArgs().slice(0, 4), '{"v1":true}', "-", "-", "-"].slice(0, n),
+        code: "INVALID",
+      }),
+    ),
+    // Well formed, but on another base: the replay guard (replay.test.ts).
+    fc.integer({ min: 1, max: 50 }).map(
+      (d): BadPublish => ({
+        label: `base seq +${d}`,
+        args: publishArgs({ base: String(own.seq + d) }),
+        code: "STALE",
+      }),
+    ),
+  );
+
+  it("publish refuses content that is not sealed, a bad kind or base seq, v1 arguments and a stale base; nothing changes", async () => {
     await fuzz(
-      "bad states",
-      fc.asyncProperty(badState, async (state) => {
-        const r = await attack(
-          "relay_publish",
-          [baseKeyBytes(own.name)],
-          [own.name, own.token, "1", randomHex(16), state],
-        );
-        expectRefusedAndUnchanged(r, `state ${JSON.stringify(state.toString().slice(0, 40))}`);
-        expect(["INVALID", "TOO_LARGE"]).toContain(r.code);
+      "bad publishes",
+      fc.asyncProperty(badPublish, async ({ label, args, code }) => {
+        const r = await attack("relay_publish", [baseKeyBytes(own.name)], args);
+        expectRefusedAndUnchanged(r, label);
+        expect(r.code, `${label}: ${r.error}`).toBe(code);
       }),
       { numRuns: 25, timeLimitMs: 20_000, floor: 15 },
     );
   });
 
-  it("publish accepts whatever JSON.stringify makes (the strict check refuses nothing a client sends)", async () => {
-    let seq = Number(await stack.redis("HGET", `relay:{${own.name}}:meta`, "seq"));
+  /** Publishes `content` as `kind` on the own stream's seq; fails the test if refused. */
+  async function publishOwn(kind: "s" | "p", content: string) {
+    const args = [own.name, own.token, "1", randomHex(16), String(own.seq), kind, content];
+    const r = await rawFcall(stack, "relay_publish", [baseKeyBytes(own.name)], args);
+    expect(r.ok, `${kind} of ${content.length} bytes: ${r.error}`).toBe(true);
+    own.seq = JSON.parse(String(r.value)).seq;
+  }
+  const place = () => ({ name: own.name, epoch: own.epoch, seq: own.seq + 1 });
+
+  it("publish accepts whatever the client seals (states and changes), and stores envelopes that parse and open", async () => {
+    const base = `relay:{${own.name}}`;
+    // The smallest sealed text (an empty plaintext) is the bottom of the form check.
+    const empty = await sealChange(own.key, place(), wholeState(""));
+    expect(empty).toHaveLength(38);
+    await publishOwn("s", empty);
     await fuzz(
-      "JSON.stringify states",
+      "sealed states and changes",
       fc.asyncProperty(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 6 }), async (obj) => {
-        const json = JSON.stringify({ ...obj, n: ++seq });
-        const r = await rawFcall(
-          stack,
-          "relay_publish",
-          [baseKeyBytes(own.name)],
-          [own.name, own.token, "1", randomHex(16), json],
-        );
-        expect(r.ok, `${json.slice(0, 100)}: ${r.error}`).toBe(true);
-        expect(await stack.redis("GET", `relay:{${own.name}}:state`)).toBe(json);
+        const state = { ...obj, n: own.seq + 1 };
+        const json = JSON.stringify(state);
+        const whole = await sealChange(own.key, place(), wholeState(json));
+        await publishOwn("s", whole);
+        // Right after a whole state the log is empty, so one change always has room.
+        const next = { ...state, n: own.seq + 1 };
+        const patch = JSON.stringify([{ op: "replace", path: "/n", value: next.n }]);
+        const change = await sealChange(own.key, place(), patchChange(JSON.stringify(next), patch));
+        await publishOwn("p", change);
+        // What Redis holds is JSON around exactly the sealed text, and it opens to what was sealed.
+        const snap = JSON.parse(String(await stack.redis("GET", `${base}:snap`))) as SealedEnvelope;
+        const last = JSON.parse(String(await stack.redis("LINDEX", `${base}:log`, -1))) as SealedEnvelope;
+        expect([snap.k, snap.c, last.k, last.c]).toEqual(["s", whole, "p", change]);
+        expect((await openChange(own.key, own.name, snap)).state).toEqual(state);
+        expect((await openChange(own.key, own.name, last)).patch).toEqual(JSON.parse(patch));
       }),
       { numRuns: 40, timeLimitMs: 15_000, floor: 20 },
     );
@@ -477,11 +592,10 @@ describe("holes found here, fixed in lua/", () => {
       const db5 = redisDb(stack, 5);
       expect(await db5.dbsize()).toBe(0);
       db5.disconnect();
-      const big = encodeURIComponent(JSON.stringify({ pad: "x".repeat(200) })).replace(/\./g, "%2E");
       const pub = await http(
         stack,
         "GET",
-        `/5/FCALL/relay_publish/1/${key}/${name}/${token}/1/${randomHex(16)}/${big}`,
+        `/5/FCALL/relay_publish/1/${key}/${name}/${token}/1/${randomHex(16)}/0/s/${sealedOf(200)}`,
       );
       expect(String(JSON.parse(pub.text).FCALL[1])).toMatch(/^TOO_LARGE/);
     } finally {
@@ -499,6 +613,7 @@ describe("holes found here, fixed in lua/", () => {
     expect(await stack.redis("GET", "victim:plain")).toBe("do not touch");
     // The verifiers we used are never what is stored.
     const meta = (await stack.redis("HGETALL", `relay:{${victims[0]}}:meta`)) as string[];
-    expect(meta).not.toContain(await deriveVerifier("password", victims[0] as string, pw));
+    expect(meta).not.toContain((await derivePasswordKeys(victims[0] as string, pw)).verifier);
+    expect(meta).not.toContain(await deriveVerifier("code", victims[0] as string, code));
   });
 });

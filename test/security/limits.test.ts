@@ -1,9 +1,10 @@
 /**
- * Limits: a state is at most max_state bytes (1 MiB by default), names at most
- * max_name bytes, list pages at most max_page; all configurable in the
- * relay:config hash. Webdis refuses requests over http_max_request_size (4 MiB
- * in webdis.json: arguments are percent-encoded, so a 1 MiB state can take up to
- * 3 MiB on the wire). Huge or malformed requests get an error, never a crash.
+ * Limits: a sealed state or change is at most max_state bytes (1 MiB by
+ * default), names at most max_name bytes, list pages at most max_page; all
+ * configurable in the relay:config hash. Webdis refuses requests over
+ * http_max_request_size (4 MiB in webdis.json: a caller may percent-encode every
+ * byte, so 1 MiB of content can take up to 3 MiB on the wire). Huge or malformed
+ * requests get an error, never a crash.
  */
 import { readFileSync } from "node:fs";
 import { connect } from "node:net";
@@ -26,6 +27,7 @@ import {
   rawFcall,
   rawPublish,
   rawStream,
+  sealedOf,
   sleep,
   snapshot,
 } from "./support.ts";
@@ -47,9 +49,7 @@ afterAll(async () => {
 });
 
 const own = () => rawStream(stack, "lim");
-const publish = (s: RawStream, state: string) => rawPublish(stack, s, state);
-/** A JSON object of exactly `n` bytes. */
-const stateOf = (n: number) => `{"p":"${"x".repeat(n - 8)}"}`;
+const publish = (s: RawStream, content: string) => rawPublish(stack, s, content);
 
 /** Raw bytes to Webdis over TCP; resolves with whatever came back before it closed (or `ms`). */
 function rawTcp(data: Buffer | string, ms = 1_500): Promise<string> {
@@ -74,14 +74,15 @@ function rawTcp(data: Buffer | string, ms = 1_500): Promise<string> {
 }
 
 describe("state, name and page limits", () => {
-  it("a state over 1 MiB (the default) is TOO_LARGE and the old state stays; 1 MiB exactly is fine", async () => {
+  it("sealed content over 1 MiB (the default) is TOO_LARGE and the old state stays; 1 MiB exactly is fine", async () => {
     const s = await own();
-    expect((await publish(s, stateOf(MiB))).ok).toBe(true);
+    const fits = await publish(s, sealedOf(MiB));
+    expect(fits.ok, fits.error).toBe(true);
     const before = await snapshot(stack);
-    const r = await publish(s, stateOf(MiB + 1));
+    const r = await publish(s, sealedOf(MiB + 1));
     expect(codeOf(r.error)).toBe("TOO_LARGE");
     expect(changedKeys(before, await snapshot(stack))).toEqual([]);
-    // The same through the client.
+    // The same through the client: a plan of 1 MiB seals to more than 1 MiB.
     const leader = await relay.start(uniqueName("lim"), { password: "p", code: "c" });
     const err = await leader.publish({ p: "x".repeat(MiB) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RelayError);
@@ -92,8 +93,8 @@ describe("state, name and page limits", () => {
   it("max_state is configurable in relay:config", async () => {
     await stack.redis("HSET", "relay:config", "max_state", "1000");
     const s = await own();
-    expect((await publish(s, stateOf(1000))).ok).toBe(true);
-    expect(codeOf((await publish(s, stateOf(1001))).error)).toBe("TOO_LARGE");
+    expect((await publish(s, sealedOf(1000))).ok).toBe(true);
+    expect(codeOf((await publish(s, sealedOf(1001))).error)).toBe("TOO_LARGE");
   });
 
   it("names: 200 bytes fine, 201 TOO_LARGE (counted in UTF-8 bytes); max_name configurable", async () => {
@@ -129,10 +130,11 @@ describe("huge and malformed requests", () => {
     expect(conf.http_max_request_size).toBe(4 * MiB);
   });
 
-  it("a 1 MiB state whose every byte needs percent-encoding still fits through the door", async () => {
-    // Worst case for the client's own encoding: "." and "/" are encoded as %2E / %2F (3 bytes each).
+  it("1 MiB of sealed content with every byte percent-encoded still fits through the door", async () => {
+    // Sealed content is base64url, which the client never needs to encode; a
+    // caller may still encode every byte (%XX, 3 bytes each): the worst case of a
+    // valid request. It must fit under http_max_request_size.
     const s = await own();
-    const state = `{"p":"${"./".repeat((MiB - 8) / 2)}"}`;
     const body = [
       "FCALL",
       "relay_publish",
@@ -142,9 +144,11 @@ describe("huge and malformed requests", () => {
       s.token,
       "1",
       randomHex(16),
-      state.replace(/[./]/g, (c) => encodeAll(c)),
+      "0",
+      "s",
+      encodeAll(sealedOf(MiB)),
     ].join("/");
-    expect(body.length).toBeGreaterThan(3 * MiB - 100);
+    expect(body.length).toBeGreaterThan(3 * MiB);
     expect(body.length).toBeLessThan(4 * MiB);
     const r = await http(stack, "POST", "/", body);
     expect(r.status).toBe(200);

@@ -7,7 +7,8 @@
  * stays in. The secret is still checked; a pass alone opens nothing.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { deriveVerifier, randomHex } from "../../src/core/secrets.ts";
+import { derivePasswordKeys } from "../../src/core/seal.ts";
+import { randomHex } from "../../src/core/secrets.ts";
 import { createRelay, type Follower, RelayError } from "../../src/node.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
 import { uniqueName, waitFor, waitForStatus } from "../support/util.ts";
@@ -35,7 +36,7 @@ async function flood(name: string) {
   const calls = [];
   for (let i = 0; i < 12; i++) {
     calls.push(rawFcall(stack, "relay_connect", key, [name, randomHex(32), "-", "0"]));
-    calls.push(rawFcall(stack, "relay_reconnect", key, [name, randomHex(32), randomHex(24)]));
+    calls.push(rawFcall(stack, "relay_reconnect", key, [name, randomHex(32), randomHex(24), "-", randomHex(32)]));
   }
   const codes = (await Promise.all(calls)).map((r) => codeOf(r.error));
   expect(codes.filter((c) => c === "RATE_LIMITED").length, "the flood filled both windows").toBeGreaterThan(0);
@@ -73,9 +74,9 @@ describe("a flood of wrong secrets does not lock out who is already in", () => {
     const first = await relay().start(name, { password: "pw", code: "code" });
     await flood(name);
     // Without the pass the real code waits out the window...
-    expect(await codeOfError(relay().reconnect(name, { code: "code" }))).toBe("RATE_LIMITED");
+    expect(await codeOfError(relay().reconnect(name, { password: "pw", code: "code" }))).toBe("RATE_LIMITED");
     // ...with it, the leader takes over at once, and its own stop goes through.
-    const again = await relay().reconnect(name, { code: "code", pass: first.pass });
+    const again = await relay().reconnect(name, { password: "pw", code: "code", pass: first.pass });
     expect(again.term).toBe(2);
     await flood(name);
     await again.stop();
@@ -85,7 +86,7 @@ describe("a flood of wrong secrets does not lock out who is already in", () => {
   it("a pass opens nothing by itself: a wrong secret with it is refused and counted; a forged or expired one is no pass", async () => {
     const name = uniqueName("lock");
     const leader = await relay().start(name, { password: "pw", code: "code" });
-    const pw = await deriveVerifier("password", name, "pw");
+    const pw = (await derivePasswordKeys(name, "pw")).verifier;
     const key = [baseKeyBytes(name)];
     const ok = await rawFcall(stack, "relay_connect", key, [name, pw, "-", "0", "-"]);
     expect(ok.ok, ok.error).toBe(true);

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomHex } from "../../src/core/secrets.ts";
 import { createRelay, type RelayError } from "../../src/node.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
-import { sleep, uniqueName } from "../support/util.ts";
+import { sleep, uniqueName, waitForSeq } from "../support/util.ts";
 import { baseKeyBytes, changedKeys, closeSnapshots, codeOf, rawFcall, snapshot } from "./support.ts";
 
 let stack: Stack;
@@ -113,12 +113,14 @@ describe("look-alike names (issue 12, attack 10)", () => {
     const leader = await relay.start(nfd, { password: "pw", code: "code" });
     expect(await listed()).toContain(nfc);
     expect(await listed()).not.toContain(nfd);
-    // Verifiers are salted with the name: both spellings derive the same ones.
+    // Verifiers and the content key are salted with the name: both spellings
+    // derive the same ones, so both followers open what the leader sealed.
     const a = await relay.connect(nfc, { password: "pw" });
     const b = await relay.connect(nfd, { password: "pw" });
     await leader.publish({ title: "Recon" });
+    for (const f of [a, b]) expect((await waitForSeq(f, 1, 10_000)).state).toEqual({ title: "Recon" });
     await expect(relay.connect(nfd, { password: "wrong" })).rejects.toMatchObject({ code: "BAD_PASSWORD" });
-    const again = await relay.reconnect(nfd, { code: "code" });
+    const again = await relay.reconnect(nfd, { password: "pw", code: "code" });
     await again.stop();
     a.disconnect();
     b.disconnect();

@@ -19,6 +19,7 @@ import {
   rawFcall,
   rawPublish,
   rawStream,
+  sealedOf,
   snapshot,
 } from "./support.ts";
 
@@ -48,9 +49,9 @@ const start = (name: string) =>
     [name, randomHex(32), randomHex(32), randomHex(24), randomHex(24)],
   );
 const own = () => rawStream(stack, "quota");
-const publish = (s: Own, state: string, op?: string) => rawPublish(stack, s, state, op);
-/** A JSON object of exactly `n` bytes; `tag` makes each one differ. */
-const stateOf = (n: number, tag = randomHex(4)) => `{"t":"${tag}","p":"${"x".repeat(n - 23)}"}`;
+/** A whole state (kind "s") of sealed-looking content on the stream's seq, or on `opts.base`. */
+const publish = (s: Own, content: string, opts: { op?: string; base?: number } = {}) =>
+  rawPublish(stack, s, content, opts);
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
@@ -70,12 +71,12 @@ describe("publish budget (attack 8)", () => {
       try {
         // Bounded: 16 MiB of 1 MiB states is 16; a budget that never bites ends at 40.
         for (let i = 0; i < 40 && !refusal; i++) {
-          const r = await publish(attacker, stateOf(MiB));
+          const r = await publish(attacker, sealedOf(MiB));
           if (r.ok) accepted++;
           else refusal = r.error;
         }
         // Refused publishes keep coming: the victim is measured under those too.
-        for (let i = 0; i < 10; i++) await publish(attacker, stateOf(MiB));
+        for (let i = 0; i < 10; i++) await publish(attacker, sealedOf(MiB));
       } finally {
         floodDone = true;
       }
@@ -84,7 +85,7 @@ describe("publish budget (attack 8)", () => {
     const victimErrors: string[] = [];
     for (let i = 0; !floodDone && i < 2_000; i++) {
       const t0 = performance.now();
-      const r = await publish(victim, `{"wp":${i}}`);
+      const r = await publish(victim, sealedOf(64));
       times.push(performance.now() - t0);
       if (!r.ok) victimErrors.push(String(r.error));
     }
@@ -95,17 +96,16 @@ describe("publish budget (attack 8)", () => {
     );
     expect(codeOf(refusal)).toBe("QUOTA");
     expect(refusal).toMatch(/retry in \d+ s/);
-    expect(accepted).toBeGreaterThanOrEqual(15); // 16 MiB minus the tags' bytes
-    expect(accepted).toBeLessThanOrEqual(16);
+    expect(accepted).toBe(16); // 16 MiB of 1 MiB contents
     expect(victimErrors).toEqual([]);
     expect(times.length).toBeGreaterThan(0);
 
     // Over budget: nothing is written, however small the state; the victim is untouched.
     const before = await snapshot(stack);
-    const r = await publish(attacker, '{"small":1}');
+    const r = await publish(attacker, sealedOf(38));
     expect(codeOf(r.error)).toBe("QUOTA");
     expect(changedKeys(before, await snapshot(stack))).toEqual([]);
-    expect((await publish(victim, '{"after":1}')).ok).toBe(true);
+    expect((await publish(victim, sealedOf(64))).ok).toBe(true);
   });
 
   it("a duplicate retry is not charged again and still answers duplicate, even over budget", async () => {
@@ -113,24 +113,25 @@ describe("publish budget (attack 8)", () => {
     await stack.redis("HSET", "relay:config", "publish_bytes", String(Math.floor(size * 2.5)), "publish_window", "120");
     const s = await own();
     const op1 = randomHex(16);
-    const first = stateOf(size);
-    expect((await publish(s, first, op1)).ok).toBe(true);
+    const first = sealedOf(size);
+    expect((await publish(s, first, { op: op1 })).ok).toBe(true);
+    // A retry is the same request: same op id, same base seq (0), same content.
     for (let i = 0; i < 3; i++) {
-      const again = await publish(s, first, op1);
+      const again = await publish(s, first, { op: op1, base: 0 });
       expect(again.ok, again.error).toBe(true);
       expect(JSON.parse(String(again.value))).toMatchObject({ seq: 1, duplicate: true });
     }
     // 2 states fit in 2.5: had the 3 retries been charged, this one would be refused.
-    expect((await publish(s, stateOf(size))).ok).toBe(true);
+    expect((await publish(s, sealedOf(size))).ok).toBe(true);
     const before = await snapshot(stack);
-    const over = await publish(s, stateOf(size));
+    const over = await publish(s, sealedOf(size));
     expect(codeOf(over.error)).toBe("QUOTA");
     expect(changedKeys(before, await snapshot(stack))).toEqual([]);
-    const late = await publish(s, first, op1);
+    const late = await publish(s, first, { op: op1, base: 0 });
     expect(JSON.parse(String(late.value))).toMatchObject({ seq: 1, duplicate: true });
     // A budget of 0 turns it off.
     await stack.redis("HSET", "relay:config", "publish_bytes", "0");
-    expect((await publish(s, stateOf(size))).ok).toBe(true);
+    expect((await publish(s, sealedOf(size))).ok).toBe(true);
   });
 
   it("the client: a leader over budget waits for the window and then sends its newest state", async () => {
@@ -190,7 +191,7 @@ describe("Redis at maxmemory (noeviction)", () => {
     await stack.redis("CONFIG", "SET", "maxmemory-policy", "noeviction");
     await stack.redis("CONFIG", "SET", "maxmemory", "1");
     const before = await snapshot(stack);
-    const p = await publish(s, '{"a":1}');
+    const p = await publish(s, sealedOf(64));
     expect(p.error).toMatch(/^OOM/);
     const err = await leader.publish({ a: 1 }).catch((e: unknown) => e);
     expect((err as RelayError).code).toBe("FULL");

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { randomHex } from "../../src/core/secrets.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
 import { uniqueName } from "../support/util.ts";
-import { baseKeyBytes, closeSnapshots, codeOf, rawFcall, sleep } from "./support.ts";
+import { baseKeyBytes, closeSnapshots, codeOf, rawFcall, sealedOf, sleep } from "./support.ts";
 
 let stack: Stack;
 
@@ -27,7 +27,7 @@ afterAll(async () => {
 
 /** A stream started with raw FCALL: its verifiers and token are known to the test. */
 async function stream() {
-  const s = { name: uniqueName("rl"), pw: randomHex(32), code: randomHex(32), token: randomHex(24), term: 1 };
+  const s = { name: uniqueName("rl"), pw: randomHex(32), code: randomHex(32), token: randomHex(24), term: 1, seq: 0 };
   const r = await rawFcall(
     stack,
     "relay_start",
@@ -41,11 +41,18 @@ type S = Awaited<ReturnType<typeof stream>>;
 
 const connect = (s: S, pw = randomHex(32)) =>
   rawFcall(stack, "relay_connect", [baseKeyBytes(s.name)], [s.name, pw, "-", "0"]);
-const reconnect = (s: S, code = randomHex(32), token = randomHex(24)) =>
-  rawFcall(stack, "relay_reconnect", [baseKeyBytes(s.name)], [s.name, code, token]);
+/** A take-over: a guessed code (default) with the right password, or the right code when given. */
+const reconnect = (s: S, code = randomHex(32), pw = s.pw) =>
+  rawFcall(stack, "relay_reconnect", [baseKeyBytes(s.name)], [s.name, code, randomHex(24), "-", pw]);
 const stop = (s: S, code = randomHex(32)) => rawFcall(stack, "relay_stop", [baseKeyBytes(s.name)], [s.name, code]);
-const publish = (s: S, state: string) =>
-  rawFcall(stack, "relay_publish", [baseKeyBytes(s.name)], [s.name, s.token, String(s.term), randomHex(16), state]);
+/** A whole state (sealed-looking content) on the stream's seq. */
+const publish = (s: S) =>
+  rawFcall(
+    stack,
+    "relay_publish",
+    [baseKeyBytes(s.name)],
+    [s.name, s.token, String(s.term), randomHex(16), String(s.seq), "s", sealedOf(64)],
+  );
 
 async function codes(calls: Promise<{ error?: string }>[]) {
   return (await Promise.all(calls)).map((r) => codeOf(r.error));
@@ -111,6 +118,18 @@ describe("rate limiting", () => {
     expect(codeOf((await reconnect(t, t.code)).error)).toBe("RATE_LIMITED");
     const f = await connect(t, t.pw);
     expect(f.ok, f.error).toBe(true);
+
+    // A take-over with the right code and a wrong password (v2: the leader seals
+    // with the password's key) is BAD_PASSWORD, counted with the wrong codes, never
+    // in the followers' window.
+    const u = await stream();
+    const got: (string | undefined)[] = [];
+    for (let i = 0; i < 5; i++) got.push(codeOf((await reconnect(u, u.code, randomHex(32))).error));
+    expect(got).toEqual(["BAD_PASSWORD", "BAD_PASSWORD", "BAD_PASSWORD", "RATE_LIMITED", "RATE_LIMITED"]);
+    expect(await stack.redis("GET", `relay:{${u.name}}:code_fails`)).toBe("3");
+    expect(await stack.redis("EXISTS", `relay:{${u.name}}:fails`)).toBe(0);
+    expect((await connect(u, u.pw)).ok).toBe(true);
+    expect(codeOf((await reconnect(u, u.code)).error)).toBe("RATE_LIMITED");
   });
 
   it("a live leader (token) keeps publishing while its stream is under a guessing attack", async () => {
@@ -118,7 +137,7 @@ describe("rate limiting", () => {
     const s = await stream();
     for (let i = 0; i < 4; i++) await Promise.all([connect(s), reconnect(s), stop(s)]);
     expect(codeOf((await stop(s, s.code)).error)).toBe("RATE_LIMITED");
-    const p = await publish(s, '{"still":"here"}');
+    const p = await publish(s);
     expect(p.ok, p.error).toBe(true);
     const hb = await rawFcall(stack, "relay_heartbeat", [baseKeyBytes(s.name)], [s.name, s.token, "1"]);
     expect(hb.ok, hb.error).toBe(true);

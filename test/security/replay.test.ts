@@ -2,7 +2,7 @@
  * Issue 12, attack 11: a captured publish replayed after more than 16 newer
  * publishes (past the op-id window) was applied again, and followers rolled
  * back to the old plan. Every publish now names the seq it builds on
- * (relay_publish ARGV[7]); a copy whose base is not the stream's seq is STALE
+ * (relay_publish ARGV[5]); a copy whose base is not the stream's seq is STALE
  * and changes nothing. The same guard keeps a late copy of a timed-out
  * publish (stuck behind a partition) from landing after newer ones.
  */

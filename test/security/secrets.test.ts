@@ -11,6 +11,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { derivePasswordKeys } from "../../src/core/seal.ts";
 import { deriveVerifier, randomHex } from "../../src/core/secrets.ts";
 import { createRelay, RelayError } from "../../src/node.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
@@ -86,7 +87,7 @@ beforeAll(async () => {
   const live = uniqueName("secret-live");
   const gone = uniqueName("secret-gone");
   for (const n of [live, gone]) {
-    addSecret(`password verifier of ${n}`, await deriveVerifier("password", n, PASSWORD));
+    addSecret(`password verifier of ${n}`, (await derivePasswordKeys(n, PASSWORD)).verifier);
     addSecret(`code verifier of ${n}`, await deriveVerifier("code", n, CODE));
   }
   addSecret("password", PASSWORD);
@@ -99,9 +100,10 @@ beforeAll(async () => {
   const f = await relay.connect(live, { password: PASSWORD });
   await waitForStatus(f, "live");
   await catchMessage(relay.connect(live, { password: `${PASSWORD}-wrong` }));
-  await catchMessage(relay.reconnect(live, { code: `${CODE}-wrong` }));
+  await catchMessage(relay.reconnect(live, { password: PASSWORD, code: `${CODE}-wrong` }));
+  await catchMessage(relay.reconnect(live, { password: `${PASSWORD}-wrong`, code: CODE }));
   await catchMessage(relay.connect(uniqueName("nope"), { password: PASSWORD }));
-  const l1b = await relay.reconnect(live, { code: CODE }); // a second token
+  const l1b = await relay.reconnect(live, { password: PASSWORD, code: CODE }); // a second token
   await catchMessage(l1.publish({ n: 2 })); // the old leader: LEADER_REPLACED
   await l1b.publish({ n: 3 });
   await waitForSeq(f, 2);

@@ -5,7 +5,8 @@
  * or guesses yields nothing while the leader publishes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deriveVerifier, randomHex } from "../../src/core/secrets.ts";
+import { derivePasswordKeys } from "../../src/core/seal.ts";
+import { randomHex } from "../../src/core/secrets.ts";
 import { createRelay, type Leader } from "../../src/node.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
 import { uniqueName } from "../support/util.ts";
@@ -75,7 +76,7 @@ describe("subscriptions", () => {
   });
 
   it("only the channel from connect delivers; names, keys and guesses hear nothing", async () => {
-    const pw = await deriveVerifier("password", name, password);
+    const pw = (await derivePasswordKeys(name, password)).verifier;
     const conn = await rawFcall(stack, "relay_connect", [baseKeyBytes(name)], [name, pw, "-", "0"]);
     const channel = JSON.parse(String(conn.value)).channel as string;
     expect(channel).toMatch(/^[0-9a-f]{40}$/);
@@ -84,12 +85,13 @@ describe("subscriptions", () => {
       name,
       base,
       `${base}:meta`,
-      `${base}:state`,
+      `${base}:snap`,
       `${base}:log`,
+      `${base}:state`, // v1's key
       "relay:index",
       "relay",
       `relay:${name}`,
-      `__keyspace@0__:${base}:state`,
+      `__keyspace@0__:${base}:snap`,
       `__keyevent@0__:set`,
       `__keyevent@0__:rpush`,
       channel.toUpperCase(),
@@ -117,7 +119,7 @@ describe("subscriptions", () => {
     const relay = createRelay({ url: stack.webdisUrl, heartbeatMs: 0 });
     const n = uniqueName("reuse");
     const first = await relay.start(n, { password, code: "c1" });
-    const pw = await deriveVerifier("password", n, password);
+    const pw = (await derivePasswordKeys(n, password)).verifier;
     const c1 = JSON.parse(
       String((await rawFcall(stack, "relay_connect", [baseKeyBytes(n)], [n, pw, "-", "0"])).value),
     ).channel;

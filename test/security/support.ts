@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { request } from "node:http";
 /**
  * Tools for the security suite: an attacker's view of Webdis (raw HTTP and
@@ -87,16 +88,17 @@ export async function rawFcall(
   return { status: r.status, ok: true, value: v };
 }
 
-/** The first word of a Redis error ("INVALID", "ERR", ...). */
 /** A stream started straight through the door, with a leader token we know (for raw publishes). */
 export interface RawStream {
   name: string;
   token: string;
+  /** The stream's seq as this test last saw it: the base seq of the next rawPublish. */
+  seq: number;
 }
 
 /** relay_start through the door with random verifiers and a known token; fails the test if refused. */
 export async function rawStream(stack: Stack, prefix: string): Promise<RawStream> {
-  const s = { name: uniqueName(prefix), token: randomHex(24) };
+  const s = { name: uniqueName(prefix), token: randomHex(24), seq: 0 };
   const r = await rawFcall(
     stack,
     "relay_start",
@@ -107,10 +109,42 @@ export async function rawStream(stack: Stack, prefix: string): Promise<RawStream
   return s;
 }
 
-/** relay_publish of `state` (term 1, no patch, no base) through the door. */
-export const rawPublish = (stack: Stack, s: RawStream, state: string, op = randomHex(16)) =>
-  rawFcall(stack, "relay_publish", [baseKeyBytes(s.name)], [s.name, s.token, "1", op, state]);
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+/**
+ * `n` random base64url characters: what Lua takes for sealed content (it checks
+ * only the form: [A-Za-z0-9_-], 38..max_state bytes). No follower can open it,
+ * which is fine for tests of what Lua accepts and refuses.
+ */
+export function sealedOf(n = 64): string {
+  const bytes = randomBytes(n);
+  let out = "";
+  for (const b of bytes) out += BASE64URL[b & 63];
+  return out;
+}
+
+/**
+ * relay_publish through the door (term 1): `content` as kind `kind` ("s": a
+ * whole state, the default) on base seq `base` (default: the seq this test last
+ * saw, `s.seq`, which a new change moves on). A string base or kind is sent as
+ * it is, for tests of bad ones.
+ */
+export async function rawPublish(
+  stack: Stack,
+  s: RawStream,
+  content: string | Buffer,
+  opts: { base?: number | string; kind?: string; op?: string } = {},
+) {
+  const args = [s.name, s.token, "1", opts.op ?? randomHex(16), String(opts.base ?? s.seq), opts.kind ?? "s", content];
+  const r = await rawFcall(stack, "relay_publish", [baseKeyBytes(s.name)], args);
+  if (r.ok) {
+    const v = JSON.parse(String(r.value)) as { seq: number; duplicate: boolean };
+    if (!v.duplicate) s.seq = v.seq;
+  }
+  return r;
+}
+
+/** The first word of a Redis error ("INVALID", "ERR", ...). */
 export const codeOf = (error: string | undefined) => (error ?? "").split(" ")[0];
 
 /** A binary-safe Redis connection to one database (tests only); the caller disconnects it. */
