@@ -425,17 +425,24 @@ describe("mission planner in the browser", () => {
     }
   });
 
-  it("the leader can leave and resume with the leader code; a wrong code is explained", async () => {
+  it("the leader can leave and resume with the password and leader code; a wrong one is explained", async () => {
     const want = await markers(leader);
     await leader.getByRole("button", { name: "Leave" }).click();
     await leader.getByTestId("streams").waitFor();
     await leader.getByRole("tab", { name: "Resume" }).click();
     const form = leader.locator("#resume-form");
+    const alert = () => form.locator("[role=alert]").textContent().then(clean);
     await form.getByLabel("Stream name").fill(name);
+    await form.getByLabel("Password").fill(password);
     await form.getByLabel("Leader code").fill("not-the-code");
     await form.getByRole("button", { name: "Resume" }).click();
-    await expect.poll(() => form.locator("[role=alert]").textContent().then(clean)).toMatch(/^Wrong leader code for/);
+    await expect.poll(alert).toMatch(/^Wrong leader code for/);
+    // The right code with a wrong password: the plan is sealed with the password, so it is refused too.
+    await form.getByLabel("Password").fill("not-the-password");
     await form.getByLabel("Leader code").fill(code);
+    await form.getByRole("button", { name: "Resume" }).click();
+    await expect.poll(alert).toMatch(/^Wrong password for/);
+    await form.getByLabel("Password").fill(password);
     await form.getByRole("button", { name: "Resume" }).click();
     await leader.getByTestId("leader-view").waitFor();
     expect(await markers(leader)).toEqual(want);
@@ -473,12 +480,16 @@ describe("mission planner in the browser", () => {
   });
 
   it("when another window takes over as leader, the old one says so and stops sending", async () => {
+    // Through a leader link (the gate; the resume form is the test above): it asks for both secrets.
     const other = await open();
-    await other.getByRole("tab", { name: "Resume" }).click();
-    const form = other.locator("#resume-form");
-    await form.getByLabel("Stream name").fill(name);
-    await form.getByLabel("Leader code").fill(code);
-    await form.getByRole("button", { name: "Resume" }).click();
+    await other.goto(`${server.url}#/lead/${encodeURIComponent(name)}`);
+    const gate = other.locator("form.gate");
+    await gate.getByLabel("Leader code").fill(code);
+    await gate.getByRole("button", { name: "Resume as leader" }).click();
+    await expect.poll(() => gate.locator("[role=alert]").textContent().then(clean)).toBe("Password is required.");
+    expect(formatViolations(await axe(other))).toEqual([]);
+    await gate.getByLabel("Password").fill(password);
+    await gate.getByRole("button", { name: "Resume as leader" }).click();
     await other.getByTestId("leader-view").waitFor();
     expect(await markers(other)).toEqual(await markers(leader));
     const old = leader;

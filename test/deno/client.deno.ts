@@ -1,12 +1,19 @@
 /**
  * Runs under Deno, straight from source (deno.json maps zod to node_modules).
- * Usage: deno run --allow-net=127.0.0.1 --allow-read client.deno.ts WEBDIS_URL SUBSCRIBE_URL TRANSPORT
+ * Usage: deno run --allow-net=127.0.0.1 --allow-read client.deno.ts WEBDIS_URL SUBSCRIBE_URL TRANSPORT [NODE_STREAM]
  * TRANSPORT is websocket, http-stream, or default (the client's own choice under Deno).
+ * NODE_STREAM: a stream Node started and sealed (password deno-pw, code deno-code):
+ * Deno opens it as a follower, then takes it over and publishes an edit Node opens.
  * Prints one JSON line with what it saw; the vitest side asserts on it.
  */
 import { createRelay, RelayError } from "../../src/index.ts";
 
-const [url, subscribeUrl, transport] = Deno.args as [string, string, "websocket" | "http-stream" | "default"];
+const [url, subscribeUrl, transport, nodeStream] = Deno.args as [
+  string,
+  string,
+  "websocket" | "http-stream" | "default",
+  string | undefined,
+];
 const relay = createRelay({
   url,
   subscribeUrl,
@@ -36,6 +43,16 @@ try {
 }
 const ended = new Promise((r) => follower.on("ended", (e) => r(e.reason)));
 await leader.stop();
+// Sealed by Node, opened by Deno; then sealed by Deno for Node to open.
+let fromNode: unknown = null;
+if (nodeStream) {
+  const joined = await relay.connect(nodeStream, { password: "deno-pw" });
+  fromNode = joined.state;
+  joined.disconnect();
+  const taken = await relay.reconnect(nodeStream, { password: "deno-pw", code: "deno-code" });
+  await taken.publish({ ...(taken.state as object), by: "deno" });
+  taken.close();
+}
 console.log(
   JSON.stringify({
     first,
@@ -44,6 +61,7 @@ console.log(
     transport: used,
     badPassword,
     ended: await ended,
+    fromNode,
     runtime: `deno ${Deno.version.deno}`,
   }),
 );
