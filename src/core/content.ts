@@ -5,10 +5,18 @@
  * the result check rides inside the seal (a plaintext hash of a plan would
  * itself tell a guessed plan apart). Followers validate what they open: a text
  * that opens but is not a plan is refused like one that does not open.
+ *
+ * A text of COMPRESS_FROM bytes or more is sealed deflated when that is
+ * smaller, marked by a first byte 0 (JSON text never starts with one).
+ * Compressing before sealing lets sizes tell how compressible a plan is;
+ * only the leader writes plans, so no attacker text shares a seal with it
+ * (the condition CRIME-style attacks need). SECURITY.md, "Sealed plans".
  */
+
+import { deflate, inflate } from "./deflate.ts";
 import { RelayError } from "./errors.ts";
 import { applyChange, type Change, type Position } from "./follower/delta.ts";
-import { type SealPlace, seal, unseal } from "./seal.ts";
+import { type SealPlace, sealBytes, unsealBytes } from "./seal.ts";
 import { sha1hex } from "./sha1.ts";
 import { type ConnectReply, patchBody, type SealedEnvelope } from "./wire.ts";
 
@@ -28,17 +36,42 @@ export const patchChange = (json: string, patchJson: string): ChangeText => ({
 
 const isPlainObject = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
 
-export function sealChange(key: CryptoKey, at: Omit<SealPlace, "kind">, change: ChangeText): Promise<string> {
-  return seal(key, { ...at, kind: change.kind }, change.text);
+export const COMPRESS_FROM = 1024;
+/** What one change may inflate to on a follower (max_state is 1 MiB sealed; plans compress well, not 64x). */
+export const MAX_INFLATED = 64 * 1024 * 1024;
+const enc = new TextEncoder();
+const dec = new TextDecoder("utf-8", { fatal: true });
+
+async function packed(text: string): Promise<Uint8Array> {
+  const bytes = enc.encode(text);
+  if (bytes.length < COMPRESS_FROM) return bytes;
+  const z = await deflate(bytes);
+  if (z.length + 1 >= bytes.length) return bytes;
+  const out = new Uint8Array(z.length + 1);
+  out.set(z, 1);
+  return out;
+}
+
+async function unpacked(bytes: Uint8Array): Promise<string | undefined> {
+  try {
+    return dec.decode(bytes[0] === 0 ? await inflate(bytes.subarray(1), MAX_INFLATED) : bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function sealChange(key: CryptoKey, at: Omit<SealPlace, "kind">, change: ChangeText): Promise<string> {
+  return sealBytes(key, { ...at, kind: change.kind }, await packed(change.text));
 }
 
 /** Opens one sealed envelope of stream `name` into a change; SEALED when it does not open or is not a plan. */
 export async function openChange(key: CryptoKey, name: string, env: SealedEnvelope): Promise<Change> {
-  const text = await unseal(key, { name, epoch: env.epoch, seq: env.seq, kind: env.k }, env.c);
+  const bytes = await unsealBytes(key, { name, epoch: env.epoch, seq: env.seq, kind: env.k }, env.c);
+  const text = await unpacked(bytes);
   const base = { seq: env.seq, epoch: env.epoch, ts: env.ts };
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = text === undefined ? undefined : JSON.parse(text);
   } catch {
     value = undefined;
   }

@@ -80,12 +80,12 @@ export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-export async function seal(key: CryptoKey, place: SealPlace, plaintext: string): Promise<string> {
+export async function sealBytes(key: CryptoKey, place: SealPlace, plaintext: Uint8Array): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const ct = await crypto.subtle.encrypt(
     { name: "AES-GCM", iv, additionalData: additionalData(place) },
     key,
-    enc.encode(plaintext),
+    plaintext as Uint8Array<ArrayBuffer>,
   );
   const out = new Uint8Array(12 + ct.byteLength);
   out.set(iv);
@@ -93,8 +93,8 @@ export async function seal(key: CryptoKey, place: SealPlace, plaintext: string):
   return toBase64Url(out);
 }
 
-/** The plaintext, or SEALED: wrong key, or made for another place, or altered. Says nothing more. */
-export async function unseal(key: CryptoKey, place: SealPlace, sealed: string): Promise<string> {
+/** The plaintext bytes, or SEALED: wrong key, or made for another place, or altered. Says nothing more. */
+export async function unsealBytes(key: CryptoKey, place: SealPlace, sealed: string): Promise<Uint8Array> {
   try {
     const bytes = fromBase64Url(sealed);
     if (bytes.length < 28) throw new TypeError("too short");
@@ -103,11 +103,24 @@ export async function unseal(key: CryptoKey, place: SealPlace, sealed: string): 
       key,
       bytes.slice(12),
     );
-    return dec.decode(pt);
+    return new Uint8Array(pt);
   } catch {
     throw new RelayError(
       "SEALED",
       `change ${place.seq} does not open with this stream's key (wrong password, or not made for this place)`,
     );
+  }
+}
+
+export const seal = (key: CryptoKey, place: SealPlace, plaintext: string): Promise<string> =>
+  sealBytes(key, place, enc.encode(plaintext));
+
+/** The plaintext as text (SEALED also when it is not UTF-8). */
+export async function unseal(key: CryptoKey, place: SealPlace, sealed: string): Promise<string> {
+  const bytes = await unsealBytes(key, place, sealed);
+  try {
+    return dec.decode(bytes);
+  } catch {
+    throw new RelayError("SEALED", `change ${place.seq} opened, but is not text`);
   }
 }
