@@ -4,7 +4,8 @@
  * window, the delta applier, the transport picker and what a message means.
  */
 import { describe, expect, it } from "vitest";
-import { applyChange } from "../../src/core/follower/delta.ts";
+import type { OpenedReply } from "../../src/core/content.ts";
+import { applyChange, type Change } from "../../src/core/follower/delta.ts";
 import { classify, fullStateCode } from "../../src/core/follower/inbox.ts";
 import {
   type FollowerStatus,
@@ -19,7 +20,6 @@ import { TransportPicker } from "../../src/core/follower/transport.ts";
 import { OrderingWindow } from "../../src/core/follower/window.ts";
 import { diff } from "../../src/core/patch.ts";
 import { sha1hex } from "../../src/core/sha1.ts";
-import type { ConnectReply, StateEnvelope } from "../../src/core/wire.ts";
 
 const STATUSES: FollowerStatus[] = ["connecting", "live", "catching-up", "reset", "ended", "offline"];
 const EVENTS: MachineEvent[] = ["need-sync", "synced", "full-state", "silence", "dropped", "retry", "end"];
@@ -69,9 +69,8 @@ describe("transition table", () => {
   });
 });
 
-const env = (seq: number, o: Partial<StateEnvelope> = {}): StateEnvelope => ({
-  v: 1,
-  t: "state",
+/** An opened change (what the window and the applier see): a whole state unless `o` makes it a patch. */
+const env = (seq: number, o: Partial<Change> = {}): Change => ({
   epoch: "1",
   seq,
   ts: seq,
@@ -118,7 +117,7 @@ describe("ordering window", () => {
 describe("delta applier", () => {
   const at = { seq: 1, epoch: "1", state: { a: 1, list: [1, 2] } };
   const next = { a: 2, list: [1, 2, 3] };
-  const patch = diff(at.state, next) as StateEnvelope["patch"];
+  const patch = diff(at.state, next) as Change["patch"];
 
   it("applies a patch whose SHA-1 matches; whole states as they are", () => {
     expect(applyChange(at, env(2, { state: undefined, patch, h: sha1hex(JSON.stringify(next)) }))).toEqual({
@@ -126,6 +125,12 @@ describe("delta applier", () => {
       state: next,
     });
     expect(applyChange(at, env(2))).toEqual({ kind: "state", state: { n: 2 } });
+  });
+
+  it("check false skips the SHA-1 (a fold or a catch-up checks its last change only)", () => {
+    const wrong = env(2, { state: undefined, patch, h: "0".repeat(40) });
+    expect(applyChange(at, wrong, false, false)).toEqual({ kind: "state", state: next });
+    expect(applyChange(at, wrong, false, true)).toEqual({ kind: "mismatch", code: "delta-mismatch" });
   });
 
   it("old changes are nothing to do, unless forced (a full state)", () => {
@@ -170,7 +175,8 @@ describe("transport picker", () => {
 
 describe("inbox", () => {
   const at = { seq: 3, epoch: "1", syncing: false };
-  const j = (o: object) => JSON.stringify({ v: 1, ts: 1, epoch: "1", ...o });
+  const j = (o: object) => JSON.stringify({ v: 2, ts: 1, epoch: "1", ...o });
+  const sealed = { t: "state", seq: 4, k: "p", c: "A".repeat(40) };
 
   it.each([
     [j({ t: "ended", seq: 3, reason: "stopped" }), { kind: "end", code: "stopped" }],
@@ -180,7 +186,12 @@ describe("inbox", () => {
     [j({ t: "hb", seq: 5 }), { kind: "heard", seq: 5 }],
     [j({ t: "state", seq: 4, fetch: true }), { kind: "need-sync", code: "large-change", heard: 4 }],
     [j({ t: "state", seq: 3, fetch: true }), { kind: "ignore" }],
-    [j({ t: "state", seq: 4, state: {} }), { kind: "hold" }],
+    [j(sealed), { kind: "hold", env: JSON.parse(j(sealed)) }],
+    [j({ ...sealed, seq: 2, k: "s" }), { kind: "hold" }], // old ones too: the window drops them once opened
+    [j({ ...sealed, k: "x" }), { kind: "malformed" }],
+    [j({ ...sealed, c: "a/b+c=" }), { kind: "malformed" }], // not base64url
+    [j({ t: "state", seq: 4, state: {} }), { kind: "malformed" }], // v2 carries no plaintext state
+    [JSON.stringify({ v: 1, ts: 1, epoch: "1", t: "hb", seq: 3 }), { kind: "malformed" }],
     ["{", { kind: "malformed" }],
   ])("%s", (payload, want) => {
     expect(classify(payload, at)).toMatchObject(want);
@@ -191,7 +202,7 @@ describe("inbox", () => {
   });
 
   it("names why a full state came", () => {
-    const full = (epoch: string, seq: number) => ({ mode: "full", epoch, seq }) as ConnectReply;
+    const full = (epoch: string, seq: number) => ({ mode: "full", epoch, seq, state: {} }) as OpenedReply;
     expect(fullStateCode(full("2", 9), at, undefined)).toBe("epoch-changed");
     expect(fullStateCode(full("1", 1), at, undefined)).toBe("went-back");
     expect(fullStateCode(full("1", 90), at, undefined)).toBe("history-too-short");

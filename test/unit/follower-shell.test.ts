@@ -7,9 +7,11 @@
  * test/faults.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { NetworkError } from "../../src/core/errors.ts";
-import { REASON_CODES, type ReasonCode } from "../../src/core/follower.ts";
-import { current, FakeStream, msg, opError, type Rig, rig } from "./follower-fakes.ts";
+import { NetworkError, RelayError } from "../../src/core/errors.ts";
+import type { Change } from "../../src/core/follower/delta.ts";
+import { type FollowerUpdate, REASON_CODES, type ReasonCode } from "../../src/core/follower.ts";
+import type { SealedEnvelope } from "../../src/core/wire.ts";
+import { current, FakeStream, fakeOpen, fakeSeal, msg, opError, type Rig, rig, spoil } from "./follower-fakes.ts";
 
 const settle = () => vi.advanceTimersByTimeAsync(0);
 const trail = (r: Rig) => r.statuses.map((s) => `${s.status}:${s.code}`);
@@ -78,7 +80,9 @@ describe("follower shell", () => {
     await vi.advanceTimersByTimeAsync(199);
     expect(r.sync.calls).toHaveLength(2);
     await vi.advanceTimersByTimeAsync(1);
-    expect(r.applied).toEqual([0, 1, 2]);
+    // The catch-up's changes (1 and 2) are applied in order and shown once.
+    expect(r.applied).toEqual([0, 2]);
+    expect(r.f.state).toEqual({ n: 2 });
     expect(trail(r)).toEqual(["live:subscribed", "catching-up:gap", "live:gap"]);
   });
 
@@ -127,7 +131,9 @@ describe("follower shell", () => {
   it("a heartbeat behind our seq re-syncs; the stream went back: reset", async () => {
     const r = await track(live());
     for (let n = 1; n <= 3; n++) current(r)?.send(msg(r.stream.publish({ n })));
-    r.stream.goBack(2, { n: 1 });
+    await settle(); // sealed changes open asynchronously
+    expect(r.f.seq).toBe(3);
+    r.stream.goBack(2);
     current(r)?.send(r.stream.hb());
     await settle();
     expect(r.f.seq).toBe(1);
@@ -145,22 +151,28 @@ describe("follower shell", () => {
     expect(trail(r)).toEqual(["live:subscribed", "catching-up:large-change", "live:large-change"]);
   });
 
-  it("applies a delta whose SHA-1 matches, without a sync", async () => {
+  it("applies a delta whose SHA-1 matches, and a whole state, without a sync", async () => {
     const r = await track(live());
-    current(r)?.send(msg(r.stream.publish({ n: 1, list: [1, 2] }, { delta: true })));
-    current(r)?.send(msg(r.stream.publish({ n: 2, list: [1, 2, 3] }, { delta: true })));
+    const e1 = r.stream.publish({ n: 1, list: [1, 2] });
+    const e2 = r.stream.publish({ n: 2, list: [1, 2, 3] });
+    const e3 = r.stream.publish({ n: 3 }, { whole: true });
+    expect([e1, e2, e3].map((e) => ("k" in e ? e.k : "fetch"))).toEqual(["p", "p", "s"]);
+    for (const e of [e1, e2]) current(r)?.send(msg(e));
     await settle();
     expect(r.f.state).toEqual({ n: 2, list: [1, 2, 3] });
+    current(r)?.send(msg(e3));
+    await settle();
+    expect(r.f.state).toEqual({ n: 3 });
     expect(r.sync.calls).toHaveLength(2);
   });
 
   it.each([
-    ["delta-mismatch", (e: Record<string, unknown>) => ({ ...e, h: "0".repeat(40) })],
-    ["delta-failed", (e: Record<string, unknown>) => ({ ...e, patch: [{ op: "remove", path: "/nope/deeper" }] })],
-  ] as const)("a delta that does not fit (%s) fetches the whole state: reset", async (code, spoil) => {
+    ["delta-mismatch", (b: Record<string, unknown>) => ({ ...b, h: "0".repeat(40) })],
+    ["delta-failed", (b: Record<string, unknown>) => ({ ...b, patch: [{ op: "remove", path: "/nope/deeper" }] })],
+  ] as const)("a delta that opens but does not fit (%s) fetches the whole state: reset", async (code, wrong) => {
     const r = await track(live());
-    const env = r.stream.publish({ n: 1 }, { delta: true });
-    current(r)?.send(JSON.stringify(spoil(env as never)));
+    const env = r.stream.publish({ n: 1 });
+    current(r)?.send(msg(spoil(env, wrong)));
     await settle();
     expect(r.f.state).toEqual({ n: 1 });
     expect(trail(r)).toEqual(["live:subscribed", `catching-up:${code}`, `reset:${code}`, `live:${code}`]);
@@ -297,6 +309,7 @@ describe("follower shell", () => {
   it("disconnect ends, closes the subscription, finishes the iterator; the iterator gets the newest state", async () => {
     const r = await track(live());
     for (let n = 1; n <= 3; n++) current(r)?.send(msg(r.stream.publish({ n })));
+    await settle(); // sealed changes open asynchronously
     const it = r.f[Symbol.asyncIterator]();
     expect(await it.next()).toEqual({ value: { n: 3 }, done: false });
     const waiting = it.next();
@@ -318,12 +331,110 @@ describe("follower shell", () => {
     expect(current(r)?.channel).toBe("c2");
   });
 
-  it("a malformed message is an error, nothing else", async () => {
+  it("a malformed message is an error, nothing else; so is a v1 envelope (a plaintext state)", async () => {
     const r = await track(live());
     current(r)?.send("{not json");
-    current(r)?.send(JSON.stringify({ v: 1, t: "state", epoch: "1" }));
-    expect(r.errors.map((e) => e.code)).toEqual(["PROTOCOL", "PROTOCOL"]);
+    current(r)?.send(JSON.stringify({ v: 2, t: "state", epoch: "1" }));
+    current(r)?.send(JSON.stringify({ v: 1, t: "state", epoch: "1", seq: 1, ts: 1, state: { n: 1 } }));
+    current(r)?.send(JSON.stringify({ v: 2, t: "state", epoch: "1", seq: 1, ts: 1, k: "s", c: "not+base64url" }));
+    await settle();
+    expect(r.errors.map((e) => e.code)).toEqual(["PROTOCOL", "PROTOCOL", "PROTOCOL", "PROTOCOL"]);
     expect(trail(r)).toEqual(["live:subscribed"]);
+    expect(r.applied).toEqual([0]);
+  });
+});
+
+describe("follower shell: sealed changes", () => {
+  it("a live change that does not open is never applied: a SEALED error, then a sync (sealed-refused)", async () => {
+    // What a wrong key sees: the forged change carries a plan, but open() refuses it.
+    const forged: SealedEnvelope = { v: 2, t: "state", epoch: "1", seq: 1, ts: 5, k: "s", c: fakeSeal('{"evil":1}') };
+    const r = await track(
+      live({
+        open: (env) => (env.c === forged.c ? Promise.reject(new RelayError("SEALED", "does not open")) : fakeOpen(env)),
+      }),
+    );
+    const states: unknown[] = [];
+    r.f.on("state", (u) => states.push(u.state));
+    r.stream.publish({ n: 1 }); // the real change 1, in the history
+    current(r)?.send(msg(forged));
+    await settle();
+    expect(r.errors.map((e) => e.code)).toEqual(["SEALED"]);
+    expect(trail(r)).toEqual(["live:subscribed", "catching-up:sealed-refused", "live:sealed-refused"]);
+    expect(r.sync.calls.at(-1)).toEqual({ epoch: "1", last: 0 });
+    expect(states).toEqual([{ n: 1 }]); // the real one, from the sync; never the forged plan
+    expect(r.f.state).toEqual({ n: 1 });
+  });
+
+  it("a change that opens to something that is not a plan is refused the same way; any open() failure is SEALED", async () => {
+    let fail = false;
+    const r = await track(live({ open: (env) => (fail ? Promise.reject(new Error("boom")) : fakeOpen(env)) }));
+    const e1 = r.stream.publish({ n: 1 }) as SealedEnvelope;
+    current(r)?.send(msg({ ...e1, c: fakeSeal("[1,2]") })); // a state that is an array
+    await settle();
+    expect(r.f.state).toEqual({ n: 1 }); // from the sync
+    fail = true; // open() fails with something that is not a RelayError
+    current(r)?.send(msg(r.stream.publish({ n: 2 })));
+    await settle();
+    expect(r.errors.map((e) => e.code)).toEqual(["SEALED", "SEALED"]);
+    expect(r.errors[1]?.message).not.toMatch(/boom/);
+    expect(trail(r).filter((t) => t.endsWith("sealed-refused"))).toEqual([
+      "catching-up:sealed-refused",
+      "live:sealed-refused",
+      "catching-up:sealed-refused",
+      "live:sealed-refused",
+    ]);
+    expect(r.f.state).toEqual({ n: 2 }); // the sync's reply is opened by sync(), not open()
+  });
+
+  it("changes whose open() resolves out of order reach the window in arrival order (no gap, no sync)", async () => {
+    const gates = new Map<number, { promise: Promise<void>; resolve: () => void }>();
+    const gate = (seq: number) => {
+      let g = gates.get(seq);
+      if (!g) {
+        let resolve = () => {};
+        const promise = new Promise<void>((ok) => {
+          resolve = ok;
+        });
+        g = { promise, resolve };
+        gates.set(seq, g);
+      }
+      return g;
+    };
+    const opened: number[] = [];
+    const r = await track(
+      live({
+        open: async (env): Promise<Change> => {
+          await gate(env.seq).promise;
+          opened.push(env.seq);
+          return fakeOpen(env);
+        },
+      }),
+    );
+    const [e1, e2] = [r.stream.publish({ n: 1 }), r.stream.publish({ n: 2 })];
+    current(r)?.send(msg(e1));
+    current(r)?.send(msg(e2));
+    gate(2).resolve(); // the second one would open first...
+    await vi.advanceTimersByTimeAsync(500); // ...and wait in the window as a gap past reorderMs
+    expect(r.applied).toEqual([0]);
+    gate(1).resolve();
+    await settle();
+    expect(opened).toEqual([1, 2]);
+    expect(r.applied).toEqual([0, 1, 2]);
+    expect(r.sync.calls).toHaveLength(2); // no catch-up: nothing was missing
+    expect(trail(r)).toEqual(["live:subscribed"]);
+  });
+
+  it("a catch-up of many changes emits ONE state event, with the final state", async () => {
+    const r = await track(live());
+    const updates: FollowerUpdate[] = [];
+    r.f.on("state", (u) => updates.push(u));
+    for (let n = 1; n <= 6; n++) r.stream.publish({ n, list: Array.from({ length: n }, (_, i) => i) });
+    expect(r.stream.log).toHaveLength(6);
+    current(r)?.send(r.stream.hb());
+    await vi.advanceTimersByTimeAsync(200);
+    expect(r.sync.calls.at(-1)).toEqual({ epoch: "1", last: 0 });
+    expect(updates).toEqual([{ seq: 6, epoch: "1", ts: r.stream.updated, state: r.stream.state }]);
+    expect(trail(r)).toEqual(["live:subscribed", "catching-up:gap", "live:gap"]);
   });
 });
 

@@ -1,11 +1,20 @@
 /**
  * The publishing queue (src/core/leader/queue.ts) on its own: newest-state
- * coalescing, one job in flight, the same op id on a retry, in-doubt jobs that
- * stay first, and the requeue rules for STALE, QUOTA and "surely not sent".
+ * coalescing, one job in flight, the same op id and the same change on a
+ * retry, in-doubt jobs that stay first, the requeue rules for STALE, QUOTA,
+ * NEED_STATE and "surely not sent", and what a job sends (changeOf).
  */
 import { describe, expect, it } from "vitest";
-import { MAX_GARBLED, MAX_STALE, PublishQueue, patchFor } from "../../src/core/leader/queue.ts";
+import { type Job, MAX_GARBLED, MAX_STALE, PublishQueue, patchFor } from "../../src/core/leader/queue.ts";
 import type { PublishResult } from "../../src/core/leader/types.ts";
+import { apply } from "../../src/core/patch.ts";
+import { sha1hex } from "../../src/core/sha1.ts";
+
+const taken = (q: PublishQueue): Job => {
+  const job = q.take();
+  if (!job) throw new Error("no job");
+  return job;
+};
 
 function queue() {
   let n = 0;
@@ -45,18 +54,18 @@ describe("publishing queue", () => {
     expect(q.take()?.json).toBe('{"v":"B"}');
   });
 
-  it("in doubt (may have landed): retried first with its op id and its very patch, even when a newer state waits", () => {
+  it("in doubt (may have landed): retried first with its op id and its very change, even when a newer state waits", () => {
     const { q, offer } = queue();
     offer("A");
     const a = q.take();
     if (!a) throw new Error("no job");
-    const patch = q.patchOf(a, { v: "0" });
+    const change = q.changeOf(a, { v: "0" }, false);
     offer("B");
     q.unreachable(a, false);
     expect(q.waiting).toBe(2);
     const again = q.take();
     expect(again).toBe(a);
-    expect([again?.opId, q.patchOf(a, { v: "other" })]).toEqual(["op1", patch]);
+    expect([again?.opId, q.changeOf(a, { v: "other" }, true)]).toEqual(["op1", change]);
     // Once in doubt, always in doubt: a later "surely not sent" does not make it replaceable.
     q.unreachable(a, true);
     expect(q.take()).toBe(a);
@@ -99,11 +108,16 @@ describe("publishing queue", () => {
     q.offer(JSON.stringify({ v: 1, notes }), { v: 1, notes }, { resolve() {}, reject() {} });
     const a = q.take();
     if (!a) throw new Error("no job");
-    expect(q.patchOf(a, { v: 0, notes })).toContain("replace");
+    expect(q.changeOf(a, { v: 0, notes }, false)).toMatchObject({
+      kind: "p",
+      text: expect.stringContaining("replace"),
+    });
+    a.sealed = { base: 0, kind: "p", content: "sealed-bytes" };
     for (let i = 0; i < MAX_STALE; i++) {
       expect(q.stale(a)).toBe(true);
+      expect(a.sealed).toBeUndefined(); // sealed again on the stream's seq
       expect(q.take()).toBe(a);
-      expect(q.patchOf(a, { v: 0, notes })).toBe("-");
+      expect(q.changeOf(a, { v: 0, notes }, false)).toEqual({ kind: "s", text: a.json });
     }
     expect(q.stale(a)).toBe(false);
     q.failed(a);
@@ -111,11 +125,11 @@ describe("publishing queue", () => {
     q.offer(JSON.stringify({ v: 2, notes }), { v: 2, notes }, { resolve() {}, reject() {} });
     const b = q.take();
     if (!b) throw new Error("no job");
-    expect(q.patchOf(b, { v: 1, notes })).toBe("-");
+    expect(q.changeOf(b, { v: 1, notes }, false).kind).toBe("s");
     q.acked(b);
     expect(q.baseUnknown).toBe(false);
     offer("C");
-    expect(q.take()?.patch).toBeUndefined();
+    expect(q.take()?.change).toBeUndefined();
   });
 
   it("garbled replies: a few retries per job", () => {
@@ -142,6 +156,30 @@ describe("publishing queue", () => {
     expect(q.inFlight).toBe(c);
   });
 
+  it("NEED_STATE: the job goes again whole (sealed anew), its op id kept; an in-doubt one stays first", () => {
+    const notes = "n".repeat(200);
+    const { q, offer } = queue();
+    q.offer(JSON.stringify({ v: 1, notes }), { v: 1, notes }, { resolve() {}, reject() {} });
+    const a = taken(q);
+    expect(q.changeOf(a, { v: 0, notes }, false).kind).toBe("p");
+    a.sealed = { base: 0, kind: "p", content: "sealed-bytes" };
+    q.needState(a);
+    expect([q.inFlight, a.change, a.sealed]).toEqual([undefined, { kind: "s", text: a.json }, undefined]);
+    expect(taken(q)).toBe(a);
+    expect([a.opId, q.changeOf(a, { v: 0, notes }, false).kind]).toEqual(["op1", "s"]);
+    // Surely not sent so far: a newer waiting state takes its place (and its callers).
+    offer("B");
+    q.needState(a);
+    const b = taken(q);
+    expect([b.json, b.waiters.length, q.waiting]).toEqual(['{"v":"B"}', 2, 0]);
+    // In doubt: it stays first, whole, before the newer state.
+    q.unreachable(b, false);
+    expect(taken(q)).toBe(b);
+    offer("C");
+    q.needState(b);
+    expect([taken(q), b.change?.kind]).toEqual([b, "s"]);
+  });
+
   it("patches: only against an object base, and only when under half the state's size", () => {
     const notes = "n".repeat(200);
     const full = JSON.stringify({ v: 1, notes });
@@ -149,5 +187,52 @@ describe("publishing queue", () => {
     expect(patchFor({ v: 0 }, { v: 1 }, 7)).toBe("-");
     expect(patchFor(null, { v: 1 }, 1000)).toBe("-");
     expect(patchFor([], { v: 1 }, 1000)).toBe("-");
+  });
+});
+
+describe("changeOf: what a job sends", () => {
+  const notes = "n".repeat(200);
+  const base = { v: 0, notes };
+  const next = { v: 1, notes };
+  const fresh = () => {
+    const { q } = queue();
+    q.offer(JSON.stringify(next), next, { resolve() {}, reject() {} });
+    return { q, job: taken(q) };
+  };
+
+  it("a patch against the acknowledged base, with h = the SHA-1 of the new state's JSON inside", () => {
+    const { q, job } = fresh();
+    const c = q.changeOf(job, base, false);
+    expect(c.kind).toBe("p");
+    const body = JSON.parse(c.text);
+    expect(body.h).toBe(sha1hex(job.json));
+    expect(apply(structuredClone(base), body.patch)).toEqual(next);
+    expect(c.text.length).toBeLessThan(job.json.length);
+  });
+
+  it("whole when the base is unknown (after STALE)", () => {
+    const { q, job } = fresh();
+    q.baseUnknown = true;
+    expect(q.changeOf(job, base, false)).toEqual({ kind: "s", text: job.json });
+  });
+
+  it("whole when the server asked for it (the reply's snapshot hint)", () => {
+    const { q, job } = fresh();
+    expect(q.changeOf(job, base, true)).toEqual({ kind: "s", text: job.json });
+  });
+
+  it("whole when the patch would not be smaller, or the base is not an object", () => {
+    const { q, job } = fresh();
+    expect(q.changeOf(job, { other: "x".repeat(300) }, false)).toEqual({ kind: "s", text: job.json });
+    const second = fresh();
+    expect(second.q.changeOf(second.job, null, false)).toEqual({ kind: "s", text: second.job.json });
+  });
+
+  it("made once: later calls return the same change whatever base or hint they get", () => {
+    const { q, job } = fresh();
+    const first = q.changeOf(job, base, false);
+    expect(q.changeOf(job, {}, true)).toBe(first);
+    q.baseUnknown = true;
+    expect(q.changeOf(job, {}, false)).toBe(first);
   });
 });

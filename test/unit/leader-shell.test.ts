@@ -3,25 +3,30 @@
  * (heartbeat, backoff, the QUOTA wait) in milliseconds, one request in flight,
  * the same op id on a retry, fencing, and the status events with their codes.
  * Replies are held until the test settles them, so interleavings are exact.
+ * Sealing is faked (leader-fakes.ts says why); leader-sealed.test.ts seals for real.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { NetworkError, OpError, RelayError, TimeoutError } from "../../src/core/errors.ts";
 import { Leader, type LeaderDeps } from "../../src/core/leader.ts";
+import { session, stateJsonOf } from "./leader-fakes.ts";
 
-const session = () => ({ name: "s", channel: "c", epoch: "1", term: 1, seq: 0, state: {}, token: "t", pass: "-" });
+vi.mock("../../src/core/content.ts", async (real) => ({
+  ...(await real<object>()),
+  sealChange: (await import("./leader-fakes.ts")).fakeSealChange,
+}));
 
 /** Deps whose publish replies wait for `answer(value | error)`; tracks how many are open at once. */
 function held(o: Partial<LeaderDeps> = {}) {
-  const calls: { op: string; json: string; at: number }[] = [];
+  const calls: { op: string; json: string; kind: string; base: number; content: string; at: number }[] = [];
   const open: { resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
   let maxOpen = 0;
   let seq = 0;
   const deps: LeaderDeps = {
     heartbeatMs: 0,
     backoff: (n) => 100 * n,
-    publish: (_s, op, json) =>
+    publish: (s, op, body) =>
       new Promise((resolve, reject) => {
-        calls.push({ op, json, at: Date.now() });
+        calls.push({ op, json: stateJsonOf(s, body), ...body, at: Date.now() });
         open.push({ resolve: resolve as (v: unknown) => void, reject });
         maxOpen = Math.max(maxOpen, open.length);
       }),
@@ -29,7 +34,8 @@ function held(o: Partial<LeaderDeps> = {}) {
     async stop() {},
     ...o,
   };
-  const answer = async (r: { duplicate?: boolean } | Error = {}) => {
+  const answer = async (r: { duplicate?: boolean; snapshot?: boolean } | Error = {}) => {
+    await settle(); // the request goes out once its change is sealed (a few microtasks)
     const c = open.shift();
     if (!c) throw new Error("no request in flight");
     if (r instanceof Error) c.reject(r);
@@ -38,6 +44,8 @@ function held(o: Partial<LeaderDeps> = {}) {
   };
   return { deps, calls, answer, open: () => open.length, maxOpen: () => maxOpen };
 }
+
+const settle = () => vi.advanceTimersByTimeAsync(0);
 
 function watch(leader: Leader) {
   const statuses: string[] = [];
@@ -58,6 +66,7 @@ describe("leader shell: sending", () => {
     const leader = new Leader(session(), h.deps);
     const a = leader.publish({ v: "A" });
     const rest = [leader.publish({ v: "B" }), leader.publish({ v: "C" })];
+    await settle();
     expect([h.open(), leader.pending]).toEqual([1, 1]);
     await h.answer();
     expect(h.calls.map((c) => c.json)).toEqual(['{"v":"A"}', '{"v":"C"}']);

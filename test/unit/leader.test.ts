@@ -3,13 +3,17 @@
  * which failures are worth retrying, which ones surely never reached Redis,
  * in which order an in-doubt and a newer state go out, and what a heartbeat
  * failure does to the status. The real-stack versions are in
- * test/integration/leader.test.ts.
+ * test/integration/leader.test.ts. Sealing is faked (leader-fakes.ts says why).
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { GatewayError, NetworkError, OpError, RelayError, TimeoutError } from "../../src/core/errors.ts";
 import { isTransient, Leader, type LeaderDeps, surelyNotSent } from "../../src/core/leader.ts";
+import { session, stateJsonOf } from "./leader-fakes.ts";
 
-const session = () => ({ name: "s", channel: "c", epoch: "1", term: 1, seq: 0, state: {}, token: "t", pass: "-" });
+vi.mock("../../src/core/content.ts", async (real) => ({
+  ...(await real<object>()),
+  sealChange: (await import("./leader-fakes.ts")).fakeSealChange,
+}));
 
 /** A fake server: each publish call is recorded and answered by `answer` (throw to fail). */
 function fakeDeps(answer: (n: number, json: string) => void, o: Partial<LeaderDeps> = {}) {
@@ -18,7 +22,8 @@ function fakeDeps(answer: (n: number, json: string) => void, o: Partial<LeaderDe
   const deps: LeaderDeps = {
     heartbeatMs: 0,
     backoff: () => 0,
-    async publish(_s, opId, json) {
+    async publish(s, opId, body) {
+      const json = stateJsonOf(s, body);
       calls.push({ op: opId, json });
       answer(calls.length, json);
       seq++;
@@ -90,13 +95,13 @@ describe("retry rules", () => {
   });
 
   it("STALE: the state goes again whole, on the stream's seq; a newer waiting state goes instead", async () => {
-    const sent: { json: string; patch: string; base: number }[] = [];
+    const sent: { json: string; kind: string; base: number; seq: number }[] = [];
     let serverSeq = 7; // the stream went back (or moved) behind the leader's back
     const deps: LeaderDeps = {
       heartbeatMs: 0,
       backoff: () => 0,
-      async publish(s, _op, json, patch) {
-        sent.push({ json, patch, base: s.seq });
+      async publish(s, _op, body) {
+        sent.push({ json: stateJsonOf(s, body), kind: body.kind, base: body.base, seq: s.seq });
         if (s.seq !== serverSeq)
           throw new OpError("STALE", `the state builds on seq ${s.seq} but the stream is at seq ${serverSeq}`);
         serverSeq++;
@@ -106,32 +111,29 @@ describe("retry rules", () => {
       async stop() {},
     };
     const notes = "n".repeat(200); // big enough that a patch is worth sending
-    const leader = new Leader({ ...session(), seq: 9, state: { v: 0, notes } }, deps);
+    const leader = new Leader(session({ seq: 9, state: { v: 0, notes } }), deps);
     expect(await leader.publish({ v: 1, notes })).toEqual({ seq: 8, changed: true });
     const v1 = JSON.stringify({ v: 1, notes });
     expect(sent).toEqual([
-      { json: v1, patch: expect.stringContaining("replace"), base: 9 },
-      { json: v1, patch: "-", base: 7 },
+      { json: v1, kind: "p", base: 9, seq: 9 },
+      { json: v1, kind: "s", base: 7, seq: 7 },
     ]);
     // A newer state waiting when STALE comes back: it goes instead, whole, and answers both callers.
     sent.length = 0;
     serverSeq = 3;
     const [a, b] = await Promise.all([leader.publish({ v: "A", notes }), leader.publish({ v: "B", notes })]);
-    expect(sent.map((x) => [JSON.parse(x.json).v, x.base, x.patch === "-"])).toEqual([
+    expect(sent.map((x) => [JSON.parse(x.json).v, x.base, x.kind === "s"])).toEqual([
       ["A", 8, false],
       ["B", 3, true],
     ]);
     expect(a).toEqual(b);
     // Refused twice in a row (something keeps moving the stream): the caller hears STALE.
-    const stuck = new Leader(
-      { ...session(), seq: 1 },
-      {
-        ...deps,
-        publish: async (s) => {
-          throw new OpError("STALE", `the state builds on seq ${s.seq} but the stream is at seq ${s.seq + 5}`);
-        },
+    const stuck = new Leader(session({ seq: 1 }), {
+      ...deps,
+      publish: async (s) => {
+        throw new OpError("STALE", `the state builds on seq ${s.seq} but the stream is at seq ${s.seq + 5}`);
       },
-    );
+    });
     await expect(stuck.publish({ v: 2 })).rejects.toMatchObject({ code: "STALE" });
   });
 
