@@ -91,6 +91,8 @@ describe("function library", () => {
     expect(
       await stack.redis("FCALL", "relay_start", "1", key, name, hex("a"), hex("b"), hex("c", 32), hex("d", 32)),
     ).toContain('"seq":0');
-    expect(await stack.redis("EXISTS", `${key}:meta`, `${key}:state`)).toBe(2);
+    expect(await stack.redis("EXISTS", `${key}:meta`)).toBe(1);
+    // A new stream is {} at seq 0: no snapshot and no log yet (protocol v2).
+    expect(await stack.redis("EXISTS", `${key}:snap`, `${key}:log`)).toBe(0);
   });
 });

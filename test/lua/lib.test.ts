@@ -3,12 +3,14 @@
  * just the lib files a helper needs plus a small harness, so each check can be
  * fed any bytes without a stream, a leader or a Webdis door in front.
  *
- * - The strict JSON checks (4_json.lua): Redis's cjson takes NaN, Infinity,
- *   hex, `+1`, leading zeros and raw control characters; browsers' JSON.parse
- *   does not, so one such state would break every follower's connect.
+ * - check_sealed (4_json.lua): Lua never opens a plan (protocol v2, sealed in
+ *   the client), it only checks the form: base64url [A-Za-z0-9_-], at least 38
+ *   bytes (the IV and tag of an empty plaintext), at most max_state. Anything
+ *   else is INVALID, anything over max_state TOO_LARGE (before the form).
  * - base_key (3_keys.lua) against the client's baseKey (src/core/wire.ts): the
  *   key the client sends must be the one Lua rebuilds, for every name.
  */
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -25,9 +27,8 @@ const HARNESS = `
 local function unhex(h) return (h:gsub('..', function(x) return string.char(tonumber(x, 16)) end)) end
 local function tohex(s) return (s:gsub('.', function(c) return string.format('%02x', c:byte()) end)) end
 local fn, arg = ARGV[1], unhex(ARGV[2])
-if fn == 'strict_json' then return strict_json(arg) and 'ok' or 'refused' end
-if fn == 'check_state' then
-  local ok, e = pcall(check_state, arg, { max_state = tonumber(ARGV[3]) })
+if fn == 'check_sealed' then
+  local ok, e = pcall(check_sealed, arg, { max_state = tonumber(ARGV[3]) }, 'state')
   if ok then return 'ok' end
   return type(e) == 'table' and e.err or tostring(e) -- a runtime error names a line: no code matches it
 end
@@ -47,93 +48,74 @@ afterAll(async () => {
 const hex = (s: string | Buffer) => (typeof s === "string" ? Buffer.from(s, "utf8") : s).toString("hex");
 const call = (fn: string, arg: string | Buffer, ...more: (string | number)[]) =>
   stack.redis("EVAL", SCRIPT, 0, fn, hex(arg), ...more) as Promise<string>;
-const strict = (s: string) => call("strict_json", s);
-const state = (s: string | Buffer, max = 1_048_576) => call("check_state", s, max);
+const sealed = (s: string | Buffer, max = 1_048_576) => call("check_sealed", s, max);
 
-describe("strict_json", () => {
-  const accepted = [
-    '{"a":1}',
-    '{"a":0,"b":-0,"c":10,"d":-12.5,"e":1e3,"f":1E+3,"g":2.5e-7,"h":-0.0}',
-    '{"a":[true,false,null],"b":{},"c":[]}',
-    '{"a":"NaN","b":"Infinity","c":"0x10","d":"+1","e":"01"}', // the same words inside strings
-    '{"a":"\\"NaN\\" \\\\ \\t\\n\\u0001"}', // escapes, escaped quotes and backslashes
-    '{\n\t"a" :\r\n 1 }', // tab, newline and CR between tokens
-    '{"é":"✈ 東京"}',
-  ];
-  for (const s of accepted) it(`accepts ${JSON.stringify(s)}`, async () => expect(await strict(s)).toBe("ok"));
+const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const INVALID = "INVALID state must be sealed content (base64url)";
 
-  const refused = [
-    '{"a":NaN}',
-    '{"a":Infinity}',
-    '{"a":-Infinity}',
-    '{"a":0x10}',
-    '{"a":+1}',
-    '{"a":01}',
-    '{"a":-01}',
-    '{"a":00.5}',
-    '{"a":1.}',
-    '{"a":.5}',
-    '{"a":1e}',
-    '{"a":1e+}',
-    '{"a":True}',
-    '{"a":nil}',
-    '{"a":"x\ty"}', // raw tab inside a string
-    '{"a":"x\ny"}', // raw newline inside a string
-    '{"a":"x\ry"}', // raw CR inside a string
-    '{"a":"x\u0001y"}', // raw control byte inside a string
-    '{"a":1}\u0000', // NUL anywhere
-    '{"a":\u001f1}', // raw control byte between tokens
-    '{"a":"\\\\"NaN}', // an escaped backslash does not hide what follows the string
-  ];
-  for (const s of refused) it(`refuses ${JSON.stringify(s)}`, async () => expect(await strict(s)).toBe("refused"));
-
-  it("agrees with JSON.parse on what JSON.stringify makes", async () => {
+describe("check_sealed", () => {
+  it("accepts every base64url character, and what the client seals (base64url of iv + ciphertext + tag)", async () => {
+    expect(await sealed(B64URL)).toBe("ok");
+    expect(await sealed(randomBytes(28).toString("base64url"))).toBe("ok"); // an empty plaintext: 38 bytes
     await fc.assert(
-      fc.asyncProperty(fc.dictionary(fc.string(), fc.jsonValue()), async (v) => {
-        expect(await strict(JSON.stringify(v))).toBe("ok");
+      fc.asyncProperty(fc.uint8Array({ minLength: 28, maxLength: 400 }), async (bytes) => {
+        expect(await sealed(Buffer.from(bytes).toString("base64url"))).toBe("ok");
       }),
       { numRuns: 50 },
     );
   });
-});
 
-describe("check_state", () => {
-  it("accepts one JSON object within max_state", async () => {
-    expect(await state("{}")).toBe("ok");
-    expect(await state('{"title":"Recon","waypoints":[{"x":10,"y":20}]}')).toBe("ok");
-    expect(await state('{"a":1}', 7)).toBe("ok");
+  it("takes 38 bytes at least: shorter is INVALID (no room for iv and tag)", async () => {
+    expect(await sealed("A".repeat(38))).toBe("ok");
+    for (const n of [0, 1, 37]) expect(await sealed("A".repeat(n)), `${n} bytes`).toBe(INVALID);
   });
 
-  it("refuses a state over max_state as TOO_LARGE, before parsing it", async () => {
-    expect(await state('{"a":1}', 6)).toBe("TOO_LARGE state is larger than 6 bytes");
-    expect(await state("not json at all", 6)).toMatch(/^TOO_LARGE /);
-  });
-
-  it("refuses what is not one JSON object", async () => {
-    for (const s of ["[]", "[1]", '"s"', "1", "null", "", " {}", '{"a":1} x', '{"a":1', "{'a':1}"]) {
-      expect(await state(s), s).toBe("INVALID state must be a JSON object");
+  it("refuses any byte outside [A-Za-z0-9_-] as INVALID: plain base64, padding, JSON, spaces, controls, non-ASCII", async () => {
+    const body = "A".repeat(40);
+    const bad = ["+", "/", "=", " ", ".", "%", '"', "{", "\n", "\t", "\r", "\u0000", "\u007f", "é", "✈"];
+    for (const c of bad) {
+      for (const s of [c + body, body + c, body.slice(0, 20) + c + body.slice(20)]) {
+        expect(await sealed(s), JSON.stringify(s)).toBe(INVALID);
+      }
     }
-  });
-
-  it("refuses what cjson lets by but JSON.parse does not", async () => {
-    for (const s of ['{"a":NaN}', '{"a":Infinity}', '{"a":0x1F}', '{"a":+1}', '{"a":007}', '{"a":"x\ny"}']) {
-      expect(() => JSON.parse(s), s).toThrow();
-      expect(await state(s), s).toBe("INVALID state must be a JSON object");
+    // Single bytes >= 0x80 (not UTF-8): a locale that calls 0xE9 a letter must not let it through %w.
+    for (const b of [0x80, 0xaa, 0xb5, 0xc0, 0xe9, 0xff]) {
+      expect(await sealed(Buffer.concat([Buffer.from(body), Buffer.from([b])])), b.toString(16)).toBe(INVALID);
     }
+    expect(await sealed(JSON.stringify({ title: "Recon", waypoints: [] }).padEnd(40))).toBe(INVALID);
   });
 
-  it("refuses invalid UTF-8 (bytes, overlongs, surrogates)", async () => {
-    const wrap = (...bytes: number[]) => Buffer.concat([Buffer.from('{"a":"'), Buffer.from(bytes), Buffer.from('"}')]);
-    for (const b of [[0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82]]) {
-      expect(await state(wrap(...b)), hex(Buffer.from(b))).toBe("INVALID state is not UTF-8");
-    }
-    expect(await state(wrap(0xe2, 0x9c, 0x88))).toBe("ok"); // ✈
+  it("refuses a string with one foreign character anywhere, for any foreign character", async () => {
+    const foreign = fc.integer({ min: 0, max: 255 }).filter((b) => !B64URL.includes(String.fromCharCode(b)));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ unit: fc.constantFrom(...B64URL), minLength: 38, maxLength: 200 }),
+        foreign,
+        fc.nat(),
+        async (s, b, at) => {
+          const i = at % (s.length + 1);
+          const bytes = Buffer.concat([Buffer.from(s.slice(0, i)), Buffer.from([b]), Buffer.from(s.slice(i))]);
+          expect(await sealed(bytes)).toBe(INVALID);
+        },
+      ),
+      { numRuns: 50 },
+    );
   });
 
-  it("takes deep nesting up to cjson's limit and refuses beyond it, as INVALID (never a Lua error)", async () => {
-    const nest = (n: number) => `${'{"a":'.repeat(n)}1${"}".repeat(n)}`;
-    expect(await state(nest(100))).toBe("ok");
-    expect(await state(nest(5000))).toBe("INVALID state must be a JSON object");
+  it("takes max_state bytes at most: one more is TOO_LARGE", async () => {
+    expect(await sealed("A".repeat(100), 100)).toBe("ok");
+    expect(await sealed("A".repeat(101), 100)).toBe("TOO_LARGE state is larger than 100 bytes");
+    expect(await sealed("A".repeat(1_048_576))).toBe("ok"); // the default max_state, one pattern search
+    expect(await sealed("A".repeat(1_048_577))).toBe("TOO_LARGE state is larger than 1048576 bytes");
+  });
+
+  it("says TOO_LARGE for anything over max_state, also when its form is wrong too; INVALID only within it", async () => {
+    expect(await sealed(`${"A".repeat(100)}+`, 100)).toBe("TOO_LARGE state is larger than 100 bytes");
+    expect(await sealed(`${"A".repeat(99)}+`, 100)).toBe(INVALID);
+    expect(await sealed("{}".repeat(60), 100)).toMatch(/^TOO_LARGE /);
+    // A max_state under the minimum: short content is INVALID, longer TOO_LARGE.
+    expect(await sealed("A".repeat(30), 30)).toBe(INVALID);
+    expect(await sealed("A".repeat(31), 30)).toMatch(/^TOO_LARGE /);
   });
 });
 

@@ -20,11 +20,27 @@ afterAll(async () => {
 
 const h = (c: string, n: number) => c.repeat(n);
 // Valid arguments after the name, and how many trailing ones are optional.
-const OWN: Record<string, { args: string[]; optional: number }> = {
+// bad: one own argument (index into args) replaced, and the error it must get before NOT_FOUND.
+const OWN: Record<string, { args: string[]; optional: number; bad?: [number, string, RegExp][] }> = {
   relay_connect: { args: [h("a", 64), "-", "0", "-"], optional: 1 },
   relay_heartbeat: { args: [h("b", 32), "1"], optional: 0 },
-  relay_publish: { args: [h("b", 32), "1", h("c", 16), "{}", "-", "-"], optional: 2 },
-  relay_reconnect: { args: [h("a", 64), h("b", 32), "-"], optional: 1 },
+  // token, term, op id, base seq, kind, sealed content (base64url, >= 38 bytes)
+  relay_publish: {
+    args: [h("b", 32), "1", h("c", 16), "0", "s", h("A", 38)],
+    optional: 0,
+    bad: [
+      [3, "-", /^INVALID base seq must be a non-negative integer/],
+      [4, "x", /^INVALID kind must be "s"/],
+      [5, h("A", 37), /^INVALID state must be sealed content/],
+      [5, `${h("A", 37)}+`, /^INVALID state must be sealed content/],
+    ],
+  },
+  // code verifier, token, code pass, password verifier
+  relay_reconnect: {
+    args: [h("a", 64), h("b", 32), "-", h("d", 64)],
+    optional: 0,
+    bad: [[3, h("d", 63), /^INVALID password verifier must be 64-64 lowercase hex digits/]],
+  },
   relay_stop: { args: [h("a", 64), "-"], optional: 1 },
 };
 
@@ -64,6 +80,10 @@ describe("stream preamble", () => {
         /^INVALID name contains a control character/,
       );
       expect(await fcall(["", "zz", ...own.args.slice(1)], "relay:{other}")).toMatch(/^INVALID name is empty/);
+      for (const [i, value, expected] of own.bad ?? []) {
+        const args = own.args.map((a, j) => (j === i ? value : a));
+        expect(await fcall([name, ...args]), `argument ${i + 2} = ${value}`).toMatch(expected);
+      }
     });
   }
 });
