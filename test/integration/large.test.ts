@@ -10,6 +10,7 @@
  * subscription door records every frame as it comes off the wire.
  */
 
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { createRelay } from "../../src/node.ts";
@@ -77,9 +78,10 @@ async function until(done: () => boolean, ms: number): Promise<void> {
   while (!done() && Date.now() < end) await sleep(25);
 }
 
+// Incompressible (hash hex: sealing deflates texts of 1 KiB or more) and the same for the same tag.
 const big = (tag: string) => ({
   tag,
-  blob: Array.from({ length: 3000 }, (_, i) => `${tag}-${i}-${"x".repeat(90)}`),
+  blob: Array.from({ length: 3000 }, (_, i) => createHash("sha512").update(`${tag}-${i}`).digest("hex").slice(0, 90)),
 });
 
 describe("large changes", () => {
@@ -104,8 +106,12 @@ describe("large changes", () => {
       await waitForStatus(f, "live");
       statuses.length = 0;
 
+      // Each one awaited by the follower: a catch-up that finds several changes shows only the
+      // last, and each large change must be seen taken from the history on its own.
       await leader.publish(big("a"));
+      await waitForSeq(f, 1, 15_000);
       await leader.publish(big("b")); // every entry changes: a full state, not a patch
+      await waitForSeq(f, 2, 15_000);
       await leader.publish({ ...big("b"), tag: "c" }); // a small patch after the big ones
       await waitForSeq(f, 3, 15_000);
       await until(() => wire.frames.length >= 3 || wire.problems.length > 0, 15_000);
