@@ -11,7 +11,7 @@
   ARGV[5]  pass from an earlier connect, or "-" (optional, "-" when absent): exempts
            from the failed-password rate limit (the password is still checked)
 
-  Returns  JSON {"channel","epoch","seq","updated","pass","mode",...}
+  Returns  JSON {"channel","epoch","seq","term","updated","pass","mode",...}
            pass: a fresh one, for the next connect
            mode "current": the follower is up to date
            mode "changes": "changes":[envelope,...] for seq > ARGV[4], oldest first
