@@ -5,7 +5,7 @@
  * a table and writes bench/results/latest.json.
  *
  *   --quick            short runs, fewer samples, no 5,000-follower fan-out
- *   --only=1,3         run only these scenarios
+ *   --only=1,3         run only these scenarios (9: the v2 write path, about 2 minutes)
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -23,6 +23,7 @@ import { latency } from "./scenarios/latency.ts";
 import { memory } from "./scenarios/memory.ts";
 import { throughput } from "./scenarios/throughput.ts";
 import { webdisVersions } from "./scenarios/webdis-versions.ts";
+import { writePath } from "./scenarios/write-path.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -90,6 +91,7 @@ async function main() {
     [6, clientSize],
     [7, flood],
     [8, webdisVersions],
+    [9, writePath],
   ];
   const results: ScenarioResult[] = [];
   try {

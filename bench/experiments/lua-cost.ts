@@ -2,9 +2,11 @@
  * Where does relay_publish spend its time? Loads variants of the function
  * library (a temp copy of lua/ with one change each; lua/ itself is never
  * touched) into a private redis-server and measures FCALL relay_publish
- * straight over RESP (ioredis, 32 in flight) and Redis CPU per call.
+ * straight over RESP (ioredis, 32 streams, one publish in flight each) and
+ * Redis CPU per call, for sealed content of realistic sizes (protocol v2: Lua
+ * checks its form only, so random base64url of the right length stands in).
  *
- *   npx tsx bench/experiments/lua-cost.ts [stateBytes ...]
+ *   npx tsx bench/experiments/lua-cost.ts [--only=as is] [--rounds=2]
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,87 +16,56 @@ import { baseKey } from "../../src/core/wire.ts";
 import { bundleLua, luaDir } from "../../src/server/lua.ts";
 import { freePort, startRedis } from "../../src/server/native.ts";
 import { makePlan } from "../lib/plan.ts";
+import { publishAck, publishArgs, RawStream, sealedLength, sealedSizes } from "../lib/sealed.ts";
 import { hex } from "../lib/stack.ts";
 import { cpuMs } from "../lib/stats.ts";
 
 type Edit = [file: string, from: string, to: string];
 const VARIANTS: [string, Edit[]][] = [
   ["as is (working tree)", []],
-  ["no strict_json (cjson.decode + valid_utf8 kept)", [["lib/4_json.lua", "or not strict_json(state) then", "then"]]],
   [
-    "no cjson.decode (strict_json kept)",
-    [["lib/4_json.lua", "local ok, decoded = pcall(cjson.decode, state)", "local ok, decoded = true, {}"]],
+    "no check_sealed (the content's form check)",
+    [["publish.lua", "    check_sealed(content, cfg, kind == 's' and 'state' or 'change')\n", "\n"]],
   ],
-  ["no check_state at all", [["publish.lua", "  check_state(state, cfg)\n", "\n"]]],
+  ["check_sealed: explicit ranges instead of %w", [["lib/4_json.lua", "'^[%w_%-]*$'", "'^[A-Za-z0-9_%-]*$'"]]],
   [
-    "strict_json without its per-token loop (share of the loop)",
+    "touch without its 3 PEXPIREs",
     [
       [
-        "lib/4_json.lua",
-        `  for tok in bare:gmatch('[^%s{}%[%]:,]+') do
-    if not strict_scalar(tok) then return false end
-  end`,
-        "",
+        "lib/6_expiry.lua",
+        "  redis.call('PEXPIRE', k.meta, ttl)\n  redis.call('PEXPIRE', k.snap, ttl)\n  redis.call('PEXPIRE', k.log, ttl)\n",
+        "\n",
       ],
     ],
   ],
+  ["no op-id window (remember_op)", [["publish.lua", "'ops', remember_op(m, op, seq),", ""]]],
+  ["no leader check (check_leader)", [["publish.lua", "  check_leader(m, term, argv[2])\n", "\n"]]],
   [
-    "strict_json fast path when the state has no byte < 0x20",
-    [
-      ["lib/4_json.lua", "local function strict_json(s)", "local function strict_json_full(s)"],
-      [
-        "lib/4_json.lua",
-        "\n-- A state is one JSON object",
-        `
--- JSON.stringify output has no byte below 0x20 (it escapes them and adds no
--- layout), so the raw-control-character checks cannot fail and strings can be
--- dropped outright (cjson.decode already accepted the structure, so no two
--- tokens meet where a string was): only numbers and literals are left to check.
-local function strict_json(s)
-  if s:find('[%z\\1-\\31]') then return strict_json_full(s) end
-  local bare = s:gsub('\\\\.', ''):gsub('"[^"]*"', '')
-  for tok in bare:gmatch('[^%s{}%[%]:,]+') do
-    if not strict_scalar(tok) then return false end
-  end
-  return true
-end
-
--- A state is one JSON object`,
-      ],
-    ],
+    "config() without HGETALL relay:config",
+    [["lib/1_config.lua", "local raw = redis.call('HGETALL', CONFIG)", "local raw = {}"]],
   ],
   ["no sweep in publish", [["publish.lua", "  sweep(cfg, now)\n", "\n"]]],
-  [
-    "strict_json fast: strings dropped (not '0' tokens), tab check only if any",
-    [
-      [
-        "lib/4_json.lua",
-        `  local ok = true
-  local bare = s:gsub('\\\\.', ''):gsub('"[^"]*"', function(str)
-    if str:find('[\\t\\n\\r]') then ok = false end -- raw tab/newline inside a string
-    return '0'
-  end)
-  if not ok then return false end`,
-        `  local nostr = s:gsub('\\\\.', '')
-  if nostr:find('[\\t\\n\\r]') then
-    local ok = true
-    nostr:gsub('"[^"]*"', function(str) if str:find('[\\t\\n\\r]') then ok = false end end)
-    if not ok then return false end
-  end
-  -- cjson.decode already accepted the structure, so no two tokens can meet
-  -- where a string was: dropping strings leaves only numbers and literals.
-  local bare = nostr:gsub('"[^"]*"', '')`,
-      ],
-    ],
-  ],
+  ["no touch in publish", [["publish.lua", "  touch(argv[1], k, cfg, now)\n", "\n"]]],
 ];
+
+/** What one run publishes: sealed content of `stateBytes` whole ("s") or `changeBytes` changes ("p", "s" when asked). */
+type Load = [label: string, stateBytes: number, changeBytes: number[], whole: boolean];
+async function loads(): Promise<Load[]> {
+  const [k1, k200] = [await sealedSizes(makePlan(1024, 7), 16), await sealedSizes(makePlan(200_000, 21), 16)];
+  return [
+    ["edit of a 1 KB plan", k1.state, k1.edits, false],
+    ["edit of a 200 KB plan", k200.state, k200.edits, false],
+    ["whole 1 KB plan (s)", k1.state, [], true],
+    [`whole 200 KB plan (s, ${k200.state} B sealed)`, k200.state, [], true],
+    ["whole 200 KB, incompressible (s)", sealedLength(200_000), [], true],
+  ];
+}
 
 async function main() {
   const args = process.argv.slice(2);
   const filter = args.find((a) => a.startsWith("--only="))?.slice(7);
   const rounds = Number(args.find((a) => a.startsWith("--rounds="))?.slice(9) ?? 2);
-  const sizes = args.map(Number).filter((n) => n > 0);
-  if (!sizes.length) sizes.push(1024, 200_000);
+  const LOADS = await loads();
   const dir = mkdtempSync(join(tmpdir(), "relay-luacost-"));
   const port = await freePort();
   const redisProc = await startRedis({ port, dir: join(dir, "redis"), aof: true });
@@ -110,87 +81,59 @@ async function main() {
           const p = join(copy, file);
           const src = readFileSync(p, "utf8");
           if (!src.includes(from)) applied = false;
-          writeFileSync(p, src.replace(from, to));
+          writeFileSync(p, src.replace(from, () => to)); // a function: `to` may hold "$'"
         }
         if (!applied) {
           console.log(`${label}: edit does not apply to the current lua/ (skipped)`);
           continue;
         }
         await redis.call("FUNCTION", "LOAD", "REPLACE", bundleLua(copy));
-        {
-          // Same verdicts as before? Lenient JSON that cjson takes must still be refused.
-          const name = `check-${hex(4)}`;
-          const token = hex(24);
-          await redis.call("FCALL", "relay_start", "1", baseKey(name), name, hex(32), hex(32), hex(24), token);
-          const bad = [
-            '{"a":01}',
-            '{"a":NaN}',
-            '{"a":"x\ty"}',
-            '{"a":+1}',
-            '{"a":0x10}',
-            '{"a":-Infinity}',
-            '{"a":"\u0001"}'.replace("\\u0001", "\u0001"),
-            '{"a":[1,2,]}',
-          ];
-          const good = ['{"a":[1,-2.5e3,"q\\"x",true,null,{}],"b":"\\n 0x1 NaN"}', '{\n  "a": 1\n}'];
-          const verdict = async (state: string) =>
-            redis.call("FCALL", "relay_publish", "1", baseKey(name), name, token, "1", hex(16), state).then(
-              () => true,
-              () => false,
-            );
-          const badOk = (await Promise.all(bad.map(verdict))).every((v) => !v);
-          const goodOk = (await Promise.all(good.map(verdict))).every((v) => v);
-          if (round === 1)
-            console.log(
-              `${label}: refuses all ${bad.length} lenient states: ${badOk}; accepts all ${good.length} strict ones: ${goodOk}`,
-            );
-        }
-        for (const size of sizes) {
-          const name = `cost-${hex(4)}`;
-          const key = baseKey(name);
-          const token = hex(24);
-          const r = JSON.parse(
-            String(await redis.call("FCALL", "relay_start", "1", key, name, hex(32), hex(32), hex(24), token)),
-          ) as { term: number };
-          const [head, tail] = JSON.stringify({ ...makePlan(size, 3), rev: 123456789 }).split("123456789") as [
-            string,
-            string,
-          ];
-          let n = 0;
-          const call = () => {
-            n++;
-            return redis.call(
-              "FCALL",
-              "relay_publish",
-              "1",
-              key,
-              name,
-              token,
-              String(r.term),
-              `${hex(8)}${n.toString(16).padStart(16, "0")}`,
-              `${head}${n}${tail}`,
-            );
+        for (const [load, stateBytes, changeBytes, whole] of LOADS) {
+          // 32 streams, one publish in flight each (a v2 publish names its base seq).
+          const streams = await Promise.all(
+            Array.from({ length: 32 }, async () => {
+              const name = `cost-${hex(4)}`;
+              const key = baseKey(name);
+              const token = hex(24);
+              const r = JSON.parse(
+                String(await redis.call("FCALL", "relay_start", "1", key, name, hex(32), hex(32), hex(24), token)),
+              ) as { term: number; epoch: string; channel: string };
+              const handle = { name, key, token, term: r.term, epoch: r.epoch, channel: r.channel, pw: "", code: "" };
+              return new RawStream(handle, stateBytes, changeBytes, whole);
+            }),
+          );
+          const call = async (raw: RawStream) => {
+            const { opId, args: a } = raw.next();
+            const reply = String(await redis.call("FCALL", ...publishArgs(raw.stream, opId, a)));
+            if (!raw.ack(a.kind, publishAck(reply))) throw new Error(reply);
           };
+          // warm-up (also each stream's first whole state), then measure; big ones are capped in count
+          for (const raw of streams) await call(raw);
+          const maxCalls = whole ? Math.max(200, Math.floor(60e6 / stateBytes)) : Number.POSITIVE_INFINITY;
           const secs = 3;
-          // warm-up, then measure
-          for (let i = 0; i < 50; i++) await call();
           const c0 = cpuMs(redisProc.pid);
           const t0 = performance.now();
           let ops = 0;
           await Promise.all(
-            Array.from({ length: 32 }, async () => {
-              while (performance.now() - t0 < secs * 1000) {
-                await call();
+            streams.map(async (raw) => {
+              while (performance.now() - t0 < secs * 1000 && ops < maxCalls) {
+                await call(raw);
                 ops++;
               }
             }),
           );
           const wall = performance.now() - t0;
           const cpu = cpuMs(redisProc.pid) - c0;
+          const wholes = streams.reduce((a, r) => a + r.sent.s, 0);
           console.log(
-            `${label.padEnd(60)} state ${String(size).padStart(7)} B: ${((ops * 1000) / wall).toFixed(0).padStart(6)} calls/s, redis CPU ${((cpu * 1000) / ops).toFixed(0).padStart(5)} us/call`,
+            `${label.padEnd(44)} ${load.padEnd(40)}: ${((ops * 1000) / wall).toFixed(0).padStart(6)} calls/s, redis CPU ${((cpu * 1000) / ops).toFixed(0).padStart(5)} us/call (${ops} calls, ${wholes} whole)`,
           );
-          await redis.call("DEL", `${key}:meta`, `${key}:state`, `${key}:log`);
+          for (const raw of streams) {
+            const k = raw.stream.key;
+            await redis.call("DEL", `${k}:meta`, `${k}:snap`, `${k}:log`);
+            await redis.call("ZREM", "relay:index", raw.stream.name);
+            await redis.call("ZREM", "relay:deadline", raw.stream.name);
+          }
         }
       }
   } finally {

@@ -175,10 +175,14 @@ export class BenchStack {
     return out;
   }
 
-  /** relay_start straight over HTTP with random hex verifiers (no PBKDF2). */
-  async startStream(prefix = "bench"): Promise<StreamHandle> {
-    const name = `${prefix}-${hex(6)}`;
-    const s = { name, key: baseKey(name), pw: hex(32), code: hex(32), token: hex(24) };
+  /**
+   * relay_start straight over HTTP with random hex verifiers (no PBKDF2), or the
+   * given name and password verifier (lib/sealed.ts startSealedStream: followers
+   * then open the stream's changes with the password's content key).
+   */
+  async startStream(prefix = "bench", given: { name?: string; pw?: string } = {}): Promise<StreamHandle> {
+    const name = given.name ?? `${prefix}-${hex(6)}`;
+    const s = { name, key: baseKey(name), pw: given.pw ?? hex(32), code: hex(32), token: hex(24) };
     const r = await webdisCall(this.webdis.url, "FCALL", [
       "relay_start",
       "1",

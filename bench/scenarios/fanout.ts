@@ -2,12 +2,14 @@
  * 3. Fan-out: N followers (the client's own Follower state machine and
  * transports, with a pre-derived password verifier so 5,000 joins do not cost
  * 5,000 PBKDF2 runs) on the WebSocket and on the HTTP stream. The leader side
- * publishes K changes (FCALL relay_publish over keep-alive HTTP); for each we
+ * publishes K changes (FCALL relay_publish over keep-alive HTTP, sealed patches
+ * made the leader's way: lib/sealed.ts SealedWriter); for each we
  * take the time until every follower has it (and each follower's own delay).
  * Webdis gets a fresh process per run, so its RSS delta is the followers'.
  */
 import http from "node:http";
 import WebSocket from "ws";
+import { openChange, openReply } from "../../src/core/content.ts";
 import { Follower } from "../../src/core/follower.ts";
 import { defaultBackoff, httpCommander } from "../../src/core/http.ts";
 import {
@@ -16,11 +18,12 @@ import {
   type WebSocketFactory,
   webSocketSubscriber,
 } from "../../src/core/subscribe.ts";
-import { commandBody, connectReply } from "../../src/core/wire.ts";
+import { connectReply } from "../../src/core/wire.ts";
 import type { Ctx } from "../lib/ctx.ts";
 import { makePlan } from "../lib/plan.ts";
 import { Scenario } from "../lib/report.ts";
-import { hex, post, type StreamHandle, type WebdisInstance } from "../lib/stack.ts";
+import { publishAck, publishBody, type SealedStream, SealedWriter, startSealedStream } from "../lib/sealed.ts";
+import { hex, post, type WebdisInstance } from "../lib/stack.ts";
 import { CpuMeter, mean, percentile, pool, rssKiB, sleep, until } from "../lib/stats.ts";
 
 export interface FanoutRun {
@@ -60,24 +63,19 @@ export async function runFanout(
     await stack.restartMainWebdis();
     wd = stack.webdis;
   }
-  const stream: StreamHandle = await stack.startStream("fan");
+  // The password's keys are derived once: every follower shares the verifier and content key.
+  const stream: SealedStream = await startSealedStream(stack, "fan", "bench-pw");
+  const writer = new SealedWriter(stream);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   const base = makePlan(1024, 5);
   let rev = 0;
   const publish = async () => {
     rev++;
-    const body = commandBody("FCALL", [
-      "relay_publish",
-      "1",
-      stream.key,
-      stream.name,
-      stream.token,
-      String(stream.term),
-      hex(16),
-      JSON.stringify({ ...base, rev }),
-    ]);
-    const r = await post(agent, stack.webdis.port, body);
-    if (r.status !== 200 || r.text.includes("[false")) throw new Error(`publish failed: ${r.status} ${r.text}`);
+    const { args, json } = await writer.change({ ...base, rev });
+    const r = await post(agent, stack.webdis.port, publishBody(stream, hex(16), args));
+    const ack = r.status === 200 ? publishAck(r.text) : undefined;
+    if (!ack) throw new Error(`publish failed: ${r.status} ${r.text.slice(0, 300)}`);
+    writer.acked(json, ack);
     return rev;
   };
   await publish(); // the followers join a stream with a state
@@ -99,10 +97,10 @@ export async function runFanout(
   const sync = async (epoch: string | undefined, lastSeq: number) => {
     const raw = await commander.call(
       "FCALL",
-      ["relay_connect", "1", stream.key, stream.name, stream.pw, epoch ?? "-", String(lastSeq)],
+      ["relay_connect", "1", stream.key, stream.name, stream.pw, epoch ?? "-", String(lastSeq), "-"],
       { retries: 3 },
     );
-    return connectReply.parse(JSON.parse(String(raw)));
+    return openReply(stream.contentKey, stream.name, connectReply.parse(JSON.parse(String(raw))));
   };
 
   // The replica's default user may only SUBSCRIBE: no INFO there, so RSS only.
@@ -118,7 +116,7 @@ export async function runFanout(
   const t0 = performance.now();
   if (raw) {
     // Baseline: bare `ws` subscribers on the same Webdis and channel, no client code,
-    // a substring check instead of JSON parsing.
+    // a substring check instead of JSON parsing (the plan is sealed: rev N is seq N here).
     let subscribed = 0;
     await pool(Array.from({ length: count }), 50, async () => {
       const w = new WebSocket(`${wd.url.replace("http:", "ws:")}/.json`, { origin: wd.url });
@@ -126,7 +124,7 @@ export async function runFanout(
       w.on("message", (data: Buffer) => {
         const text = data.toString();
         if (text.includes('"subscribe"')) subscribed++;
-        else if (text.includes(`rev\\":${want}}`)) times.push(performance.now());
+        else if (text.includes(`"seq\\":${want},`)) times.push(performance.now());
       });
       await new Promise<void>((r) => {
         w.once("open", () => r());
@@ -140,6 +138,7 @@ export async function runFanout(
       const f = new Follower({
         name: stream.name,
         sync,
+        open: (env) => openChange(stream.contentKey, stream.name, env),
         subscribers: [subscriber],
         staleAfterMs: 600_000,
         backoff: defaultBackoff,

@@ -9,11 +9,11 @@
  * first refusal on (the budget's steady state, after the first burst passed).
  */
 import http from "node:http";
-import { commandBody } from "../../src/core/wire.ts";
 import { createRelay } from "../../src/node.ts";
 import type { Ctx } from "../lib/ctx.ts";
 import { makePlan } from "../lib/plan.ts";
 import { Scenario } from "../lib/report.ts";
+import { publishAck, publishBody, RawStream } from "../lib/sealed.ts";
 import { hex, post } from "../lib/stack.ts";
 import { percentile, sleep } from "../lib/stats.ts";
 
@@ -50,25 +50,20 @@ export async function flood(ctx: Ctx): Promise<Scenario> {
 
     const attacker = await stack.startStream("flood-attacker");
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const pad = "x".repeat(MiB - 40);
+    // Whole states of max_state bytes of sealed content (base64url; Lua checks the form only).
+    const attack = new RawStream(attacker, MiB, MiB, true);
     let accepted = 0;
     let refused = 0;
     let stop = false;
     let firstRefusal = Number.POSITIVE_INFINITY;
     const loop = (async () => {
       while (!stop) {
-        const body = commandBody("FCALL", [
-          "relay_publish",
-          "1",
-          attacker.key,
-          attacker.name,
-          attacker.token,
-          String(attacker.term),
-          hex(16),
-          JSON.stringify({ r: hex(4), pad }),
-        ]);
-        const r = await post(agent, stack.webdis.port, body).catch(() => ({ status: 0, text: "" }));
-        if (r.status === 200 && !r.text.includes("[false")) accepted++;
+        const { opId, args } = attack.next();
+        const r = await post(agent, stack.webdis.port, publishBody(attacker, opId, args)).catch(() => ({
+          status: 0,
+          text: "",
+        }));
+        if (r.status === 200 && attack.ack(args.kind, publishAck(r.text))) accepted++;
         else {
           refused++;
           firstRefusal = Math.min(firstRefusal, performance.now());

@@ -2,8 +2,8 @@
  * 4. Memory. Per stream: INFO memory used_memory before and after 10,000
  * relay_start calls (idle streams: meta hash, `{}` state, index and deadline
  * entries), divided by the count. Then streams that published: the same for
- * streams holding a ~2 KB state and a full history (history = 32 envelopes by
- * default). Per follower: Redis and Webdis RSS deltas from scenario 3's runs
+ * streams holding a ~2 KB plan and 32 edits since (sealed sizes, protocol v2:
+ * a snapshot and the changes since). Per follower: Redis and Webdis RSS deltas from scenario 3's runs
  * (or a 1,000-follower WebSocket run if scenario 3 did not run).
  */
 import { Redis } from "ioredis";
@@ -11,6 +11,7 @@ import { baseKey } from "../../src/core/wire.ts";
 import type { Ctx } from "../lib/ctx.ts";
 import { makePlan } from "../lib/plan.ts";
 import { Scenario } from "../lib/report.ts";
+import { publishAck, publishArgs, RawStream, sealedSizes } from "../lib/sealed.ts";
 import { hex } from "../lib/stack.ts";
 import { fanoutRuns, runFanout } from "./fanout.ts";
 
@@ -23,9 +24,14 @@ export async function memory(ctx: Ctx): Promise<Scenario> {
     const text = String(await redis.call("INFO", "memory"));
     return Number(/used_memory:(\d+)/.exec(text)?.[1]);
   };
+  const names: string[] = [];
+  const actives: RawStream[] = [];
+  // 10,000 idle streams plus the busy ones exceed the default max_streams (10,000 live):
+  // the cap is lifted for this scenario and put back afterwards.
+  const cap = await redis.hget("relay:config", "max_streams");
+  await redis.hset("relay:config", "max_streams", "0");
   try {
     const count = 10_000;
-    const names: string[] = [];
     const before = await used();
     for (let i = 0; i < count; i += 500) {
       const p = redis.pipeline();
@@ -43,63 +49,72 @@ export async function memory(ctx: Ctx): Promise<Scenario> {
     sc.fig("streams", "idle streams created", count, "streams");
     sc.fig("per_idle_stream", "Redis used_memory per idle stream", (after - before) / count, "B");
 
-    // Streams that published: ~2 KB state, history full (32 envelopes by default).
+    // Streams that published: a ~2 KB plan (sealed size), then 32 one-waypoint edits
+    // (sealed patches of a realistic size), with a whole state whenever the server asks.
     const active = quick ? 100 : 1000;
-    const history = Number((await redis.call("HGET", "relay:config", "history")) ?? 32) || 32;
-    const plan = JSON.stringify(makePlan(2048, 9));
-    const actives: { name: string; token: string }[] = [];
+    const edits = 32;
+    const plan = makePlan(2048, 9);
+    const planJson = JSON.stringify(plan);
+    const { state: stateBytes, edits: changeBytes } = await sealedSizes(plan, 8);
     const p = redis.pipeline();
     for (let i = 0; i < active; i++) {
       const name = `busy-${i}-${hex(4)}`;
       const token = hex(24);
-      actives.push({ name, token });
+      const handle = { name, key: baseKey(name), pw: "", code: "", token, term: 1, channel: "", epoch: "" };
+      actives.push(new RawStream(handle, stateBytes, changeBytes));
       p.call("FCALL", "relay_start", "1", baseKey(name), name, hex(32), hex(32), hex(24), token);
     }
     await p.exec();
     const before2 = await used();
-    for (let round = 0; round < history + 1; round++) {
+    for (let round = 0; round < edits + 1; round++) {
       const q = redis.pipeline();
-      for (const a of actives) {
-        q.call(
-          "FCALL",
-          "relay_publish",
-          "1",
-          baseKey(a.name),
-          a.name,
-          a.token,
-          "1",
-          hex(16),
-          plan.replace('"version":1', `"version":1,"r":${round}`),
-        );
+      const sent = actives.map((a) => {
+        const { opId, args } = a.next();
+        q.call("FCALL", ...publishArgs(a.stream, opId, args));
+        return args.kind;
+      });
+      const res = (await q.exec()) ?? [];
+      for (const [i, [err, reply]] of res.entries()) {
+        if (err) throw err;
+        (actives[i] as RawStream).ack(sent[i] as "s" | "p", publishAck(String(reply)));
       }
-      const res = await q.exec();
-      const bad = res?.find(([e]) => e);
-      if (bad) throw bad[0];
     }
     const after2 = await used();
-    sc.fig("state_bytes", "state size of the busy streams", plan.length, "B");
+    const wholes = actives.reduce((a, r) => a + r.sent.s, 0) / active;
+    sc.fig("state_bytes", "plan JSON size of the busy streams", planJson.length, "B");
+    sc.fig("sealed_state_bytes", "sealed size of that plan", stateBytes, "B");
     sc.fig(
       "per_busy_stream",
-      `Redis used_memory per stream with a state and ${history} history envelopes`,
+      `Redis used_memory per stream after a whole state and ${edits} edits`,
       (after2 - before2) / active,
       "B",
     );
-    sc.ratio("busy_vs_state", "busy stream memory / state size", "per_busy_stream", "state_bytes");
+    sc.fig("wholes_per_stream", "whole states sent per stream (first + asked for)", wholes, "count");
+    sc.ratio("busy_vs_state", "busy stream memory / plan JSON size", "per_busy_stream", "state_bytes");
     sc.note(
-      `A stream that published keeps its state plus ${history} history envelopes (each a full state): ~${history + 1}x the state size in Redis. ` +
-        "A 200 KB plan edited 32+ times holds ~6.6 MB; delta history (patches) would shrink this.",
+      "Protocol v2: a stream keeps its last whole state (snapshot) and the sealed changes since, whose bytes the server keeps below about the snapshot's " +
+        "(then it asks for a whole state, which empties the log). Blobs of the sealed sizes (Lua sees only their form); scenario 9 measures a 200 KB plan through the client.",
     );
-
-    // Clean up: the bench's streams go (the functions stay; they are not keys).
+  } finally {
+    // Clean up, also after a failure: the bench's streams go (the functions stay; they are not keys).
+    const mine = new Set([...names, ...actives.map((a) => a.stream.name)]);
     const del = redis.pipeline();
-    for (const n of [...names, ...actives.map((a) => a.name)]) {
+    for (const n of mine) {
       const b = baseKey(n);
-      del.del(`${b}:meta`, `${b}:state`, `${b}:log`);
+      del.del(`${b}:meta`, `${b}:snap`, `${b}:log`);
       del.zrem("relay:index", n);
       del.zrem("relay:deadline", n);
     }
     await del.exec();
-  } finally {
+    let cursor = "0";
+    do {
+      const [next, kv] = (await redis.hscan("relay:skeleton", cursor, "COUNT", 1000)) as [string, string[]];
+      cursor = next;
+      const gone = kv.filter((_, i) => i % 2 === 0 && mine.has(kv[i + 1] as string));
+      if (gone.length) await redis.hdel("relay:skeleton", ...gone);
+    } while (cursor !== "0");
+    if (cap === null) await redis.hdel("relay:config", "max_streams");
+    else await redis.hset("relay:config", "max_streams", cap);
     redis.disconnect();
   }
 

@@ -1,21 +1,24 @@
 /**
  * 1. Publish throughput. N concurrent keep-alive HTTP connections (node:http
  * Agent) hammer Webdis for a fixed time with:
- *   - checked publish: FCALL relay_publish, real token/term, a fresh ~1 KB state each call
+ *   - checked publish: FCALL relay_publish, real token/term, a whole ~1 KB state
+ *     (sealed size) each call; protocol v2 names the base seq, so each connection
+ *     publishes on its own stream, one publish in flight per stream
  *   - trivial FCALL:   FCALL_RO relay_version (the cheapest function through the same Webdis)
  * and ioredis (one connection, N commands in flight = pipelined) does
  *   - PUBLISH of an envelope of the same size straight to Redis (the floor)
  *   - FCALL relay_publish / FCALL_RO relay_version straight to Redis (diagnostics:
  *     the Lua cost without HTTP)
  * CPU of redis-server and webdis during each run comes from /proc/<pid>/stat.
+ * Scenario 9 (write-path.ts) measures one-waypoint edits (sealed patches) instead.
  */
 import http from "node:http";
 import { Redis } from "ioredis";
-import { commandBody, encodeArg } from "../../src/core/wire.ts";
 import type { Ctx } from "../lib/ctx.ts";
 import { makePlan } from "../lib/plan.ts";
 import { Scenario } from "../lib/report.ts";
-import { hex, post } from "../lib/stack.ts";
+import { blob, publishAck, publishArgs, publishBody, RawStream, sealedSizes } from "../lib/sealed.ts";
+import { post } from "../lib/stack.ts";
 import { CpuMeter, sleep } from "../lib/stats.ts";
 
 interface RunResult {
@@ -27,6 +30,9 @@ interface RunResult {
   firstError?: string;
 }
 
+/** One call of a variant on connection `i`: undefined when it succeeded, else what went wrong. */
+type Op = (i: number) => Promise<string | undefined>;
+
 export async function throughput(ctx: Ctx): Promise<Scenario> {
   const sc = new Scenario(1, "Publish throughput");
   const { stack, quick } = ctx;
@@ -37,33 +43,14 @@ export async function throughput(ctx: Ctx): Promise<Scenario> {
   const warmSeconds = quick ? 0.2 : 0.5;
   const rounds = quick ? 3 : 5;
 
-  const stream = await stack.startStream("tput");
-  const plan = makePlan(1024, 7);
-  // The state differs on every call (else relay_publish stores and publishes nothing).
-  const [head, tail] = JSON.stringify({ ...plan, rev: 123456789 }).split("123456789") as [string, string];
-  const encHead = encodeArg(head);
-  const encTail = encodeArg(tail);
-  const prefix = commandBody("FCALL", [
-    "relay_publish",
-    "1",
-    stream.key,
-    stream.name,
-    stream.token,
-    String(stream.term),
-  ]);
-  const opBase = hex(8);
-  let counter = 0;
-  const publishBody = () => {
-    const n = ++counter;
-    return `${prefix}/${opBase}${n.toString(16).padStart(16, "0")}/${encHead}${n}${encTail}`;
-  };
-  const versionBody = () => "FCALL_RO/relay_version/0";
-  const stateBytes = head.length + tail.length + 6;
-  sc.fig("state_bytes", "state size per publish", stateBytes, "B");
-  sc.fig("connections", "concurrent connections", conns, "conns");
+  // A whole ~1 KB plan each call, sealed (deflated first): Lua sees base64url of this length.
+  const stateBytes = (await sealedSizes({ ...makePlan(1024, 7), rev: 123456789 })).state;
+  const streams = await Promise.all(Array.from({ length: conns }, () => stack.startStream("tput")));
+  const raws = streams.map((st) => new RawStream(st, stateBytes, stateBytes, true));
+  sc.fig("state_bytes", "sealed state size per publish", stateBytes, "B");
+  sc.fig("connections", "concurrent connections (one stream each)", conns, "conns");
 
-  async function httpRun(bodyFn: () => string, ok: (text: string) => boolean, secs: number): Promise<RunResult> {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: conns });
+  async function run(op: Op, secs: number): Promise<RunResult> {
     const meter = new CpuMeter({ webdis: stack.webdis.proc.pid, redis: stack.redis.pid });
     const t0 = performance.now();
     const end = t0 + secs * 1000;
@@ -71,22 +58,18 @@ export async function throughput(ctx: Ctx): Promise<Scenario> {
     let errors = 0;
     let firstError: string | undefined;
     await Promise.all(
-      Array.from({ length: conns }, async () => {
+      Array.from({ length: conns }, async (_, i) => {
         while (performance.now() < end) {
-          const r = await post(agent, stack.webdis.port, bodyFn()).catch((e: Error) => ({
-            status: 0,
-            text: e.message,
-          }));
-          if (r.status === 200 && ok(r.text)) ops++;
+          const err = await op(i).catch((e: Error) => e.message);
+          if (err === undefined) ops++;
           else {
             errors++;
-            firstError ??= `${r.status} ${r.text.slice(0, 200)}`;
+            firstError ??= err;
           }
         }
       }),
     );
     const { wallMs, cpu } = meter.read();
-    agent.destroy();
     return result(ops, errors, wallMs, cpu, firstError);
   }
 
@@ -108,58 +91,44 @@ export async function throughput(ctx: Ctx): Promise<Scenario> {
     return r;
   }
 
+  const agent = new http.Agent({ keepAlive: true, maxSockets: conns });
+  const httpPublish: Op = async (i) => {
+    const raw = raws[i] as RawStream;
+    const { opId, args } = raw.next();
+    const r = await post(agent, stack.webdis.port, publishBody(raw.stream, opId, args));
+    if (r.status === 200 && raw.ack(args.kind, publishAck(r.text))) return undefined;
+    return `${r.status} ${r.text.slice(0, 200)}`;
+  };
+  const httpVersion: Op = async () => {
+    const r = await post(agent, stack.webdis.port, "FCALL_RO/relay_version/0");
+    return r.status === 200 && r.text.includes('"1"') ? undefined : `${r.status} ${r.text.slice(0, 200)}`;
+  };
+
   const redis = new Redis({ port: stack.redisPort, host: "127.0.0.1", lazyConnect: true, enableAutoPipelining: false });
   await redis.connect();
-  const envelopeSize = `{"v":1,"t":"state","epoch":"${stream.epoch}","seq":1,"ts":${Date.now()},"state":${head}1${tail}}`;
-  async function respRun(cmd: () => Promise<unknown>, secs: number): Promise<RunResult> {
-    const meter = new CpuMeter({ webdis: stack.webdis.proc.pid, redis: stack.redis.pid });
-    const t0 = performance.now();
-    const end = t0 + secs * 1000;
-    let ops = 0;
-    let errors = 0;
-    let firstError: string | undefined;
-    await Promise.all(
-      Array.from({ length: conns }, async () => {
-        while (performance.now() < end) {
-          try {
-            await cmd();
-            ops++;
-          } catch (e) {
-            errors++;
-            firstError ??= String(e);
-          }
-        }
-      }),
-    );
-    const { wallMs, cpu } = meter.read();
-    return result(ops, errors, wallMs, cpu, firstError);
-  }
-  const respPublish = () => redis.publish(`bench-floor-${stream.channel}`, envelopeSize);
-  const respFcall = () => {
-    const n = ++counter;
-    return redis.call(
-      "FCALL",
-      "relay_publish",
-      "1",
-      stream.key,
-      stream.name,
-      stream.token,
-      String(stream.term),
-      `${opBase}${n.toString(16).padStart(16, "0")}`,
-      `${head}${n}${tail}`,
-    );
+  const first = streams[0];
+  const envelopeSize = `{"v":2,"t":"state","epoch":"${first?.epoch}","seq":1,"ts":${Date.now()},"k":"s","c":"${blob(stateBytes)}"}`;
+  const respPublish: Op = async () => {
+    await redis.publish(`bench-floor-${first?.channel}`, envelopeSize);
+    return undefined;
   };
-  const respVersion = () => redis.call("FCALL_RO", "relay_version", "0");
-
-  const isPublished = (t: string) => t.includes('\\"changed\\":true') || t.includes('"changed":true');
-  const isVersion = (t: string) => t.includes('"1"');
+  const respFcall: Op = async (i) => {
+    const raw = raws[i] as RawStream;
+    const { opId, args } = raw.next();
+    const reply = String(await redis.call("FCALL", ...publishArgs(raw.stream, opId, args)));
+    return raw.ack(args.kind, publishAck(reply)) ? undefined : reply.slice(0, 200);
+  };
+  const respVersion: Op = async () => {
+    await redis.call("FCALL_RO", "relay_version", "0");
+    return undefined;
+  };
 
   const variants: [string, (secs: number) => Promise<RunResult>][] = [
-    ["checked", (s) => httpRun(publishBody, isPublished, s)],
-    ["trivial", (s) => httpRun(versionBody, isVersion, s)],
-    ["floor", (s) => respRun(respPublish, s)],
-    ["resp_fcall", (s) => respRun(respFcall, s)],
-    ["resp_version", (s) => respRun(respVersion, s)],
+    ["checked", (s) => run(httpPublish, s)],
+    ["trivial", (s) => run(httpVersion, s)],
+    ["floor", (s) => run(respPublish, s)],
+    ["resp_fcall", (s) => run(respFcall, s)],
+    ["resp_version", (s) => run(respVersion, s)],
   ];
   const acc = new Map<string, RunResult[]>();
   for (let round = 0; round < rounds; round++) {
@@ -174,6 +143,7 @@ export async function throughput(ctx: Ctx): Promise<Scenario> {
     }
   }
   redis.disconnect();
+  agent.destroy();
 
   const avg = (name: string, f: (r: RunResult) => number) => {
     const rs = acc.get(name) ?? [];
@@ -272,7 +242,7 @@ export async function throughput(ctx: Ctx): Promise<Scenario> {
     ratio === null ? null : ratio >= 80,
   );
   sc.note(
-    `${conns} keep-alive connections from one Node process; each variant runs ${rounds} slices of ${seconds} s (after ${warmSeconds} s warm-up each), interleaved with the others, averaged; ` +
+    `${conns} keep-alive connections from one Node process (one stream each: a v2 publish names its base seq); each variant runs ${rounds} slices of ${seconds} s (after ${warmSeconds} s warm-up each), interleaved with the others, averaged; ` +
       "the load generator shares the 2 cores with redis-server and webdis, so absolute ops/s are a floor for this box.",
   );
   return sc;
