@@ -3,9 +3,12 @@
  * can feed it made-up ones (test/unit/fault-checker.test.ts).
  *
  * What the product promises a follower (src/core/follower.ts):
- * - it applies a state only when its seq is the next one, so between two
- *   resets seq goes up by exactly 1 each time: no duplicate, no regression,
- *   no gap (a gap is a state lost as the follower saw it);
+ * - while live it applies a state only when its seq is the next one, so seq
+ *   goes up by exactly 1 each time: no duplicate, no regression, no gap (a gap
+ *   is a state lost as the follower saw it);
+ * - a sync's catch-up (catching up, connecting, offline) applies the changes it got in order and
+ *   shows the last one only, so there seq may jump forward, onto the state the
+ *   leader published at that seq (a jump onto any other is a change lost);
  * - anything else, a jump or a step back (the stream went back after Redis
  *   lost writes it had not fsynced), comes as a full state behind an
  *   explicit `reset` status;
@@ -22,6 +25,8 @@ export type HistoryEvent =
 export interface FollowerHistory {
   name: string;
   events: HistoryEvent[];
+  /** The follower's status when recording began (before its first status event); "live" when unknown. */
+  initialStatus?: string;
 }
 
 export interface LeaderHistory {
@@ -60,6 +65,14 @@ export interface CheckResult {
   figures: Figures;
 }
 
+/**
+ * Statuses in which a sync's catch-up lands and may show only the last state it
+ * got (offline too: a sync already under way when the link dropped still
+ * applies its reply). After a reset only the state it lands on is excused
+ * (then the window's next states, one by one).
+ */
+const CATCHING_UP = new Set(["catching-up", "connecting", "offline"]);
+
 export function percentile(xs: number[], p: number): number {
   if (xs.length === 0) return 0;
   const s = [...xs].sort((a, b) => a - b);
@@ -79,6 +92,7 @@ export function check(
 ): CheckResult {
   const violations: Violation[] = [];
   const known = new Set<number>([0, ...leader.published.map((p) => p.i)]);
+  const acked = new Set<string>(leader.published.map((p) => `${p.seq}:${p.i}`));
   const figures: Figures = {
     lost: 0,
     duplicates: 0,
@@ -97,9 +111,12 @@ export function check(
     let maxI = -1;
     /** A `reset` status was seen and its state not yet: only that one state may jump or step back. */
     let resetPending = false;
+    /** The follower's status: in CATCHING_UP a sync's catch-up may show only the last state of its run. */
+    let status = f.initialStatus ?? "live";
     const shown: { at: number; i: number }[] = [];
     for (const e of f.events) {
       if (e.t === "status") {
+        status = e.status;
         if (e.status === "reset") {
           resetPending = true;
           figures.resets[e.reason] = (figures.resets[e.reason] ?? 0) + 1;
@@ -115,9 +132,14 @@ export function check(
         } else if (e.seq < prev.seq) {
           figures.regressions++;
           bad("regression", `seq went from ${prev.seq} back to ${e.seq} without a reset`);
-        } else if (e.seq > prev.seq + 1) {
+        } else if (e.seq > prev.seq + 1 && (!CATCHING_UP.has(status) || !acked.has(`${e.seq}:${e.i}`))) {
           figures.lost += e.seq - prev.seq - 1;
-          bad("lost", `seq jumped from ${prev.seq} to ${e.seq} without a reset`);
+          bad(
+            "lost",
+            !CATCHING_UP.has(status)
+              ? `seq jumped from ${prev.seq} to ${e.seq} while ${status}, without a reset`
+              : `a catch-up from seq ${prev.seq} landed on state ${e.i} at seq ${e.seq}, which the leader never published there`,
+          );
         }
       }
       if (e.i < maxI) {
@@ -164,6 +186,7 @@ export function check(
 // Recording (not pure: attaches to a live follower), in the format above.
 
 interface Observable {
+  readonly status: string;
   readonly seq: number;
   readonly epoch: string | undefined;
   readonly state: unknown;
@@ -184,5 +207,5 @@ export function recordHistory(name: string, f: Observable): FollowerHistory {
   ];
   f.on("state", (u) => events.push({ t: "state", at: Date.now(), epoch: u.epoch, seq: u.seq, i: counterOf(u.state) }));
   f.on("status", (s) => events.push({ t: "status", at: Date.now(), status: s.status, reason: s.reason }));
-  return { name, events };
+  return { name, events, initialStatus: f.status };
 }

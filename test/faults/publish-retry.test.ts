@@ -8,28 +8,22 @@ import { describe, expect, it } from "vitest";
 import { createRelay, type LeaderStatus } from "../../src/node.ts";
 import { sleep, uniqueName, waitForStatus } from "../support/util.ts";
 import {
-  commandArgs,
+  contentKey,
   controlledFetch,
   creds,
   expectClean,
   expectConverged,
   fastBackoff,
+  publishesIn,
   recordAll,
+  type SentPublish,
+  serverState,
+  statesOf,
   useStack,
 } from "./support.ts";
 
 const fixture = useStack();
 const track = fixture.track;
-
-/** relay_publish bodies: [op id, state JSON] per attempt. */
-function publishes(bodies: string[]): { op: string; state: string }[] {
-  return bodies
-    .filter((b) => b.startsWith("FCALL/relay_publish/"))
-    .map((b) => {
-      const a = commandArgs(b);
-      return { op: a[7] as string, state: a[8] as string };
-    });
-}
 
 async function serverMeta(name: string): Promise<Record<string, string>> {
   const key = `relay:{${name}}:meta`;
@@ -68,11 +62,14 @@ describe("publish exactly once", () => {
     expect(result).toEqual({ seq: 2, changed: true });
     await leader.publish({ n: 3 });
 
-    const sent = publishes(ctl.bodies);
-    // n:2 went out twice with one op id; the server made one change of it.
-    expect(sent.map((p) => JSON.parse(p.state).n)).toEqual([1, 2, 2, 3]);
-    expect(sent[1]?.op).toBe(sent[2]?.op);
+    const sent = publishesIn(ctl.bodies);
+    // n:2 went out twice with one op id and the very same sealed bytes on the same base
+    // (sealing is random: a re-seal would be another request); the server made one change of it.
+    const states = await statesOf(await contentKey(name), name, leader.epoch, sent);
+    expect(states.map((s) => (s as { n: number }).n)).toEqual([1, 2, 2, 3]);
+    expect(sent[2]).toEqual(sent[1]);
     expect(new Set(sent.map((p) => p.op)).size).toBe(3);
+    expect(new Set(sent.map((p) => p.content)).size).toBe(3);
     expect((await serverMeta(name)).seq).toBe("3");
     expect(statuses).toEqual(["offline", "live"]);
 
@@ -103,13 +100,13 @@ describe("publish exactly once", () => {
     await waitForStatus(f, "live");
     await leader.publish({ v: "a0" });
 
-    // The first attempt of {v:"a"} is held for 900 ms: the client gives up after 250 ms,
-    // the user edits again ({v:"b"}), and only then does the held request reach Webdis.
-    let held = 0;
+    // The first attempt of {v:"a"} (the next publish: its content is sealed, so it is told
+    // by its place) is held for 900 ms: the client gives up after 250 ms, the user edits
+    // again ({v:"b"}), and only then does the held request reach Webdis.
+    const before = publishesIn(ctl.bodies).length;
+    let holds = 0;
     ctl.onCommand = (body) =>
-      body.startsWith("FCALL/relay_publish/") && body.includes('/{"v":"a"}/') && held++ === 0
-        ? { kind: "delay-send", ms: 900 }
-        : { kind: "pass" };
+      body.startsWith("FCALL/relay_publish/") && holds++ === 0 ? { kind: "delay-send", ms: 900 } : { kind: "pass" };
     const pa = leader.publish({ v: "a" });
     await sleep(300);
     const pb = leader.publish({ v: "b" });
@@ -119,9 +116,18 @@ describe("publish exactly once", () => {
     const [lateReply] = await Promise.all(ctl.late);
     expect(JSON.parse(JSON.parse(lateReply as string).FCALL)).toMatchObject({ duplicate: true, seq: 2 });
     expect(leader.state).toEqual({ v: "b" });
-    const meta = await serverMeta(name);
-    expect(JSON.parse((await fixture.stack.redis("GET", `relay:{${name}}:state`)) as string)).toEqual({ v: "b" });
-    expect(meta.seq).toBe(String(leader.seq));
+    // The held request was {v:"a"}'s first attempt, resent as is by the retry.
+    const key = await contentKey(name);
+    const all = publishesIn(ctl.bodies);
+    const states = await statesOf(key, name, leader.epoch, all);
+    const first = all[before] as SentPublish;
+    const ofA = all.slice(before).filter((p) => p.op === first.op);
+    expect(ofA.length, "the held request and its retry").toBeGreaterThanOrEqual(2);
+    for (const p of ofA) expect(p, "a retry of the held request").toEqual(first);
+    expect(states.slice(before)).toEqual(all.slice(before).map((p) => (p.op === first.op ? { v: "a" } : { v: "b" })));
+    // What Redis holds (snapshot + log, opened) is "b", at the leader's seq.
+    expect(await serverState(fixture.stack, name, key)).toEqual({ seq: leader.seq, state: { v: "b" } });
+    expect((await serverMeta(name)).seq).toBe(String(leader.seq));
     await expectConverged(leader, [f]);
     expectClean(rec);
     // "a" applied once (by the retry), then "b"; the late copy changed nothing.

@@ -17,6 +17,7 @@ import {
   expectClean,
   expectConverged,
   fastBackoff,
+  noise,
   recordAll,
   useStack,
 } from "./support.ts";
@@ -26,10 +27,11 @@ const PAD = 2_000;
 
 /**
  * Change i. The pad differs each time, so a delta would be as big as the state
- * and every envelope carries the whole 2 KB state: ~2 MB in all, far more than
- * a socket's receive buffer holds while nobody reads it.
+ * and every envelope carries the whole 2 KB state, which does not deflate much
+ * (noise): ~2 MB in all, far more than a socket's receive buffer holds while
+ * nobody reads it.
  */
-const change = (i: number) => ({ i, pad: `${i}:`.padEnd(PAD, "x") });
+const change = (i: number) => ({ i, pad: noise(PAD, i) });
 
 async function publishChanges(leader: Leader, from: number, to: number): Promise<void> {
   for (let i = from; i <= to; i++) await leader.publish(change(i));
@@ -115,7 +117,10 @@ async function stalledPair(name: string, staleAfterMs: number) {
 }
 
 describe("a follower that stops reading while 1,000 changes are published", () => {
-  it("short stall: nothing applied while stalled, then the backlog in order, every change once; a slow iterator gets the newest", async () => {
+  // 1,000 sealed 2 KB states to three followers: room on a loaded box (15 s seen at load 11).
+  it("short stall: nothing applied while stalled, then the backlog in order, every change once; a slow iterator gets the newest", {
+    timeout: 60_000,
+  }, async () => {
     const name = uniqueName("stall");
     const leader = track(await createRelay({ url: fixture.stack.webdisUrl, heartbeatMs: 0 }).start(name, creds));
     const pair = await stalledPair(name, 60_000);
@@ -152,7 +157,9 @@ describe("a follower that stops reading while 1,000 changes are published", () =
     for (const app of slowApps) expect((await app.next()).value).toEqual(change(N + 1));
   });
 
-  it("long stall: the silent subscription is replaced, the follower resets to the current state, the late backlog is dropped", async () => {
+  it("long stall: the silent subscription is replaced, the follower resets to the current state, the late backlog is dropped", {
+    timeout: 60_000,
+  }, async () => {
     const name = uniqueName("stall-long");
     const leader = track(await createRelay({ url: fixture.stack.webdisUrl, heartbeatMs: 150 }).start(name, creds));
     const pair = await stalledPair(name, 600);

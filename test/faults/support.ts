@@ -7,6 +7,10 @@ import { once } from "node:events";
 import { createServer, connect as netConnect, type Socket } from "node:net";
 import { afterAll, beforeAll, expect } from "vitest";
 import WebSocket from "ws";
+import { fold, openChange, openChanges } from "../../src/core/content.ts";
+import { applyChange } from "../../src/core/follower/delta.ts";
+import { derivePasswordKeys } from "../../src/core/seal.ts";
+import { sealedEnvelope } from "../../src/core/wire.ts";
 import type { Follower, FollowerStatus, FollowerUpdate, Leader, WebSocketFactory } from "../../src/node.ts";
 import { type Stack, type StackOptions, startStack } from "../setup/stack.ts";
 import { sleep } from "../support/util.ts";
@@ -266,28 +270,119 @@ export function commandArgs(body: string): string[] {
   return body.split("/").map((a) => decodeURIComponent(a));
 }
 
+/** One relay_publish request as it went out (ARGV: name, token, term, op, base seq, kind, sealed content). */
+export interface SentPublish {
+  op: string;
+  base: number;
+  kind: "s" | "p";
+  /** The sealed bytes: a retry must send these again, byte for byte. */
+  content: string;
+}
+
+/** The relay_publish requests among `bodies`, in order. */
+export function publishesIn(bodies: readonly string[]): SentPublish[] {
+  return bodies
+    .filter((b) => b.startsWith("FCALL/relay_publish/"))
+    .map((b) => {
+      const a = commandArgs(b);
+      return { op: a[7] as string, base: Number(a[8]), kind: a[9] as "s" | "p", content: a[10] as string };
+    });
+}
+
+/** A stream's content key (the password's HKDF half): what lets a test read sealed bytes it captured. */
+export async function contentKey(name: string, password = creds.password): Promise<CryptoKey> {
+  return (await derivePasswordKeys(name, password)).content;
+}
+
+/**
+ * The state each captured publish stands for: "s" opens to the state, "p" to
+ * a patch applied to the state of its base (from an earlier capture, or {} at
+ * seq 0). Opening proves the bytes are the leader's seal for that place.
+ */
+export async function statesOf(
+  key: CryptoKey,
+  name: string,
+  epoch: string,
+  sent: readonly SentPublish[],
+): Promise<unknown[]> {
+  const at = new Map<number, unknown>([[0, {}]]);
+  const out: unknown[] = [];
+  for (const p of sent) {
+    const seq = p.base + 1;
+    const change = await openChange(key, name, { v: 2, t: "state", epoch, seq, ts: 0, k: p.kind, c: p.content });
+    const r = applyChange({ seq: p.base, epoch, state: at.get(p.base) }, change);
+    if (r.kind !== "state") throw new Error(`captured change for seq ${seq} does not apply to its base`);
+    at.set(seq, r.state);
+    out.push(r.state);
+  }
+  return out;
+}
+
+/** What Redis holds for a stream (relay:{t}:snap + relay:{t}:log, opened and folded) and its seq. */
+export async function serverState(
+  stack: Stack,
+  name: string,
+  key: CryptoKey,
+): Promise<{ seq: number; state: unknown }> {
+  const base = `relay:{${name}}`;
+  const [epoch, seq] = (await stack.redis("HMGET", `${base}:meta`, "epoch", "seq")) as [string, string];
+  const snap = (await stack.redis("GET", `${base}:snap`)) as string | null;
+  const log = (await stack.redis("LRANGE", `${base}:log`, "0", "-1")) as string[];
+  const envs = [...(snap ? [snap] : []), ...log].map((e) => sealedEnvelope.parse(JSON.parse(e)));
+  const at = fold({ epoch, seq: Number(seq) }, await openChanges(key, name, envs));
+  return { seq: at.seq, state: at.state };
+}
+
 // ---------------------------------------------------------------------------
 // Recording and assertions.
 
 export interface StatusEvent {
   status: FollowerStatus;
   previous: FollowerStatus;
+  code: string;
   reason: string;
 }
 
+/** A state the follower showed, with the status it was in then ("live": from the channel, not a sync). */
+export type RecordedUpdate = FollowerUpdate & { during: FollowerStatus };
+
 export interface Recorder {
-  updates: FollowerUpdate[];
+  updates: RecordedUpdate[];
   statuses: StatusEvent[];
   /** The status path, e.g. ["live","offline","connecting","catching-up","live"]. */
   path(): FollowerStatus[];
 }
 
 export function recordAll(f: Follower): Recorder {
-  const updates: FollowerUpdate[] = [];
+  const updates: RecordedUpdate[] = [];
   const statuses: StatusEvent[] = [];
-  f.on("state", (u) => updates.push(u));
-  f.on("status", (s) => statuses.push({ status: s.status, previous: s.previous, reason: s.reason }));
+  f.on("state", (u) => updates.push({ ...u, during: f.status }));
+  f.on("status", (s) => statuses.push({ status: s.status, previous: s.previous, code: s.code, reason: s.reason }));
   return { updates, statuses, path: () => statuses.map((s) => s.status) };
+}
+
+/** The leader's acknowledged states by seq (its `published` events): what each seq holds. */
+export function recordPublished(leader: Leader): Map<number, unknown> {
+  const bySeq = new Map<number, unknown>();
+  leader.on("published", (p) => bySeq.set(p.seq, JSON.parse(JSON.stringify(p.state))));
+  return bySeq;
+}
+
+/**
+ * Nothing lost, as the follower showed it: every state is the one the leader
+ * published at that seq, and seqs are skipped only while not live. A sync's
+ * catch-up applies its run of changes and shows the last one only (a joiner may
+ * get a thousand); a live follower applies each message, so a skip while live
+ * is a change lost.
+ */
+export function expectFaithful(rec: Recorder, published: ReadonlyMap<number, unknown>): void {
+  for (const [i, u] of rec.updates.entries()) {
+    expect(published.has(u.seq), `seq ${u.seq} was never acknowledged to the leader`).toBe(true);
+    expect(u.state, `the state shown at seq ${u.seq}`).toEqual(published.get(u.seq));
+    const prev = rec.updates[i - 1];
+    if (prev && prev.epoch === u.epoch && u.seq > prev.seq + 1)
+      expect(u.during, `seq ${prev.seq} -> ${u.seq} while live: a change was lost`).not.toBe("live");
+  }
 }
 
 const ALLOWED: Record<FollowerStatus, FollowerStatus[]> = {
@@ -353,6 +448,24 @@ export async function until(what: string, cond: () => boolean, ms = 10_000): Pro
 }
 
 /**
+ * `n` characters that do not compress (a seeded xorshift over base64url): a
+ * change's text of 1 KiB or more is sealed deflated, so a repeated letter
+ * would weigh nothing on the wire or in the log.
+ */
+export function noise(n: number, seed = 1): string {
+  const abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  let x = (seed * 2654435761) >>> 0 || 1;
+  let out = "";
+  for (let k = 0; k < n; k++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out += abc[(x >>> 0) & 63];
+  }
+  return out;
+}
+
+/**
  * Publishes states {i: 1..n} one after another (each awaited, so each is a
  * change), `pauseMs` apart; `during(i)` runs before publish i (inject faults).
  */
@@ -361,7 +474,7 @@ export async function publishSeries(
   n: number,
   opts: { pauseMs?: number; pad?: number; during?: (i: number) => unknown } = {},
 ): Promise<void> {
-  const pad = opts.pad ? "x".repeat(opts.pad) : undefined;
+  const pad = opts.pad ? noise(opts.pad) : undefined;
   for (let i = 1; i <= n; i++) {
     await opts.during?.(i);
     await leader.publish(pad ? { i, pad } : { i });
