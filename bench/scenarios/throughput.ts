@@ -101,7 +101,7 @@ export async function throughput(ctx: Ctx): Promise<Scenario> {
   };
   const httpVersion: Op = async () => {
     const r = await post(agent, stack.webdis.port, "FCALL_RO/relay_version/0");
-    return r.status === 200 && r.text.includes('"1"') ? undefined : `${r.status} ${r.text.slice(0, 200)}`;
+    return r.status === 200 && r.text.startsWith('{"FCALL_RO":"') ? undefined : `${r.status} ${r.text.slice(0, 200)}`;
   };
 
   const redis = new Redis({ port: stack.redisPort, host: "127.0.0.1", lazyConnect: true, enableAutoPipelining: false });
