@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { errorFromRedis, GatewayError, OpError } from "../../src/core/errors.ts";
+import { errorFromRedis, GatewayError, OpError, staleSeq } from "../../src/core/errors.ts";
 import { httpCommander } from "../../src/core/http.ts";
 
 describe("errorFromRedis", () => {
@@ -12,6 +12,17 @@ describe("errorFromRedis", () => {
   it("reads retry-after from RATE_LIMITED", () => {
     const e = errorFromRedis("RATE_LIMITED too many failed attempts; retry in 42 s script: x") as OpError;
     expect(e.retryAfter).toBe(42);
+  });
+  it("v2's NEED_STATE is an OpError; STALE's message names the stream's seq", () => {
+    const need = errorFromRedis("NEED_STATE the log since the last whole state is full; send a whole state script: x");
+    expect([need instanceof OpError, need.code]).toEqual([true, "NEED_STATE"]);
+    const stale = errorFromRedis("STALE the change builds on seq 4 but the stream is at seq 9 script: relay_publish");
+    expect(staleSeq(stale)).toBe(9);
+    expect(staleSeq(need)).toBeUndefined();
+  });
+  it("SEALED is the client's own verdict: a server error text naming it is no SEALED", () => {
+    const e = errorFromRedis("SEALED change 3 does not open script: x");
+    expect([e instanceof GatewayError, e.code]).toEqual([true, "GATEWAY"]);
   });
   it("anything else is a GatewayError", () => {
     const e = errorFromRedis("ERR Function not found");

@@ -1,6 +1,15 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { baseKey, commandBody, encodeArg, nameProblem } from "../../src/core/wire.ts";
+import {
+  baseKey,
+  commandBody,
+  connectReply,
+  encodeArg,
+  envelope,
+  nameProblem,
+  patchBody,
+  publishReply,
+} from "../../src/core/wire.ts";
 
 describe("encodeArg", () => {
   it("encodes exactly the characters Webdis treats specially", () => {
@@ -46,5 +55,56 @@ describe("nameProblem", () => {
     expect(nameProblem("é".repeat(101))).toMatch(/longer/);
     expect(nameProblem("a\u0000b")).toMatch(/control/);
     expect(nameProblem("a\ud800b")).toMatch(/UTF-16/);
+  });
+});
+
+describe("v2 schemas", () => {
+  const head = { v: 2, t: "state", epoch: "3", seq: 4, ts: 1 };
+
+  it("a state envelope is sealed (k, base64url c) or a fetch notice; v1's plaintext states are refused", () => {
+    for (const ok of [
+      { ...head, k: "s", c: "AbC-_9" },
+      { ...head, k: "p", c: "x".repeat(50) },
+      { ...head, fetch: true },
+      { v: 2, t: "hb", epoch: "3", seq: 4, ts: 1 },
+      { v: 2, t: "ended", epoch: "3", seq: 4, ts: 1, reason: "stopped" },
+    ])
+      expect(envelope.safeParse(ok).success).toBe(true);
+    for (const bad of [
+      { ...head, v: 1, state: {} },
+      { ...head, state: {} },
+      { ...head, k: "x", c: "abc" },
+      { ...head, k: "s", c: "" },
+      { ...head, k: "s", c: "a+b/c=" },
+      { ...head, k: "s" },
+      { v: 1, t: "hb", epoch: "3", seq: 4, ts: 1 },
+    ])
+      expect(envelope.safeParse(bad).success).toBe(false);
+  });
+
+  it("a patch body needs 40-hex h and add/remove/replace ops with a path", () => {
+    const h = "a".repeat(40);
+    expect(patchBody.safeParse({ h, patch: [{ op: "replace", path: "/a", value: 1 }] }).success).toBe(true);
+    for (const bad of [
+      { h: "A".repeat(40), patch: [] },
+      { h: "a".repeat(39), patch: [] },
+      { h, patch: [{ op: "copy", path: "/a", from: "/b" }] },
+      { h, patch: [{ op: "add", value: 1 }] },
+      { h, patch: {} },
+      { patch: [] },
+    ])
+      expect(patchBody.safeParse(bad).success).toBe(false);
+  });
+
+  it("connect replies carry sealed changes, never a state; a publish reply may carry the snapshot hint", () => {
+    const base = { channel: "ab", epoch: "3", seq: 4, term: 1, updated: 1, pass: `9.${"0".repeat(40)}` };
+    const env = { ...head, k: "s", c: "x".repeat(40) };
+    expect(connectReply.safeParse({ ...base, mode: "full", changes: [env] }).success).toBe(true);
+    expect(connectReply.safeParse({ ...base, mode: "full", changes: [] }).success).toBe(true);
+    expect(connectReply.safeParse({ ...base, mode: "full", state: {} }).success).toBe(false);
+    expect(connectReply.safeParse({ ...base, mode: "changes", changes: [{ ...head, state: {} }] }).success).toBe(false);
+    const reply = { seq: 5, changed: true, duplicate: false };
+    expect(publishReply.parse({ ...reply, snapshot: true }).snapshot).toBe(true);
+    expect(publishReply.parse(reply).snapshot).toBeUndefined();
   });
 });
