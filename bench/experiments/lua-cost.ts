@@ -81,7 +81,10 @@ async function main() {
           const p = join(copy, file);
           const src = readFileSync(p, "utf8");
           if (!src.includes(from)) applied = false;
-          writeFileSync(p, src.replace(from, () => to)); // a function: `to` may hold "$'"
+          writeFileSync(
+            p,
+            src.replace(from, () => to),
+          ); // a function: `to` may hold "$'"
         }
         if (!applied) {
           console.log(`${label}: edit does not apply to the current lua/ (skipped)`);
