@@ -10,8 +10,9 @@
  * Webdis says when it has no Redis connection: nothing reached Redis).
  */
 import { describe, expect, it } from "vitest";
+import { openChange } from "../../src/core/content.ts";
 import { httpCommander } from "../../src/core/http.ts";
-import { derivePasswordKeys, type SealKind, unseal } from "../../src/core/seal.ts";
+import { derivePasswordKeys } from "../../src/core/seal.ts";
 import { deriveVerifier } from "../../src/core/secrets.ts";
 import { baseKey } from "../../src/core/wire.ts";
 import type { LeaderStatus, RelayError, RelayOptions } from "../../src/node.ts";
@@ -62,9 +63,10 @@ const isPublish = (body: string) => body.startsWith("FCALL/relay_publish/");
 async function publishes(bodies: string[], leader: { name: string; epoch: string }) {
   const key = (await derivePasswordKeys(leader.name, creds.password)).content;
   const sent = bodies.filter(isPublish).map(async (b) => {
-    const [op, base, kind, content] = commandArgs(b).slice(7) as [string, string, SealKind, string];
-    const place = { name: leader.name, epoch: leader.epoch, seq: Number(base) + 1, kind };
-    return [op, JSON.parse(await unseal(key, place, content)) as unknown] as const;
+    const [op, base, k, c] = commandArgs(b).slice(7) as [string, string, "s" | "p", string];
+    const env = { v: 2, t: "state", epoch: leader.epoch, seq: Number(base) + 1, ts: 0, k, c } as const;
+    const change = await openChange(key, leader.name, env);
+    return [op, change.patch ? { h: change.h, patch: change.patch } : change.state] as const;
   });
   return Promise.all(sent);
 }
