@@ -60,6 +60,28 @@ describe("fault checker", () => {
     expect(rules(jump)).toEqual(["lost"]);
   });
 
+  it("a catch-up (catching-up, connecting, offline) may jump, only onto the state the leader published at that seq", () => {
+    for (const during of ["catching-up", "connecting", "offline"]) {
+      const ok = check(leaderOf(6), one([st(1), status(during), st(4), status("live"), st(5), st(6)]), 0, 60_000);
+      expect([during, rules(ok)]).toEqual([during, []]);
+    }
+    // Live, a jump is a loss; so is a catch-up landing on another state than the leader's at that seq.
+    expect(rules(check(leaderOf(6), one([st(1), st(4), st(5), st(6)]), 0, 60_000))).toEqual(["lost"]);
+    const wrong = check(
+      leaderOf(6),
+      one([st(1), status("catching-up"), st(4, 3), status("live"), st(5), st(6)]),
+      0,
+      60_000,
+    );
+    expect(rules(wrong)).toContain("lost");
+  });
+
+  it("the status when recording began counts: a history begun while connecting may jump at once", () => {
+    const events = [st(1), st(4), st(5)];
+    expect(rules(check(leaderOf(5), [{ name: "f1", events, initialStatus: "connecting" }], 0, 60_000))).toEqual([]);
+    expect(rules(check(leaderOf(5), [{ name: "f1", events }], 0, 60_000))).toEqual(["lost"]);
+  });
+
   it("flags a duplicate: the same seq applied twice", () => {
     const r = check(leaderOf(3), one([st(1), st(2), st(2), st(3)]), 0, 60_000);
     expect(rules(r)).toEqual(["duplicate"]);
