@@ -165,7 +165,7 @@ export async function bytesOnTheWire(ctx: Ctx): Promise<Scenario> {
     sc.fig("hs_full_eq", "follower bytes per edit if it got the full state (computed)", fullEq, "B");
     sc.fig(
       "frame_overhead",
-      "full-state message over the plan JSON (sealing, base64url, envelope, chunk)",
+      "full-state message vs the plan JSON (deflate, seal, base64url, envelope; < 0: smaller)",
       (fullEq / (mean(est.full) ?? 1) - 1) * 100,
       "%",
     );
