@@ -268,7 +268,7 @@ describe("mission-relay up", () => {
     for (let l = await next(); !l.startsWith("Ready"); l = await next()) out += `${l}\n`;
     expect(out).toContain(`edge    http://127.0.0.1:${p}`);
     const res = await fetch(`http://127.0.0.1:${p}/`, { method: "POST", body: "FCALL_RO/relay_version/0" });
-    expect(await res.json()).toEqual({ FCALL_RO: "1" });
+    expect(await res.json()).toEqual({ FCALL_RO: "2" });
     const refused = await fetch(`http://127.0.0.1:${p}/`, { method: "POST", body: "KEYS/*" });
     expect(refused.status).toBe(403);
     const closed = new Promise<number>((res2) => child.on("close", (c) => res2(c ?? -1)));
@@ -335,7 +335,7 @@ describe("mission-relay up: taken default ports and the web UI", () => {
     expect(reply).toMatch(/^HTTP\/1\.1 400/);
     expect(child?.exitCode).toBeNull();
     const res = await fetch(`${printedUrl(/edge/).url}/`, { method: "POST", body: "FCALL_RO/relay_version/0" });
-    expect(await res.json()).toEqual({ FCALL_RO: "1" });
+    expect(await res.json()).toEqual({ FCALL_RO: "2" });
   });
 
   const printedUrl = (label: RegExp) => {
@@ -351,7 +351,7 @@ describe("mission-relay up: taken default ports and the web UI", () => {
     expect(web.port).not.toBe(WEB_DEFAULT);
     // The printed command door is the real one.
     const res = await fetch(`${door.url}/`, { method: "POST", body: "FCALL_RO/relay_version/0" });
-    expect(await res.json()).toEqual({ FCALL_RO: "1" });
+    expect(await res.json()).toEqual({ FCALL_RO: "2" });
   });
 
   it("serves the web UI: the page, its script, and where the doors are", async () => {
