@@ -44,7 +44,8 @@ const dec = new TextDecoder("utf-8", { fatal: true });
 
 async function packed(text: string): Promise<Uint8Array> {
   const bytes = enc.encode(text);
-  if (bytes.length < COMPRESS_FROM) return bytes;
+  // Runtimes without CompressionStream (old Safari) seal the text as it is; every reader can still open it.
+  if (bytes.length < COMPRESS_FROM || typeof CompressionStream === "undefined") return bytes;
   const z = await deflate(bytes);
   if (z.length + 1 >= bytes.length) return bytes;
   const out = new Uint8Array(z.length + 1);

@@ -131,10 +131,16 @@ export interface Relay {
   readonly url: string;
 }
 
-export function createRelay(options: RelayOptions): Relay {
+/** What a runtime adapter may bring (src/node.ts): a cheaper fetch for commands, used unless the caller gives one. */
+export interface RuntimeParts {
+  commandFetch?: typeof fetch;
+}
+
+export function createRelay(options: RelayOptions, runtime: RuntimeParts = {}): Relay {
   const o = checked(relayOptionsSchema, options, "relay options");
   const backoff = o.backoff ?? defaultBackoff;
-  const http: Commander = httpCommander({ url: o.url, fetch: o.fetch, timeoutMs: o.timeoutMs, backoff });
+  const commandFetch = o.fetch ?? runtime.commandFetch;
+  const http: Commander = httpCommander({ url: o.url, fetch: commandFetch, timeoutMs: o.timeoutMs, backoff });
   // Live updates come from the subscription door when there is one (WebSockets
   // are only safe there: see webdis.subscribe.json), else from the command door.
   const subUrl = o.subscribeUrl ?? o.url;

@@ -21,7 +21,7 @@ export function gateView(
     type: "password",
     name: "secret",
     required: true,
-    autocomplete: lead ? "current-password" : "current-password",
+    autocomplete: "current-password",
   });
   // Leading also needs the password: it opens the sealed plan.
   const password = h("input", { type: "password", name: "password", required: true, autocomplete: "current-password" });
@@ -65,7 +65,9 @@ export function gateView(
       onReady();
     } catch (err) {
       msg.append(banner("error", errorText(err, lead ? "resume" : "join", name)));
-      secret.select();
+      // The field that was wrong: the password, or the code (or the follower's password).
+      const wrong = lead && (err as { code?: string }).code === "BAD_PASSWORD" ? password : secret;
+      wrong.select();
     } finally {
       button.disabled = false;
     }

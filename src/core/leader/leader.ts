@@ -57,7 +57,7 @@ export class Leader extends Emitter<LeaderEvents> {
   get epoch(): string {
     return this.#session.epoch;
   }
-  /** Keep it (with the code) to reconnect or stop during a flood of wrong codes: `reconnect(name, { code, pass })`. */
+  /** Keep it (with the code) to reconnect or stop during a flood of wrong codes: `reconnect(name, { password, code, pass })`. */
   get pass(): string {
     return this.#session.pass;
   }
@@ -112,9 +112,21 @@ export class Leader extends Emitter<LeaderEvents> {
           this.#acked(job, { seq: s.seq, changed: false }, before);
           continue;
         }
+        // Sealing happens here, not on the wire: if it fails (a runtime without the
+        // crypto or compression it needs) nothing was sent and retrying cannot help.
+        let body: SealedPublish;
+        try {
+          body = await this.#sealed(job, s);
+        } catch (e) {
+          const err = new RelayError("SEALED", "this state cannot be sealed here", { cause: e });
+          this.#queue.failed(job);
+          for (const w of job.waiters) w.reject(err);
+          this.emit("error", { error: err });
+          continue;
+        }
         let reply: PublishReply;
         try {
-          reply = await this.#deps.publish(s, job.opId, await this.#sealed(job, s));
+          reply = await this.#deps.publish(s, job.opId, body);
         } catch (e) {
           const wait = this.#failed(job, asRelayError(e, "publish failed"));
           if (wait) await wait;
