@@ -47,6 +47,7 @@ function rig(
     snapshot?: boolean;
     fail?: (n: number) => Error | undefined;
     landed?: (n: number) => boolean;
+    key?: CryptoKey;
   } = {},
 ) {
   const sent: Sent[] = [];
@@ -97,7 +98,7 @@ function rig(
     seq: o.seq ?? 0,
     state,
     json: JSON.stringify(state),
-    key,
+    key: o.key ?? key,
     snapshot: o.snapshot ?? false,
     token: "t",
     pass: "-",
@@ -207,5 +208,21 @@ describe("leader on the real seal", () => {
       [7, "s"],
       [8, "p"],
     ]);
+  });
+
+  it("a state that cannot be sealed here is a final SEALED error for its caller, never sent, the leader still live", async () => {
+    // A key that cannot encrypt stands for a runtime without the crypto the seal needs.
+    const hmac = await crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const { sent, leader } = rig({ key: hmac });
+    const errors: string[] = [];
+    leader.on("error", ({ error }) => errors.push(error.code));
+    const err = await leader.publish(plan(1)).then(
+      () => undefined,
+      (e: RelayError) => e,
+    );
+    expect(err?.code).toBe("SEALED");
+    expect(sent).toHaveLength(0);
+    expect(errors).toEqual(["SEALED"]);
+    expect(leader.status).toBe("live");
   });
 });
