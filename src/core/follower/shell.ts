@@ -162,7 +162,6 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
       this.#window.hear(act.seq);
       if (!this.#syncing) this.#drain();
     } else if (act.kind === "hold") {
-      this.#window.hear(act.env.seq);
       this.#hold(act.env);
     }
   }
@@ -181,6 +180,8 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
         return;
       }
       if (this.#ended()) return;
+      // Heard once opened, not on arrival: a backlog still being opened is no gap (its reorder timer would fire).
+      this.#window.hear(change.seq);
       this.#window.hold(change, this.#seq);
       // During a sync everything waits in the window and is drained after the reply.
       if (!this.#syncing) this.#drain();
