@@ -264,17 +264,19 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
    */
   #applyRun(changes: readonly Change[]) {
     let at: Position = { seq: this.#seq, epoch: this.#epoch, state: this.#state };
-    let last: Change | undefined;
-    const todo = changes.filter((c) => c.epoch !== at.epoch || c.seq > at.seq);
-    for (const [i, c] of todo.entries()) {
-      if (c.seq !== at.seq + 1) break;
-      const r = applyChange(at, c, false, i === todo.length - 1);
-      if (r.kind === "mismatch") return this.#misfit(r.code);
-      if (r.kind === "state") {
-        at = { seq: c.seq, epoch: c.epoch, state: r.state };
-        last = c;
-      }
+    // The contiguous run after our seq, so the change hashed is the last one applied.
+    const run: Change[] = [];
+    for (const c of changes) {
+      if (c.epoch === at.epoch && c.seq <= at.seq) continue;
+      if (c.seq !== (run[run.length - 1]?.seq ?? at.seq) + 1) break;
+      run.push(c);
     }
+    for (const [i, c] of run.entries()) {
+      const r = applyChange(at, c, false, i === run.length - 1);
+      if (r.kind === "mismatch") return this.#misfit(r.code);
+      if (r.kind === "state") at = { seq: c.seq, epoch: c.epoch, state: r.state };
+    }
+    const last = run[run.length - 1];
     if (last) this.#commit(last, at.state);
     return true;
   }
