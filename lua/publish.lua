@@ -100,24 +100,29 @@ local function relay_publish(keys, argv)
   local seq = tonumber(m.seq) + 1
   local env = envelope('state', m.epoch, seq, now, ',"k":"' .. kind .. '","c":"' .. content .. '"')
   local snap_seq = m.snap_seq or 0
+  local ttl = backstop_ttl(cfg)
   if kind == 's' then
-    redis.call('SET', k.snap, env)
+    redis.call('SET', k.snap, env, 'PX', ttl)
     redis.call('DEL', k.log)
     snap_seq, snap_b, chain_b, chain_n = seq, #content, 0, 0
   else
     redis.call('RPUSH', k.log, env)
+    -- A new list has no TTL yet; later ones keep the one `touch` renews.
+    if chain_n == 0 then redis.call('PEXPIRE', k.log, ttl) end
     chain_b, chain_n = chain_b + #content, chain_n + 1
   end
-  redis.call('HSET', k.meta, 'seq', seq, 'updated', now, 'op', op, 'op_seq', seq, 'ops', remember_op(m, op, seq),
-    'pb_start', pb_start, 'pb_used', used + #content,
+  redis.call('HSET', k.meta, 'seq', seq, 'updated', now, 'deadline', now + cfg.idle_ttl * 1000,
+    'op', op, 'op_seq', seq, 'ops', remember_op(m, op, seq), 'pb_start', pb_start, 'pb_used', used + #content,
     'snap_seq', snap_seq, 'snap_b', snap_b, 'chain_b', chain_b, 'chain_n', chain_n)
   if #env > cfg.max_push then
     redis.call('PUBLISH', m.channel, envelope('state', m.epoch, seq, now, ',"fetch":true'))
   else
     redis.call('PUBLISH', m.channel, env)
   end
-  touch(argv[1], k, cfg, now)
-  sweep(cfg, now)
+  if renew_due(m, cfg, now) then
+    touch(argv[1], k, cfg, now)
+    sweep(cfg, now)
+  end
   return '{"seq":' .. seq .. ',"changed":true,"duplicate":false,"snapshot":' ..
     tostring(wants_snapshot(cfg, snap_b, chain_b, chain_n)) .. '}'
 end
