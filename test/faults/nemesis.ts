@@ -125,6 +125,26 @@ export function incrAof(dataDir: string): string {
   if (incr.length !== 1) throw new Error(`expected one incr AOF in ${dir}, found ${incr.join(", ") || "none"}`);
   return join(dir, incr[0] as string);
 }
+
+/**
+ * The AOF tail lost: the primary is killed, its incr AOF cut back to `keptBytes`
+ * (what it held at the point the test chose), and started again. Resolves with the
+ * seq `name` is at afterwards, as relay_list says.
+ */
+export async function loseAofTail(
+  stack: Stack,
+  aof: string,
+  keptBytes: number,
+  name: string,
+): Promise<number | undefined> {
+  await stack.signal("primary", "SIGKILL");
+  if (statSync(aof).size <= keptBytes) throw new Error("the AOF did not grow after the point to go back to");
+  truncateSync(aof, keptBytes);
+  await stack.start("primary");
+  const listed = String(await stack.redis("FCALL_RO", "relay_list", "0", "-", "100"));
+  return (JSON.parse(listed) as { streams: { name: string; seq: number }[] }).streams.find((x) => x.name === name)?.seq;
+}
+
 const portOf = (url: string) => Number(new URL(url).port);
 
 /** Applies one fault; resolves with its heal. */
