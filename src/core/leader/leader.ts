@@ -6,7 +6,7 @@
  * (heartbeat.ts) and the status table (machine.ts).
  */
 import { sealChange } from "../content.ts";
-import { RelayError } from "../errors.ts";
+import { OpError, RelayError } from "../errors.ts";
 import { Emitter } from "../events.ts";
 import { classify, quotaSeconds, surelyNotSent } from "./failure.ts";
 import { fenceFor } from "./fencing.ts";
@@ -207,6 +207,9 @@ export class Leader extends Emitter<LeaderEvents> {
     const fence = fenceFor(err);
     if (fence) this.#dispatch(fence);
     else this.emit("error", { error: err });
+    // A refusal is an answer: a leader that went offline on the way here is reachable again
+    // (fast-check found one offline for good after a network error, then STALE twice more).
+    if (!fence && err instanceof OpError) this.#dispatch({ type: "answered", idle: q.idle });
     return undefined;
   }
 

@@ -13,6 +13,8 @@ export type LeaderEvent =
   | { type: "ack"; duplicate: boolean; idle: boolean }
   /** A heartbeat was acknowledged. */
   | { type: "beat-ok"; idle: boolean }
+  /** The server refused a publish for good (its caller hears why): it answers, so it is reachable. */
+  | { type: "answered"; idle: boolean }
   /** A publish or heartbeat could not reach the server (it will be retried). */
   | { type: "unreachable"; message: string }
   /** LEADER_REPLACED: another leader holds a newer term. */
@@ -60,6 +62,7 @@ export const ROWS: readonly Row[] = [
   },
   // Offline stays offline until the queue has drained (an ack with more waiting matches no row).
   { from: ["offline"], on: "beat-ok", idle: true, to: "live", code: "heartbeat", effects: ["emit-status"] },
+  { from: ["offline"], on: "answered", idle: true, to: "live", code: "reachable", effects: ["emit-status"] },
   { from: SENDING, on: "unreachable", to: "offline", code: "unreachable", effects: ["emit-status"] },
   {
     from: SENDING,
@@ -92,6 +95,7 @@ export const REASON_TEXT: Record<LeaderReason, string> = {
   published: "published",
   "retry-confirmed": "published (retry confirmed)",
   heartbeat: "heartbeat",
+  reachable: "the server answered again",
   unreachable: "the server could not be reached",
   replaced: "another leader took over",
   gone: "the stream no longer exists",

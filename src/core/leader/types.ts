@@ -11,6 +11,8 @@ export type LeaderReason =
   | "published"
   | "retry-confirmed"
   | "heartbeat"
+  /** Offline, then the server refused a publish for good: it is reachable again (nothing waits). */
+  | "reachable"
   | "unreachable"
   | "replaced"
   | "gone"
