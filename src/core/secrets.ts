@@ -1,7 +1,10 @@
 /**
- * Secrets never leave the client in plain text. A password or leader code is
- * stretched with PBKDF2-SHA-256 (salted with the purpose and the stream name)
- * into a 256-bit verifier; Lua stores only a salted hash of that verifier.
+ * Secrets never leave the client in plain text. The leader code is stretched
+ * with PBKDF2-SHA-256 (salted with the purpose and the stream name) into a
+ * 256-bit verifier; Lua stores only a salted hash of it. The password goes
+ * through seal.ts instead (one PBKDF2 split by HKDF into its verifier and the
+ * content key); "password" here is the v1 derivation, kept for tests that
+ * show the two differ.
  */
 export const PBKDF2_ITERATIONS = 150_000;
 
