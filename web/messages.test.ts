@@ -33,6 +33,7 @@ describe("plain-word errors", () => {
     expect(new Set(texts).size).toBe(resets.length);
     expect(followerStatusText("reset", "epoch-changed")).toMatch(/stream restarted/);
     expect(followerStatusText("reset", "history-too-short")).toMatch(/more changes than the relay keeps/);
+    expect(followerStatusText("catching-up", "sealed-refused")).toMatch(/does not open .* not shown/);
     expect(followerStatusText("catching-up", "gap")).toMatch(/went missing/);
     expect(followerStatusText("catching-up", "silence")).toMatch(/No word from the relay/);
     // The browser test reads these two while the relay is down.

@@ -103,6 +103,8 @@ const STATUS_TEXT: Record<FollowerStatus, Partial<Record<ReasonCode | "", string
     "delta-out-of-order": DELTA_CATCH_UP,
     "delta-failed": DELTA_CATCH_UP,
     "delta-mismatch": DELTA_CATCH_UP,
+    "sealed-refused":
+      "A change arrived that does not open with this stream's password (altered on the way); it was not shown. Fetching the plan again.",
   },
   reset: {
     "": "Loading the current plan.",
