@@ -46,15 +46,24 @@ local function home_db()
   pcall(redis.call, 'SELECT', 0)
 end
 
+-- The merged table is built only when relay:config changed since the last call (the
+-- library's locals live as long as it is loaded); every call still reads the hash, so an
+-- operator's HSET counts from the next call on. Callers never write to it.
+local last_raw, last_cfg = nil, DEFAULTS
+
 local function config()
   home_db()
+  local raw = redis.call('HGETALL', CONFIG)
+  if #raw == 0 then return DEFAULTS end
+  local key = table.concat(raw, '\0')
+  if key == last_raw then return last_cfg end
   local cfg = {}
   for k, v in pairs(DEFAULTS) do cfg[k] = v end
-  local raw = redis.call('HGETALL', CONFIG)
   for i = 1, #raw, 2 do
     local n = tonumber(raw[i + 1])
     if DEFAULTS[raw[i]] ~= nil and n and n >= 0 then cfg[raw[i]] = math.floor(n) end
   end
+  last_raw, last_cfg = key, cfg
   return cfg
 end
 
