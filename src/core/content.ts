@@ -53,9 +53,9 @@ async function packed(text: string): Promise<Uint8Array> {
   return out;
 }
 
-async function unpacked(bytes: Uint8Array): Promise<string | undefined> {
+async function unpacked(bytes: Uint8Array, limit: number): Promise<string | undefined> {
   try {
-    return dec.decode(bytes[0] === 0 ? await inflate(bytes.subarray(1), MAX_INFLATED) : bytes);
+    return dec.decode(bytes[0] === 0 ? await inflate(bytes.subarray(1), limit) : bytes);
   } catch {
     return undefined;
   }
@@ -66,9 +66,15 @@ export async function sealChange(key: CryptoKey, at: Omit<SealPlace, "kind">, ch
 }
 
 /** Opens one sealed envelope of stream `name` into a change; SEALED when it does not open or is not a plan. */
-export async function openChange(key: CryptoKey, name: string, env: SealedEnvelope): Promise<Change> {
+/** `limit`: the bytes a deflated text may inflate to (MAX_INFLATED; tests lower it). */
+export async function openChange(
+  key: CryptoKey,
+  name: string,
+  env: SealedEnvelope,
+  limit = MAX_INFLATED,
+): Promise<Change> {
   const bytes = await unsealBytes(key, { name, epoch: env.epoch, seq: env.seq, kind: env.k }, env.c);
-  const text = await unpacked(bytes);
+  const text = await unpacked(bytes, limit);
   const base = { seq: env.seq, epoch: env.epoch, ts: env.ts };
   let value: unknown;
   try {

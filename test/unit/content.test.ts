@@ -16,6 +16,7 @@ import {
   sealChange,
   wholeState,
 } from "../../src/core/content.ts";
+import { deflate } from "../../src/core/deflate.ts";
 import { RelayError } from "../../src/core/errors.ts";
 import type { Change } from "../../src/core/follower/delta.ts";
 import { diff } from "../../src/core/patch.ts";
@@ -101,6 +102,20 @@ describe("openChange", () => {
     await sealedRefusal(openChange(key, NAME, { ...env, seq: 4 }));
     await sealedRefusal(openChange(key, NAME, { ...env, epoch: "2" }));
     await sealedRefusal(openChange(key, "beta", env));
+  });
+
+  it("refuses (SEALED) a deflated text that inflates past the limit, and stops reading there", async () => {
+    // 8 MiB of one byte deflates to ~8 KB: a small change must not become a huge one on a follower.
+    const big = new TextEncoder().encode(`{"pad":"${"a".repeat(8 * 1024 * 1024)}"}`);
+    const z = await deflate(big);
+    const body = new Uint8Array(z.length + 1);
+    body.set(z, 1);
+    const c = await sealBytes(key, { name: NAME, epoch: "1", seq: 2, kind: "s" }, body);
+    const env: SealedEnvelope = { v: 2, t: "state", epoch: "1", seq: 2, ts: 1, k: "s", c };
+    expect(c.length).toBeLessThan(100_000);
+    await sealedRefusal(openChange(key, NAME, env, 1024 * 1024));
+    // Under the default limit the same text is a state.
+    expect((await openChange(key, NAME, env)).state).toMatchObject({ pad: expect.any(String) });
   });
 
   it("refuses (SEALED) a deflate marker whose body does not inflate", async () => {
