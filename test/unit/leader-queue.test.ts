@@ -102,6 +102,34 @@ describe("publishing queue", () => {
     expect(c.q.take()).toBe(ca);
   });
 
+  it("a patch whose result would stringify otherwise (a key added mid-object, keys reordered) goes whole", () => {
+    const { q } = queue();
+    const notes = "n".repeat(200);
+    const cases: [object, object][] = [
+      [
+        { a: 1, notes, c: 3 },
+        { a: 1, b: 2, notes, c: 3 },
+      ], // apply puts b last
+      [
+        { a: 1, notes },
+        { notes, a: 1 },
+      ], // no op at all, yet the JSON changed
+      [{ wp: [{ x: 1, y: 2, notes }] }, { wp: [{ x: 1, z: 0, y: 2, notes }] }],
+    ];
+    for (const [base, next] of cases) {
+      q.offer(JSON.stringify(next), next, { resolve() {}, reject() {} });
+      const job = q.take();
+      if (!job) throw new Error("no job");
+      expect(q.changeOf(job, base, false), JSON.stringify(next)).toEqual({ kind: "s", text: job.json });
+      q.acked(job);
+    }
+    // A key added last still goes as a patch.
+    q.offer(JSON.stringify({ a: 1, notes, z: 9 }), { a: 1, notes, z: 9 }, { resolve() {}, reject() {} });
+    const last = q.take();
+    if (!last) throw new Error("no job");
+    expect(q.changeOf(last, { a: 1, notes }, false).kind).toBe("p");
+  });
+
   it("STALE: the base is unknown, so the job (or the newer one) goes whole; retries are bounded; an ack knows the base again", () => {
     const { q, offer } = queue();
     const notes = "n".repeat(200);

@@ -12,7 +12,7 @@
  * dropped in favour of a newer state (`requeue`).
  */
 import { type ChangeText, patchChange, wholeState } from "../content.ts";
-import { diff } from "../patch.ts";
+import { apply, diff } from "../patch.ts";
 import { randomHex } from "../secrets.ts";
 import type { PublishResult, SealedPublish } from "./types.ts";
 
@@ -49,10 +49,16 @@ export const MAX_GARBLED = 3;
  * when it is smaller than the whole state; else "-" (send the state whole).
  * `next` must be plain JSON data (as JSON.parse gives it): `patchFor` makes it so.
  */
-export function patchText(base: unknown, next: unknown, fullLength: number): string {
+export function patchText(base: unknown, next: unknown, fullLength: number, json?: string): string {
   if (typeof base !== "object" || base === null || Array.isArray(base)) return "-";
-  const text = JSON.stringify(diff(base, next));
-  return text.length < fullLength ? text : "-";
+  const ops = diff(base, next);
+  const text = JSON.stringify(ops);
+  if (text.length >= fullLength) return "-";
+  // The diff sees objects, not their key order: a key added mid-object or keys reordered
+  // give a patch whose result stringifies otherwise, and followers would refuse it (its
+  // SHA-1 is of `json`) at every catch-up until the next whole state. Such a state goes whole.
+  if (json !== undefined && JSON.stringify(apply(base, ops)) !== json) return "-";
+  return text;
 }
 
 export const patchFor = (base: unknown, next: unknown, fullLength: number): string =>
@@ -112,7 +118,7 @@ export class PublishQueue {
    */
   changeOf(job: Job, base: unknown, whole: boolean): ChangeText {
     if (!job.change) {
-      const patch = this.baseUnknown || whole ? "-" : patchText(base, plainOf(job), job.json.length);
+      const patch = this.baseUnknown || whole ? "-" : patchText(base, plainOf(job), job.json.length, job.json);
       job.change = patch === "-" ? wholeState(job.json) : patchChange(job.json, patch);
     }
     return job.change;
