@@ -58,6 +58,9 @@ local function relay_start(keys, argv)
   -- two streams never share a channel.
   local channel = redis.sha1hex('channel\0' .. argv[4] .. '\0' .. name .. '\0' .. epoch)
   local code_hash = hash_secret(code_salt, argv[3])
+  -- A snapshot or log may outlive an earlier instance's meta by a little (they get their
+  -- TTL when written, meta when renewed): never inherit them.
+  redis.call('DEL', k.snap, k.log)
   redis.call('HSET', k.meta,
     'name', name, 'channel', channel, 'epoch', epoch, 'seq', 0, 'term', 1,
     'pw_salt', pw_salt, 'pw_hash', hash_secret(pw_salt, argv[2]),

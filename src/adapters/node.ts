@@ -34,11 +34,16 @@ export function keepAliveFetch(input: string | URL | Request, init: RequestInit 
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", reject);
         res.on("end", () => {
-          const status = res.statusCode ?? 502;
-          const headers = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers.set(k, String(v));
-          const empty = status === 204 || status === 304 || status < 200;
-          resolve(new Response(empty ? null : Buffer.concat(chunks), { status: Math.max(200, status), headers }));
+          // Never throw from an event handler: a reply Response cannot hold rejects instead.
+          try {
+            const status = res.statusCode ?? 502;
+            const headers = new Headers();
+            for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers.set(k, String(v));
+            const empty = status === 204 || status === 304 || status < 200;
+            resolve(new Response(empty ? null : Buffer.concat(chunks), { status: Math.max(200, status), headers }));
+          } catch (e) {
+            reject(e);
+          }
         });
       },
     );

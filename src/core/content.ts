@@ -91,8 +91,25 @@ export async function openChange(
   throw new RelayError("SEALED", `change ${env.seq} opened, but is not a ${env.k === "s" ? "state" : "patch"}`);
 }
 
-export const openChanges = (key: CryptoKey, name: string, envs: readonly SealedEnvelope[]) =>
-  Promise.all(envs.map((e) => openChange(key, name, e)));
+/**
+ * The changes of one reply, opened one after another (each may inflate to
+ * MAX_INFLATED: not all at once). Each must be of the reply's epoch: the key
+ * depends on name and password only, so an older instance's change would open,
+ * and the epoch it claims is the server's word; here it is the reply's.
+ */
+export async function openChanges(
+  key: CryptoKey,
+  name: string,
+  epoch: string,
+  envs: readonly SealedEnvelope[],
+): Promise<Change[]> {
+  const out: Change[] = [];
+  for (const e of envs) {
+    if (e.epoch !== epoch) throw new RelayError("SEALED", `change ${e.seq} is of another instance of the stream`);
+    out.push(await openChange(key, name, e));
+  }
+  return out;
+}
 
 /**
  * The state a "full" reply stands for: its snapshot (or {} at seq 0 when the
@@ -127,7 +144,7 @@ export type OpenedReply =
 
 export async function openReply(key: CryptoKey, name: string, reply: ConnectReply): Promise<OpenedReply> {
   if (reply.mode === "current") return reply;
-  const changes = await openChanges(key, name, reply.changes);
+  const changes = await openChanges(key, name, reply.epoch, reply.changes);
   if (reply.mode === "changes") return { ...reply, changes };
   const { changes: _sealed, ...head } = reply;
   return { ...head, state: fold(reply, changes).state };

@@ -205,10 +205,24 @@ export function createRelay(options: RelayOptions, runtime: RuntimeParts = {}): 
       const token = randomHex(24);
       const args = [code, token, c.pass ?? "-", pw.verifier];
       const r = parseReply(reconnectReply, await fcall("relay_reconnect", name, args));
-      // The plan as followers see it, opened with the password's key: the base of the next patch.
-      const { state } = fold(r, await openChanges(pw.content, name, r.changes));
       const session = { name, channel: r.channel, epoch: r.epoch, term: r.term, seq: r.seq, pass: r.pass, token };
-      return leaderFor({ ...session, state, json: JSON.stringify(state), key: pw.content, snapshot: r.snapshot }, code);
+      // The plan as followers see it, opened with the password's key: the base of the next patch.
+      // A history that does not open or add up (only a token holder can write one) must not
+      // block the take-over: the leader starts with no base, `state` undefined, and its first
+      // publish goes whole, which heals the stream for everyone.
+      const base = await openChanges(pw.content, name, r.epoch, r.changes).then(
+        (changes) => fold(r, changes).state,
+        (e: unknown) => {
+          if (e instanceof RelayError && (e.code === "SEALED" || e.code === "PROTOCOL")) return undefined;
+          throw e;
+        },
+      );
+      if (base === undefined)
+        return leaderFor({ ...session, state: undefined, json: "", key: pw.content, snapshot: true }, code);
+      return leaderFor(
+        { ...session, state: base, json: JSON.stringify(base), key: pw.content, snapshot: r.snapshot },
+        code,
+      );
     },
 
     async connect(rawName, creds) {

@@ -329,7 +329,7 @@ export async function serverState(
   const snap = (await stack.redis("GET", `${base}:snap`)) as string | null;
   const log = (await stack.redis("LRANGE", `${base}:log`, "0", "-1")) as string[];
   const envs = [...(snap ? [snap] : []), ...log].map((e) => sealedEnvelope.parse(JSON.parse(e)));
-  const at = fold({ epoch, seq: Number(seq) }, await openChanges(key, name, envs));
+  const at = fold({ epoch, seq: Number(seq) }, await openChanges(key, name, epoch, envs));
   return { seq: at.seq, state: at.state };
 }
 

@@ -253,4 +253,65 @@ describe("sealed plans", () => {
     expect(bytes).toBeLessThan(4 * JSON.stringify(state).length);
     leader.close();
   }, 180_000);
+
+  it("an older instance's snapshot, put back into a new instance of the same name and password, is refused", async () => {
+    const name = uniqueName("epoch");
+    const first = await relay.start(name, { password: "pw", code: "code" });
+    await first.publish({ ...plan(3, "old plan") });
+    const b = baseKey(name);
+    const oldSnap = String(await stack.redis("GET", `${b}:snap`));
+    await first.stop();
+    const second = await relay.start(name, { password: "pw", code: "code" });
+    await second.publish({ ...plan(3, "new plan") });
+    // What an operator (or a door rewriting replies) could do: the same seq, another epoch.
+    expect(JSON.parse(oldSnap).seq).toBe(1);
+    await stack.redis("SET", `${b}:snap`, oldSnap);
+    await expectCode(relay.connect(name, { password: "pw" }), "SEALED");
+    second.close();
+  });
+
+  it("a take-over works when the history does not open, and its first publish heals the stream", async () => {
+    const name = uniqueName("heal");
+    const leader = await relay.start(name, { password: "pw", code: "code" });
+    await leader.publish(plan(4, "before"));
+    const b = baseKey(name);
+    // A change of the right form that nobody can open (a token holder's forgery) at seq 2.
+    const meta = (await stack.redis("HGETALL", `${b}:meta`)) as string[];
+    const epoch = meta[meta.indexOf("epoch") + 1] as string;
+    await stack.redis(
+      "RPUSH",
+      `${b}:log`,
+      JSON.stringify({ v: 2, t: "state", epoch, seq: 2, ts: 1, k: "p", c: "A".repeat(60) }),
+    );
+    await stack.redis("HSET", `${b}:meta`, "seq", "2", "chain_n", "1", "chain_b", "60");
+    await expectCode(relay.connect(name, { password: "pw" }), "SEALED");
+    const again = await relay.reconnect(name, { password: "pw", code: "code" });
+    expect(again.state).toBeUndefined();
+    await again.publish(plan(4, "after"));
+    const f = await relay.connect(name, { password: "pw" });
+    open.push(f);
+    expect((f.state as { title: string }).title).toBe("after");
+    leader.close();
+    again.close();
+  });
+
+  it("a new stream never inherits a snapshot or log its name's earlier instance left behind", async () => {
+    const name = uniqueName("inherit");
+    const leader = await relay.start(name, { password: "pw", code: "code" });
+    await leader.publish(plan(3, "first instance"));
+    await leader.publish({ ...plan(3, "first instance"), edit: 1 });
+    leader.close();
+    const b = baseKey(name);
+    // Meta gone by its TTL before any sweep, the snapshot and log still there.
+    await stack.redis("DEL", `${b}:meta`);
+    await stack.redis("ZREM", "relay:index", name);
+    await stack.redis("ZREM", "relay:deadline", name);
+    expect(await stack.redis("EXISTS", `${b}:snap`, `${b}:log`)).toBe(2);
+    const next = await relay.start(name, { password: "pw", code: "code" });
+    expect(await stack.redis("EXISTS", `${b}:snap`, `${b}:log`)).toBe(0);
+    const f = await relay.connect(name, { password: "pw" });
+    open.push(f);
+    expect(f.state).toEqual({});
+    next.close();
+  });
 });

@@ -44,6 +44,8 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
   readonly #latest = new Latest<unknown>();
   /** Sealed changes from the channel open one after another, so they reach the window in arrival order. */
   #opening: Promise<void> = Promise.resolve();
+  /** Moves on at every full state: changes still opening from before it are dropped. */
+  #generation = 0;
   readonly #deps: FollowerDeps;
 
   constructor(deps: FollowerDeps) {
@@ -168,6 +170,9 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
 
   /** Opens a sealed change, then holds it; one that does not open is never applied (a sync fetches the real one). */
   #hold(env: SealedEnvelope) {
+    // A reset while this opens (went back, new epoch) makes it news from a past the
+    // stream no longer has: dropped, whatever its seq.
+    const generation = this.#generation;
     this.#opening = this.#opening.then(async () => {
       let change: Change;
       try {
@@ -179,7 +184,7 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
         this.#dispatch("need-sync", "sealed-refused");
         return;
       }
-      if (this.#ended()) return;
+      if (this.#ended() || generation !== this.#generation || change.epoch !== this.#epoch) return;
       // Heard once opened, not on arrival: a backlog still being opened is no gap (its reorder timer would fire).
       this.#window.hear(change.seq);
       this.#window.hold(change, this.#seq);
@@ -245,6 +250,7 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
       const why = hadState ? fullStateCode(reply, this, this.#fullWanted?.code) : undefined;
       if (why) this.#dispatch("full-state", why);
       this.#window.clear(reply.seq);
+      this.#generation++;
       this.#apply({ seq: reply.seq, state: reply.state, ts: reply.updated, epoch: reply.epoch }, why ?? true);
     } else this.#epoch = reply.epoch;
   }

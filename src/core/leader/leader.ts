@@ -180,8 +180,11 @@ export class Leader extends Emitter<LeaderEvents> {
       this.#session.seq = f.at;
       return undefined;
     }
-    // NEED_STATE: the log since the last whole state is full and nothing was written.
-    if (f.kind === "need-state" && sending) {
+    // NEED_STATE: the log since the last whole state is full and nothing was written. A
+    // patch over max_state (its sealed bytes: a patch may deflate worse than the state)
+    // goes whole the same way, once.
+    const patchTooLarge = err.code === "TOO_LARGE" && job.change?.kind === "p";
+    if ((f.kind === "need-state" || patchTooLarge) && sending) {
       this.#session.snapshot = true;
       q.needState(job);
       return undefined;
