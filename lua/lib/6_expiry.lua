@@ -44,21 +44,28 @@ end
 
 -- Moves a stream's idle deadline; keys also get a backstop TTL so memory is
 -- freed even if no call ever sweeps them.
+-- Meta keeps what the last renewal wrote: `renewed` (when), `indexed` (the deadline in
+-- relay:deadline) and `kept` (when the backstop TTLs run out).
 local function touch(name, k, cfg, now)
   local deadline = now + cfg.idle_ttl * 1000
-  redis.call('HSET', k.meta, 'deadline', deadline, 'renewed', now)
-  redis.call('ZADD', DEADLINES, deadline, name)
   local ttl = backstop_ttl(cfg)
+  redis.call('HSET', k.meta, 'deadline', deadline, 'renewed', now, 'indexed', deadline, 'kept', now + ttl)
+  redis.call('ZADD', DEADLINES, deadline, name)
   redis.call('PEXPIRE', k.meta, ttl)
   redis.call('PEXPIRE', k.snap, ttl)
   redis.call('PEXPIRE', k.log, ttl)
 end
 
 -- A publish moves the deadline in meta every time (in its own HSET) but renews the
--- index entry and the backstop TTLs, and sweeps, only when `touch` last ran a quarter
--- of idle_ttl ago (a minute at most): 5 of a publish's ~13 Redis calls, on the one
--- thread every stream shares. Renewed that often, the TTLs always outlast the
--- deadline, and an index entry that lags is put right by `sweep`.
+-- index entry and the backstop TTLs, and sweeps, only when it must: 5 of a publish's
+-- ~13 Redis calls, on the one thread every stream shares. It must when the index would
+-- hold a later deadline than meta (idle_ttl was lowered: the sweep would not see the
+-- stream end), when the TTLs would not outlast the new deadline by 30 s (idle_ttl was
+-- raised), and in any case a quarter of idle_ttl (30 s at most) after the last renewal.
+-- Otherwise the index lags meta by less than that, and `sweep` puts a lagging entry right.
 local function renew_due(m, cfg, now)
-  return now - tonumber(m.renewed or '0') >= math.min(60000, cfg.idle_ttl * 250)
+  local deadline = now + cfg.idle_ttl * 1000
+  return deadline < tonumber(m.indexed or '0')
+    or deadline + 30000 > tonumber(m.kept or '0')
+    or now - tonumber(m.renewed or '0') >= math.min(30000, cfg.idle_ttl * 250)
 end

@@ -496,7 +496,9 @@ describe.skipIf(!haveHaproxy)("the edge", () => {
       for (const s of deaf) s.destroy();
       for (const ws of sockets) ws.terminate();
     }
-  });
+    // The cut may take up to its 30 s bound, then 3 s more are watched: a test timeout
+    // below that would leave the publisher flooding the doors into the next tests.
+  }, 60_000);
 
   it("carries a real leader and followers (WebSocket, HTTP stream on either door) end to end", async () => {
     const { cmd, sub } = urls(edge);
