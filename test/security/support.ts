@@ -44,43 +44,12 @@ export async function http(
   body?: string | Buffer,
   timeoutMs = 10_000,
 ): Promise<HttpReply> {
-  const size = body === undefined ? 0 : typeof body === "string" ? Buffer.byteLength(body) : body.length;
-  // Over a MiB, Webdis may answer before it has read the whole body (SECURITY.md, "Webdis
-  // oddities"); what is left of it on a kept-alive connection then reads as the next
-  // request, and replies cross (CI run 52: a 38-byte publish got the 1 MiB one's TOO_LARGE).
-  // Such a request gets a connection of its own, closed after it.
-  if (size > 1024 * 1024) return onceOverOwnConnection(stack, method, path, body as string | Buffer, timeoutMs);
   const res = await fetch(`${stack.webdisUrl}${path}`, {
     method,
     body: body === undefined ? undefined : typeof body === "string" ? body : new Uint8Array(body),
     signal: AbortSignal.timeout(timeoutMs),
   });
   return { status: res.status, text: await res.text() };
-}
-
-function onceOverOwnConnection(
-  stack: Stack,
-  method: string,
-  path: string,
-  body: string | Buffer,
-  timeoutMs: number,
-): Promise<HttpReply> {
-  const url = new URL(`${stack.webdisUrl}${path}`);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname, method, agent: false, timeout: timeoutMs },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-        res.on("error", reject);
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on("error", reject);
-    req.setHeader("connection", "close");
-    req.end(body);
-  });
 }
 
 /** FCALL through the door as an attacker would: POST / with every byte percent-encoded. */
