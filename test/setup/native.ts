@@ -1,19 +1,10 @@
 /** The test stack as native processes on free ports: Redis, its subscription replica, two Webdis doors. */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  freePort,
-  loadFunctions,
-  type Managed,
-  type RedisOptions,
-  type Supervised,
-  startRedis,
-  superviseWebdis,
-  waitForSubscribeDoor,
-  webdisConfig,
-} from "../../src/server/native.ts";
+import type { Managed } from "../../src/server/native.ts";
 import { redisCommand } from "../../src/server/resp.ts";
+import { planTopology, type RunningTopology, startTopology, topologyLogs } from "../../src/server/topology.ts";
 import { chooseWebdis } from "../../src/server/webdis-bin.ts";
 import { inspector } from "./inspector.ts";
 import type { Stack, StackOptions, Target } from "./types.ts";
@@ -36,74 +27,43 @@ async function doorAnswers(url: string, timeoutMs = 20_000): Promise<void> {
 
 export async function startNativeStack(opts: StackOptions = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "relay-stack-"));
-  const dataDir = join(dir, "redis");
-  const replicaDir = join(dir, "replica");
-  const [redisPort, replicaPort, webdisPort, subscribePort] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
-  const aof = opts.aof ?? true;
   // Without a placement everything is on 127.0.0.1 in our own namespace.
-  const redisAt = opts.placement?.redis ?? { host: "127.0.0.1", wrap: undefined };
-  const doorsAt = opts.placement?.doors ?? { host: "127.0.0.1", wrap: undefined };
-  const primaryOpts: RedisOptions = { port: redisPort, dir: dataDir, aof, host: redisAt.host, wrap: redisAt.wrap };
-  const replicaOpts: RedisOptions = {
-    port: replicaPort,
-    dir: replicaDir,
-    replicaOf: redisPort,
-    host: redisAt.host,
-    wrap: redisAt.wrap,
-    inspectorSha256: inspector.sha256,
-  };
-  const config = {
-    ...webdisConfig({ redisPort, port: webdisPort, logfile: join(dir, "webdis.log"), ...opts.webdis }),
-    redis_host: redisAt.host,
-    http_host: doorsAt.host,
-  };
-  const subConfig = {
-    ...webdisConfig(
-      { redisPort: replicaPort, port: subscribePort, logfile: join(dir, "webdis-subscribe.log") },
-      "subscribe",
-    ),
-    redis_host: redisAt.host,
-    http_host: doorsAt.host,
-  };
-  // Supervised, as `mission-relay up` runs them: a door that crashes comes back.
+  const redisAt = opts.placement?.redis ?? { host: "127.0.0.1" };
+  const doorsAt = opts.placement?.doors ?? { host: "127.0.0.1" };
+  // The single topology, as `mission-relay up` runs it (src/server/topology.ts).
+  const topology = await planTopology({ kind: "single", redisAt, doorsAt });
   const log = (l: string) => console.warn(`[stack:native] ${l}`);
-  const superviseDoor = (i: 0 | 1) =>
-    i === 0
-      ? superviseWebdis(config, dir, "webdis.json", log, doorsAt.wrap)
-      : superviseWebdis(subConfig, dir, "webdis-subscribe.json", log, doorsAt.wrap);
-  const webdisUrl = `http://${doorsAt.host}:${webdisPort}`;
-  const subscribeUrl = `http://${doorsAt.host}:${subscribePort}`;
-  // A start-up that fails half way stops what it started (startStack then tries new ports).
-  const started: { stop(): Promise<void> }[] = [];
-  let redis: Managed;
-  let replica: Managed;
-  let doors: (Supervised | undefined)[];
+  let run: RunningTopology;
   try {
-    redis = await startRedis(primaryOpts);
-    started.push(redis);
-    await loadFunctions(redisPort, redisAt.host);
-    replica = await startRedis(replicaOpts);
-    started.push(replica);
-    const settled = await Promise.allSettled([superviseDoor(0), superviseDoor(1)]);
-    doors = settled.map((r) => (r.status === "fulfilled" ? r.value : undefined));
-    for (const d of doors) if (d) started.push(d);
-    const failed = settled.find((r) => r.status === "rejected");
-    if (failed) throw (failed as PromiseRejectedResult).reason;
-    await waitForSubscribeDoor(redisPort, subscribeUrl, 10_000, redisAt.host);
+    run = await startTopology(topology, {
+      dir,
+      aof: opts.aof ?? true,
+      webdis: opts.webdis,
+      inspectorSha256: inspector.sha256,
+      log,
+    });
   } catch (e) {
-    await Promise.all(started.map((x) => x.stop().catch(() => {})));
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
-
-  const doorIndex = (t: Target): 0 | 1 => (t === "command-door" ? 0 : 1);
-  const doorUrl = (t: Target) => (t === "command-door" ? webdisUrl : subscribeUrl);
-  const server = (t: "primary" | "replica") => (t === "primary" ? redis : replica);
+  const [shard] = topology.shards;
+  if (!shard) throw new Error("the single topology has no shard");
+  const ids: Record<Target, string> = {
+    primary: shard.primary,
+    replica: shard.replicas[0] ?? "",
+    "command-door": shard.commandDoor,
+    "subscribe-door": shard.subscribeDoors[0] ?? "",
+  };
+  const port = (t: Target) => {
+    const n = [...topology.redis, ...topology.doors].find((x) => x.id === ids[t]);
+    if (!n) throw new Error(`no ${t} in the topology`);
+    return n.port;
+  };
+  const [redisPort, replicaPort, webdisPort] = [port("primary"), port("replica"), port("command-door")];
+  const webdisUrl = run.doorUrl(ids["command-door"]);
+  const subscribeUrl = run.doorUrl(ids["subscribe-door"]);
+  const dataDir = join(dir, "redis");
+  const doorTargets = ["command-door", "subscribe-door"] as const;
 
   const stack: Stack = {
     mode: "native",
@@ -117,12 +77,10 @@ export async function startNativeStack(opts: StackOptions = {}): Promise<Stack> 
     redis: (...args) => redisCommand(redisPort, args, { host: redisAt.host }),
     replica: (...args) => redisCommand(replicaPort, args, { host: redisAt.host, auth: inspector.auth }),
     async killWebdis() {
-      await Promise.all(doors.map((d) => d?.stop("SIGKILL")));
-      doors.fill(undefined);
+      await Promise.all(doorTargets.map((t) => run.stopDoor(ids[t], "SIGKILL")));
     },
     async startWebdis() {
-      doors[0] ??= await superviseDoor(0);
-      doors[1] ??= await superviseDoor(1);
+      for (const t of doorTargets) if (!run.door(ids[t])) await run.startDoor(ids[t]);
     },
     async restartWebdis() {
       await stack.killWebdis();
@@ -130,65 +88,54 @@ export async function startNativeStack(opts: StackOptions = {}): Promise<Stack> 
     },
     async restartRedis() {
       // SIGTERM: Redis flushes its AOF before it exits, as on a clean restart.
-      redis.process.kill("SIGCONT");
-      await redis.stop("SIGTERM");
-      redis = await startRedis(primaryOpts);
+      const m = run.redis(ids.primary);
+      m.process.kill("SIGCONT");
+      await m.stop("SIGTERM");
+      await run.startRedis(ids.primary);
     },
     async logs() {
-      const files = {
-        redis: join(dataDir, "redis.log"),
-        replica: join(replicaDir, "replica.log"),
-        webdis: join(dir, "webdis.log"),
-        "webdis-subscribe": join(dir, "webdis-subscribe.log"),
-      };
-      return Object.fromEntries(
-        Object.entries(files).map(([k, f]) => [k, existsSync(f) ? readFileSync(f, "latin1") : ""]),
-      );
+      return topologyLogs(run);
     },
     async pauseRedis() {
-      redis.process.kill("SIGSTOP");
+      run.redis(ids.primary).process.kill("SIGSTOP");
     },
     async resumeRedis() {
-      redis.process.kill("SIGCONT");
+      run.redis(ids.primary).process.kill("SIGCONT");
     },
     async signal(target, sig) {
       if (target === "primary" || target === "replica") {
-        const m = server(target);
+        const m = run.redis(ids[target]);
         if (!alive(m)) return;
         if (sig === "SIGKILL") await m.stop("SIGKILL");
         else m.process.kill(sig);
         return;
       }
-      doors[doorIndex(target)]?.signal(sig);
+      run.door(ids[target])?.signal(sig);
     },
     async door(target) {
-      const pid = doors[doorIndex(target)]?.pid;
+      const pid = run.door(ids[target])?.pid;
       if (pid === undefined) throw new Error(`${target} is not running`);
       const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
       return { rssBytes: Number(kb) * 1024, incarnation: String(pid) };
     },
     async start(target) {
       if (target === "primary" || target === "replica") {
-        const m = server(target);
+        const m = run.redis(ids[target]);
         if (alive(m)) {
           m.process.kill("SIGCONT");
           return;
         }
         // Same port and folder: the primary replays its AOF, the replica syncs from it.
-        if (target === "primary") redis = await startRedis(primaryOpts);
-        else replica = await startRedis(replicaOpts);
+        await run.startRedis(ids[target]);
         return;
       }
-      const i = doorIndex(target);
-      const d = doors[i];
-      if (!d) doors[i] = await superviseDoor(i);
+      const d = run.door(ids[target]);
+      if (!d) await run.startDoor(ids[target]);
       else d.signal("SIGCONT");
-      await doorAnswers(doorUrl(target));
+      await doorAnswers(target === "command-door" ? webdisUrl : subscribeUrl);
     },
     async stop() {
-      for (const m of [redis, replica]) if (alive(m)) m.process.kill("SIGCONT");
-      for (const d of doors) d?.signal("SIGCONT");
-      await Promise.all([...doors.map((d) => d?.stop()), replica.stop(), redis.stop()]);
+      await run.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
