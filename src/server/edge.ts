@@ -157,7 +157,12 @@ export interface EdgeConfigOptions {
   subscribePort: number;
   /** The Webdis doors behind the edge. */
   commandBackend: Backend;
-  subscribeBackend: Backend;
+  /**
+   * One subscription door, or several (a replicated topology: one per replica).
+   * Several are balanced by least connections, each followed by a TCP check,
+   * so followers spread over the doors and a dead door gets no new ones.
+   */
+  subscribeBackend: Backend | Backend[];
   timeouts?: Partial<EdgeTimeouts>;
   limits?: Partial<EdgeLimits>;
   /**
@@ -355,8 +360,18 @@ backend command_webdis
   server webdis ${o.commandBackend.host}:${o.commandBackend.port}
 
 backend subscribe_webdis
-  server webdis ${o.subscribeBackend.host}:${o.subscribeBackend.port}
+${subscribeServers(o.subscribeBackend).join("\n")}
 `;
+}
+
+function subscribeServers(b: Backend | Backend[]): string[] {
+  if (!Array.isArray(b)) return [`  server webdis ${b.host}:${b.port}`];
+  if (b.length === 1 && b[0]) return [`  server webdis ${b[0].host}:${b[0].port}`];
+  return [
+    // A follower holds its socket for hours: spread by how many each door holds now.
+    "  balance leastconn",
+    ...b.map((x, i) => `  server webdis${i} ${x.host}:${x.port} check inter 1s fall 2 rise 1`),
+  ];
 }
 
 export interface EdgeOptions extends Omit<EdgeConfigOptions, "commandPort" | "subscribePort"> {
