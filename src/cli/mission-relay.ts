@@ -5,20 +5,25 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { createRelay } from "../node.ts";
-import { relayUrl, runMain, secretFrom, subscribeUrl, UsageError, writeLine } from "./common.ts";
+import { planShape, TOPOLOGY_KINDS, TopologyError, type TopologyKind } from "../server/topology.ts";
+import { clientConfig, DOORS_HELP, runMain, secretFrom, UsageError, writeLine } from "./common.ts";
 import { up } from "./up.ts";
 
 const HELP = `Usage: mission-relay <command> [options]
 
 Commands:
   up [--port P] [--subscribe-port S] [--redis-port R] [--web-port W] [--data DIR] [--install] [--no-edge]
-     [--maxmemory SIZE]
+     [--maxmemory SIZE] [--topology single|replicated|sharded] [--replicas N] [--shards S]
         Start Redis (+ a subscribe-only replica), the two Webdis doors and the
         HAProxy edge in front of them on 127.0.0.1, load the relay functions,
         serve the web UI, print the URLs (the edge's: P and S are its ports);
         Ctrl-C stops everything. Redis gets maxmemory SIZE (default 256mb, 0 = no
         limit) with noeviction: when full, writes are refused, never half done.
         --no-edge: Webdis itself on P and S (development only).
+        --topology: single (default: one primary, one replica); replicated (a
+        primary and N replicas, default 2, each with its own subscription door,
+        spread by the edge); sharded (S shards, default 2, each with its own
+        edge; clients pick a stream's shard by its name).
   start NAME      Start a stream (needs password and leader code).
   stop NAME       Stop a stream: followers get "ended", the name is free again
                   (password and leader code).
@@ -55,6 +60,9 @@ function parse() {
         install: { type: "boolean" },
         "no-edge": { type: "boolean" },
         maxmemory: { type: "string" },
+        topology: { type: "string" },
+        replicas: { type: "string" },
+        shards: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -74,6 +82,20 @@ function memory(v: string | undefined): string | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+(b|k|kb|m|mb|g|gb)?$/i.test(v)) throw new UsageError("--maxmemory must be a size like 256mb or 1gb");
   return v.toLowerCase();
+}
+
+function count(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be a whole number of at least 1`);
+  return n;
+}
+
+function topologyKind(v: string | undefined): TopologyKind | undefined {
+  if (v === undefined) return undefined;
+  if (!(TOPOLOGY_KINDS as readonly string[]).includes(v))
+    throw new UsageError(`--topology must be one of ${TOPOLOGY_KINDS.join(", ")}`);
+  return v as TopologyKind;
 }
 
 function needName(name: string | undefined, cmd: string): string {
@@ -101,6 +123,17 @@ await runMain("mission-relay", async () => {
 
   switch (cmd) {
     case "up": {
+      const shape = {
+        topology: topologyKind(values.topology),
+        replicas: count(values.replicas, "replicas"),
+        shards: count(values.shards, "shards"),
+      };
+      try {
+        planShape({ kind: shape.topology, replicas: shape.replicas, shards: shape.shards });
+      } catch (e) {
+        if (e instanceof TopologyError) throw new UsageError(e.message);
+        throw e;
+      }
       const running = await up({
         port: port(values.port, "port"),
         subscribePort: port(values["subscribe-port"], "subscribe-port"),
@@ -110,6 +143,7 @@ await runMain("mission-relay", async () => {
         install: values.install,
         edge: !values["no-edge"],
         maxmemory: memory(values.maxmemory),
+        ...shape,
       });
       process.stdout.write("Ready. Ctrl-C to stop.\n");
       await new Promise<void>((resolve) => {

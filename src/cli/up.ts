@@ -1,27 +1,18 @@
 /**
- * `mission-relay up`: the whole product on one machine. Starts redis-server and
- * webdis on 127.0.0.1, loads the function library, serves the web UI, prints
- * the URLs and runs until Ctrl-C, then stops both.
+ * `mission-relay up`: the whole product on one machine. Starts a topology
+ * (src/server/topology.ts: Redis nodes and Webdis doors) on 127.0.0.1 with the
+ * HAProxy edge in front of each shard's doors, serves the web UI, prints the
+ * URLs and runs until Ctrl-C, then stops everything.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { type Edge, rmemMax, SERVER_RCVBUF, startEdge } from "../server/edge.ts";
-import {
-  findBinary,
-  freePort,
-  loadFunctions,
-  type Managed,
-  repoRoot,
-  type Supervised,
-  startRedis,
-  superviseWebdis,
-  waitForSubscribeDoor,
-  webdisConfig,
-} from "../server/native.ts";
+import { findBinary, freePort, repoRoot } from "../server/native.ts";
 import { DOOR_HOST, quickackRoute } from "../server/quickack.ts";
 import { redisCommand } from "../server/resp.ts";
+import { planShape, planTopology, type RunningTopology, startTopology, type TopologyKind } from "../server/topology.ts";
 import { serveWeb } from "../server/web.ts";
 import { chooseWebdis, describeWebdis, FIXED_WEBDIS, hasDoorFixes, type WebdisChoice } from "../server/webdis-bin.ts";
 
@@ -42,6 +33,12 @@ export interface UpOptions {
   maxmemory?: string;
   install?: boolean;
   log?: (line: string) => void;
+  /** single (default), replicated (a primary and N replicas, each with a subscription door) or sharded. */
+  topology?: TopologyKind;
+  /** Replicas per shard (replicated: default 2). */
+  replicas?: number;
+  /** Shards (sharded: default 2). */
+  shards?: number;
 }
 
 /**
@@ -52,8 +49,11 @@ export interface UpOptions {
 export const DEFAULT_MAXMEMORY = "256mb";
 
 export interface Running {
+  /** Shard 0's doors. */
   webdisUrl: string;
   subscribeUrl: string;
+  /** Every shard's public doors, in shard order. */
+  shards: { id: string; url: string; subscribeUrls: string[] }[];
   webUrl: string | undefined;
   redisPort: number;
   stop(): Promise<void>;
@@ -125,100 +125,116 @@ function raiseRcvbufCap(log: (l: string) => void) {
   }
 }
 
+/** A topology's doors as the world sees them: the edge's ports, or the doors' own without one. */
+interface PublicShard {
+  id: string;
+  url: string;
+  subscribeUrl: string;
+  /** The doors themselves (internal behind the edge). */
+  doors: { command: string; subscribe: string[] };
+}
+
 export async function up(o: UpOptions): Promise<Running> {
   const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
   const maxmemory = o.maxmemory ?? DEFAULT_MAXMEMORY;
   const withEdge = o.edge ?? true;
+  const shape = planShape({ kind: o.topology, replicas: o.replicas, shards: o.shards });
   const webdisBin = ensureInstalled(o.install, withEdge, log);
   const redisPort = await portOrFree(o.redisPort, 6390, o.redisPort !== undefined);
   const replicaPort = await portOrFree(undefined, redisPort + 1, false);
   // The public ports; with the edge, Webdis listens on free ports only the edge dials.
   const publicPort = await portOrFree(o.port, 7379, o.port !== undefined);
   const publicSubscribePort = await portOrFree(o.subscribePort, publicPort + 1, o.subscribePort !== undefined);
-  const webdisPort = withEdge ? await freePort() : publicPort;
-  const subscribePort = withEdge ? await freePort() : publicSubscribePort;
-  let edge: Edge | undefined;
   // Behind the edge the doors get an address of their own with a quickack route (when we may).
   const dropRoute = withEdge ? quickackRoute(DOOR_HOST, log) : undefined;
   const doorHost = dropRoute ? DOOR_HOST : "127.0.0.1";
-  let redis: Managed | undefined;
-  let replica: Managed | undefined;
-  let webdis: Supervised | undefined;
-  let subscribeDoor: Supervised | undefined;
+  const topology = await planTopology({
+    ...shape,
+    doorsAt: { host: doorHost },
+    // The first shard keeps the folder layout `up` always had: AOF in the data folder itself.
+    primaryDir: ".",
+    ports: {
+      primary: redisPort,
+      replica: replicaPort,
+      ...(withEdge ? {} : { command: publicPort, subscribe: publicSubscribePort }),
+    },
+  });
+  let run: RunningTopology | undefined;
+  const edges: Edge[] = [];
   let web: Server | undefined;
   const stop = async () => {
     try {
       web?.close();
-      await edge?.stop();
-      await Promise.all([webdis?.stop(), subscribeDoor?.stop()]);
-      await replica?.stop();
-      await redis?.stop();
+      await Promise.all(edges.map((e) => e.stop()));
+      await run?.stop();
     } finally {
       dropRoute?.();
     }
   };
   try {
-    redis = await startRedis({ port: redisPort, dir: o.dataDir, aof: true, maxmemory });
-    await loadFunctions(redisPort);
+    run = await startTopology(topology, { dir: o.dataDir, aof: true, maxmemory, log });
     const version = await redisCommand(redisPort, ["FCALL_RO", "relay_version", "0"]);
-    replica = await startRedis({ port: replicaPort, dir: join(o.dataDir, "replica"), replicaOf: redisPort });
-    webdis = await superviseWebdis(
-      {
-        ...webdisConfig({ redisPort, port: webdisPort, logfile: join(o.dataDir, "webdis.log") }),
-        http_host: doorHost,
-      },
-      o.dataDir,
-      "webdis.json",
-      log,
-    );
-    const subConfig = {
-      ...webdisConfig(
-        { redisPort: replicaPort, port: subscribePort, logfile: join(o.dataDir, "webdis-subscribe.log") },
-        "subscribe",
-      ),
-      http_host: doorHost,
-    };
-    subscribeDoor = await superviseWebdis(subConfig, o.dataDir, "webdis-subscribe.json", log);
-    await waitForSubscribeDoor(redisPort, `http://${doorHost}:${subscribePort}`);
-    let webdisUrl = `http://${doorHost}:${webdisPort}`;
-    let subscribeUrl = `http://${doorHost}:${subscribePort}`;
-    if (withEdge) {
-      raiseRcvbufCap(log);
-      edge = await startEdge({
-        commandPort: publicPort,
-        subscribePort: publicSubscribePort,
-        commandBackend: { host: doorHost, port: webdisPort },
-        subscribeBackend: { host: doorHost, port: subscribePort },
-        dir: join(o.dataDir, "edge"),
-        log: (l) => log(`edge: ${l}`),
+    const shards: PublicShard[] = [];
+    if (withEdge) raiseRcvbufCap(log);
+    for (const [i, s] of run.shards().entries()) {
+      const doors = { command: s.url, subscribe: s.subscribeUrls };
+      if (!withEdge) {
+        shards.push({ id: s.id, url: s.url, subscribeUrl: s.subscribeUrls[0] ?? s.url, doors });
+        continue;
+      }
+      const backend = (url: string) => ({ host: new URL(url).hostname, port: Number(new URL(url).port) });
+      // One edge per shard: shard 0 on the public ports, the others on free ones.
+      const edge = await startEdge({
+        commandPort: i === 0 ? publicPort : 0,
+        subscribePort: i === 0 ? publicSubscribePort : 0,
+        commandBackend: backend(s.url),
+        subscribeBackend: s.subscribeUrls.map(backend),
+        dir: join(o.dataDir, i === 0 ? "edge" : `edge-${s.id}`),
+        log: (l) => log(`edge ${s.id}: ${l}`),
       });
-      webdisUrl = edge.commandUrl;
-      subscribeUrl = edge.subscribeUrl;
+      edges.push(edge);
+      shards.push({ id: s.id, url: edge.commandUrl, subscribeUrl: edge.subscribeUrl, doors });
     }
+    const [first] = shards;
+    if (!first) throw new Error("the topology has no shard");
     const dist = join(repoRoot, "web", "dist");
     let webUrl: string | undefined;
     if (existsSync(join(dist, "index.html"))) {
       const webPort = await portOrFree(o.webPort, 8080, o.webPort !== undefined);
-      web = await serveWeb(dist, { url: webdisUrl, subscribeUrl }, webPort, "127.0.0.1", (e) =>
+      web = await serveWeb(dist, { url: first.url, subscribeUrl: first.subscribeUrl }, webPort, "127.0.0.1", (e) =>
         log(`web UI server: ${e.message}`),
       );
       webUrl = `http://127.0.0.1:${webPort}/`;
     }
-    log(
-      `redis   127.0.0.1:${redisPort}  (data in ${o.dataDir}, AOF on, maxmemory ${maxmemory} noeviction, relay functions v${String(version)})`,
-    );
-    log(`replica 127.0.0.1:${replicaPort}  (subscribe-only default user)`);
-    log(`webdis  ${describeWebdis(webdisBin)}: ${webdisBin.bin}`);
-    if (edge) {
-      log(`webdis  ${doorHost}:${webdisPort} and ${doorHost}:${subscribePort}  the doors, for the edge only`);
-      log(`edge    ${webdisUrl}  command door (set RELAY_URL to this for the CLI)`);
-      log(`edge    ${subscribeUrl}  subscription door, WebSockets (RELAY_SUBSCRIBE_URL)`);
-    } else {
-      log(`webdis  ${webdisUrl}  command door, no edge (development only; RELAY_URL)`);
-      log(`webdis  ${subscribeUrl}  subscription door, no edge (RELAY_SUBSCRIBE_URL)`);
+    const kind = `${topology.kind} topology: ${topology.shards.length} shard(s), ${shape.replicas} replica(s) each`;
+    log(`${kind}; relay functions v${String(version)}; webdis ${describeWebdis(webdisBin)}: ${webdisBin.bin}`);
+    for (const n of topology.redis) {
+      const what =
+        n.role === "primary"
+          ? `primary, data in ${join(o.dataDir, n.dir)}, AOF on, maxmemory ${maxmemory} noeviction`
+          : "replica, subscribe-only default user";
+      log(`redis   ${n.place.host}:${n.port}  ${n.id}: ${what}`);
+    }
+    for (const s of shards) {
+      const tag = shards.length > 1 ? ` (${s.id})` : "";
+      if (withEdge) {
+        log(`webdis  ${[s.doors.command, ...s.doors.subscribe].join(" ")}  the doors${tag}, for the edge only`);
+        log(`edge    ${s.url}  command door${tag} (RELAY_URL)`);
+        log(`edge    ${s.subscribeUrl}  subscription door${tag}, WebSockets (RELAY_SUBSCRIBE_URL)`);
+      } else {
+        log(`webdis  ${s.url}  command door${tag}, no edge (development only; RELAY_URL)`);
+        log(`webdis  ${s.doors.subscribe.join(" ")}  subscription door(s)${tag}, no edge (RELAY_SUBSCRIBE_URL)`);
+      }
     }
     log(webUrl ? `web UI  ${webUrl}` : "web UI  not built (run npm run build:web)");
-    return { webdisUrl, subscribeUrl, webUrl, redisPort, stop };
+    return {
+      webdisUrl: first.url,
+      subscribeUrl: first.subscribeUrl,
+      shards: shards.map((s) => ({ id: s.id, url: s.url, subscribeUrls: [s.subscribeUrl] })),
+      webUrl,
+      redisPort,
+      stop,
+    };
   } catch (e) {
     await stop();
     throw e;

@@ -88,6 +88,11 @@ export interface TopologyPlan {
   /** Where Redis nodes and doors run (default 127.0.0.1, no wrapper). */
   redisAt?: Place;
   doorsAt?: Place;
+  /**
+   * Folder of shard 0's primary, relative to the run's folder (default "redis";
+   * `up` keeps its AOF in the data folder itself, as it always had).
+   */
+  primaryDir?: string;
   /** Ports wanted for shard 0 (`up`'s defaults); anything else gets `port()`. */
   ports?: { primary?: number; replica?: number; command?: number; subscribe?: number };
 }
@@ -136,7 +141,7 @@ export async function planTopology(p: TopologyPlan, port: () => Promise<number> 
       role: "primary",
       place: redisAt,
       port: await want(p.ports?.primary, first),
-      dir: `${base}redis`,
+      dir: first && p.primaryDir !== undefined ? p.primaryDir : `${base}redis`,
     };
     t.redis.push(primary);
     const command: DoorNode = {
