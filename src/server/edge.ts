@@ -12,11 +12,12 @@
  * give per-client limits without modules. See docs/edge.md.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OPS, type OpName } from "../core/ops.ts";
 import { adopt, findBinary, freePort } from "./native.ts";
+import { redisCommand } from "./resp.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -171,7 +172,122 @@ export interface EdgeConfigOptions {
    * client's address instead of the balancer's. See docs/edge.md.
    */
   acceptProxy?: boolean;
+  /**
+   * TCP routes to Redis (failover: docs/failover.md). Each listens on `port` and
+   * forwards to the one node whose health check says it is a primary that can take
+   * writes; the command door's Webdis dials the `redis-primary` route instead of a
+   * fixed node, so it follows Sentinel's promotions without knowing Sentinel.
+   */
+  redisRoutes?: RedisRoute[];
 }
+
+export interface RedisRoute {
+  /** A config-safe name ("redis-primary"). */
+  name: string;
+  port: number;
+  /** Every data node: the check picks the primary among them. */
+  nodes: Backend[];
+  /** The health-check user (INFO replication only: src/server/acl.ts) and its password. */
+  check: { user: string; password: string };
+  /**
+   * Also require at least one connected replica: a primary without one refuses our
+   * writes anyway (min-replicas-to-write 1), and an old primary thawed after a
+   * failover has none, so it is not routed to in the moment before Sentinel demotes
+   * it. Default true.
+   */
+  requireReplica?: boolean;
+  /** Health-check interval; default 250 ms (fall 1, rise 1). */
+  checkIntervalMs?: number;
+}
+
+/**
+ * The check's one request, pipelined: AUTH, INFO replication, QUIT. Redis closes
+ * after QUIT, so the check sees the whole answer and a node that does not match
+ * fails at once, not after `timeout check` (HAProxy waits for more data while a
+ * regex has not matched on an open connection). HAProxy's parser turns the
+ * backslash escapes into spaces and CR LF.
+ */
+const checkRequest = (user: string, password: string) =>
+  `${["AUTH", user, password].join("\\ ")}\\r\\nINFO\\ replication\\r\\nQUIT\\r\\n`;
+
+/**
+ * What the check expects, from the first byte: AUTH's +OK (a wrong password gets
+ * WRONGPASS, and INFO then runs as the default user, who may not), INFO's length
+ * and section lines, then role:master and, unless told otherwise, a connected replica.
+ */
+const checkExpect = (requireReplica: boolean) =>
+  `^[+]OK\\r\\n[^\\r]*\\r\\n[^\\r]*\\r\\nrole:master\\r\\n${requireReplica ? "connected_slaves:[1-9]" : ""}`;
+
+/**
+ * A TCP route: the check AUTHs as the check user, asks INFO replication and
+ * expects role:master (and a connected replica), every `inter`. One failed
+ * check marks a node down and `on-marked-down shutdown-sessions` cuts every
+ * connection through it, so Webdis's pooled connections to a demoted or dead
+ * primary are closed and it reconnects, through the route, to the new one.
+ * HAProxy 2.6 counts a server UP until its first check: wait for the route to
+ * settle (waitForRedisRoute) before anything dials it.
+ */
+export function redisRouteConfig(r: RedisRoute, host: string): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(r.name))
+    throw new Error(`redis route name ${JSON.stringify(r.name)} is not config-safe`);
+  for (const w of [r.check.user, r.check.password]) {
+    if (!/^[A-Za-z0-9_-]+$/.test(w))
+      throw new Error(`redis route ${r.name}: check user and password must be [A-Za-z0-9_-]`);
+  }
+  return [
+    `frontend ${r.name}`,
+    `  bind ${host}:${r.port}`,
+    `  default_backend ${r.name}_nodes`,
+    "",
+    `backend ${r.name}_nodes`,
+    "  option tcp-check",
+    "  tcp-check connect",
+    `  tcp-check send ${checkRequest(r.check.user, r.check.password)}`,
+    `  tcp-check expect rstring ${checkExpect(r.requireReplica !== false)}`,
+    `  default-server inter ${ms(r.checkIntervalMs ?? 250)} fall 1 rise 1 on-marked-down shutdown-sessions`,
+    ...r.nodes.map((n, i) => `  server node${i} ${n.host}:${n.port} check`),
+  ].join("\n");
+}
+
+/**
+ * Resolves once `times` connections in a row through the route reach a primary
+ * (INFO replication as the check user): every node's first check has run, and
+ * the replicas HAProxy counted UP at start are down.
+ */
+export async function waitForRedisRoute(
+  port: number,
+  check: { user: string; password: string },
+  { host = "127.0.0.1", timeoutMs = 15_000, times = 8 } = {},
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let inRow = 0;
+  while (inRow < times) {
+    if (Date.now() > until) throw new Error(`redis route on port ${port} found no primary within ${timeoutMs} ms`);
+    const info = await redisCommand(port, ["INFO", "replication"], { host, auth: check, timeoutMs: 1_000 }).catch(
+      () => "",
+    );
+    if (/role:master/.test(String(info))) inRow++;
+    else {
+      inRow = 0;
+      await sleep(50);
+    }
+  }
+}
+
+/**
+ * Defaults for the Redis routes (a later defaults section applies to the proxies
+ * after it). Webdis's pooled connections sit idle for long: no short client or
+ * server timeout; TCP keep-alive finds dead peers.
+ */
+const REDIS_DEFAULTS = `defaults redis_tcp
+  mode tcp
+  log global
+  timeout connect 1s
+  timeout check 1s
+  timeout client 1h
+  timeout server 1h
+  option clitcpka
+  option srvtcpka`;
 
 /** Statuses HAProxy's H1 parser itself may answer with (mux_h1.c h1_send_error). */
 const PARSER_STATUSES = [400, 408, 413, 500, 501];
@@ -361,7 +477,7 @@ backend command_webdis
 
 backend subscribe_webdis
 ${subscribeServers(o.subscribeBackend).join("\n")}
-`;
+${o.redisRoutes?.length ? `\n${REDIS_DEFAULTS}\n\n${o.redisRoutes.map((r) => redisRouteConfig(r, host)).join("\n\n")}\n` : ""}`;
 }
 
 function subscribeServers(b: Backend | Backend[]): string[] {
@@ -441,7 +557,9 @@ export async function startEdge(o: EdgeOptions): Promise<Edge> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), "relay-edge-"));
   mkdirSync(dir, { recursive: true });
   const configFile = join(dir, "haproxy.cfg");
-  writeFileSync(configFile, edgeConfig({ ...o, host, commandPort, subscribePort }));
+  // 0600: with Redis routes it holds the health-check user's password.
+  writeFileSync(configFile, edgeConfig({ ...o, host, commandPort, subscribePort }), { mode: 0o600 });
+  chmodSync(configFile, 0o600);
   const cleanup = () => {
     if (own) rmSync(dir, { recursive: true, force: true });
   };

@@ -3,7 +3,7 @@
  * and the native test stack. Node-only by design (child processes, files).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -83,7 +83,8 @@ export function adopt(child: ChildProcess): void {
   });
 }
 
-function manage(child: ChildProcess): Managed {
+/** Wraps an adopted child as a Managed process (stop with SIGTERM, then SIGKILL). */
+export function manage(child: ChildProcess): Managed {
   adopt(child);
   const exited = new Promise<void>((r) => {
     if (child.exitCode !== null || child.signalCode !== null) r();
@@ -133,6 +134,45 @@ export interface RedisOptions {
    * it writes nothing and the client gets FULL. Unset: no limit (test stacks).
    */
   maxmemory?: string;
+  /**
+   * A data node of a replicated topology that Sentinel manages (src/server/sentinel.ts,
+   * users from src/server/acl.ts). Every node, primary or replica, then gets the same
+   * `users` (the default user among them: a role change must not change what a door
+   * can do), `min-replicas-to-write` / `min-replicas-max-lag`, and `<dir>/redis.conf`
+   * (mode 0600) holding `conf` (plaintext secrets such as masterauth: never argv) and
+   * the role: `replicaOf` is only where the node starts. Sentinel rewrites that file
+   * (CONFIG REWRITE) when it changes a node's role, so a restarted node keeps the role
+   * Sentinel gave it; the server runs under umask 077 so the rewrite stays 0600.
+   */
+  sentinelManaged?: SentinelManagedNode;
+}
+
+export interface SentinelManagedNode {
+  /** ACL rules per user, as for `--user` (password hashes only, `#<sha256>`). */
+  users: string[][];
+  /** Config-file lines with secrets (masteruser / masterauth). */
+  conf: string;
+  /** Default 1: a primary with no replica in reach refuses writes. */
+  minReplicasToWrite?: number;
+  /** Seconds since a replica's last ack for it to count; default 2. */
+  minReplicasMaxLagS?: number;
+}
+
+/** The config file of a Sentinel-managed node (see RedisOptions.sentinelManaged). */
+export const managedConfFile = (dir: string) => join(dir, "redis.conf");
+
+/**
+ * Pure: the config file a managed node starts with. `previous` is the file as the
+ * last run (or Sentinel's CONFIG REWRITE) left it: its replicaof line wins, and a
+ * file without one is a node Sentinel promoted. Everything else is written fresh, so
+ * users and secrets of an earlier run never linger (ACL rules add up, passwords too).
+ */
+export function managedConf(o: RedisOptions, previous: string | undefined): string {
+  const conf = o.sentinelManaged?.conf ?? "";
+  const kept = previous === undefined ? undefined : /^replicaof .*$/im.exec(previous)?.[0];
+  const initial = o.replicaOf === undefined ? undefined : `replicaof ${o.host ?? "127.0.0.1"} ${o.replicaOf}`;
+  const role = previous === undefined ? initial : kept;
+  return `# Written by src/server/native.ts; Sentinel rewrites it on role changes.\n${conf}${role ? `${role}\n` : ""}`;
 }
 
 /** The replica's extra user in test stacks (see RedisOptions.inspectorSha256). */
@@ -154,7 +194,17 @@ export const SUBSCRIBE_ONLY_USER = [
 ];
 
 export function redisArgs(
-  { port, dir, aof = true, replicaOf, host = "127.0.0.1", inspectorSha256, maxmemory, wrap }: RedisOptions,
+  {
+    port,
+    dir,
+    aof = true,
+    replicaOf,
+    host = "127.0.0.1",
+    inspectorSha256,
+    maxmemory,
+    wrap,
+    sentinelManaged,
+  }: RedisOptions,
   logfile = join(dir, "redis.log"),
 ): string[] {
   const common = ["--bind", host, "--port", String(port), "--dir", dir, "--save", "", "--daemonize", "no"];
@@ -163,6 +213,27 @@ export function redisArgs(
   // only from their own namespaces, and the doors there must get in. Never for `up`.
   const tail = ["--logfile", logfile, "--protected-mode", wrap ? "no" : "yes"];
   const memory = maxmemory ? ["--maxmemory", maxmemory, "--maxmemory-policy", "noeviction"] : [];
+  const inspector = inspectorSha256 ? ["--user", INSPECTOR_USER, "on", `#${inspectorSha256}`, "~*", "&*", "+@all"] : [];
+  const managed = sentinelManaged;
+  if (managed) {
+    // The role is in the config file (Sentinel's to change), never in argv.
+    return [
+      managedConfFile(dir),
+      ...common,
+      "--appendonly",
+      aof ? "yes" : "no",
+      ...memory,
+      "--replica-read-only",
+      "yes",
+      "--min-replicas-to-write",
+      String(managed.minReplicasToWrite ?? 1),
+      "--min-replicas-max-lag",
+      String(managed.minReplicasMaxLagS ?? 2),
+      ...managed.users.flatMap((u) => ["--user", ...u]),
+      ...inspector,
+      ...tail,
+    ];
+  }
   if (replicaOf === undefined) return [...common, "--appendonly", aof ? "yes" : "no", ...memory, ...tail];
   return [
     ...common,
@@ -175,7 +246,7 @@ export function redisArgs(
     "yes",
     "--user",
     ...SUBSCRIBE_ONLY_USER,
-    ...(inspectorSha256 ? ["--user", INSPECTOR_USER, "on", `#${inspectorSha256}`, "~*", "&*", "+@all"] : []),
+    ...inspector,
     ...tail,
   ];
 }
@@ -191,14 +262,17 @@ export async function startRedis(o: RedisOptions): Promise<Managed> {
   if (!bin) throw new Error(missingHelp("redis-server"));
   const { port, dir, replicaOf, host = "127.0.0.1" } = o;
   mkdirSync(dir, { recursive: true });
-  const child = spawnWrapped(
-    o.wrap,
-    bin,
-    redisArgs(o, join(dir, replicaOf === undefined ? "redis.log" : "replica.log")),
-    {
-      stdio: "ignore",
-    },
-  );
+  const args = redisArgs(o, join(dir, replicaOf === undefined ? "redis.log" : "replica.log"));
+  let child: ChildProcess;
+  if (o.sentinelManaged) {
+    const file = managedConfFile(dir);
+    writeFileSync(file, managedConf(o, existsSync(file) ? readFileSync(file, "utf8") : undefined), { mode: 0o600 });
+    chmodSync(file, 0o600);
+    // umask 077: CONFIG REWRITE re-creates the file with 0666 & ~umask, and it holds masterauth.
+    child = spawnWrapped(o.wrap, "/bin/sh", ["-c", 'umask 077 && exec "$0" "$@"', bin, ...args], { stdio: "ignore" });
+  } else {
+    child = spawnWrapped(o.wrap, bin, args, { stdio: "ignore" });
+  }
   adopt(child);
   await waitFor(
     "redis-server",
@@ -241,7 +315,9 @@ export async function startWebdis(
   }
   mkdirSync(dir, { recursive: true });
   const file = join(dir, name);
-  writeFileSync(file, JSON.stringify(config, null, 2));
+  // 0600: a command door's config may hold redis_auth (replicated topologies).
+  writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 });
+  chmodSync(file, 0o600);
   if (!existsSync(file)) throw new Error(`webdis config ${file} was not written`);
   const child = spawnWrapped(wrap, bin, [file], { stdio: "ignore", cwd: dir });
   adopt(child);
@@ -429,8 +505,12 @@ export async function waitForSubscribeDoor(
 }
 
 /** FUNCTION LOAD REPLACE of our library; returns the library name. */
-export async function loadFunctions(redisPort: number, host = "127.0.0.1"): Promise<string> {
-  return String(await redisCommand(redisPort, ["FUNCTION", "LOAD", "REPLACE", bundleLua()], { host }));
+export async function loadFunctions(
+  redisPort: number,
+  host = "127.0.0.1",
+  auth?: { user: string; password: string },
+): Promise<string> {
+  return String(await redisCommand(redisPort, ["FUNCTION", "LOAD", "REPLACE", bundleLua()], { host, auth }));
 }
 
 export function missingHelp(bin: string): string {

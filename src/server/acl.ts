@@ -1,0 +1,144 @@
+/**
+ * Redis users of a replicated (Sentinel) topology. Every data node gets the
+ * same users, so a role change never changes what a door can do: a replica
+ * promoted behind a subscription door still has a subscribe-only default
+ * user, and the command door reaches any primary as `relay`, a user that can
+ * call our functions and nothing else. Passwords are random per run; only
+ * their SHA-256 reaches argv (`#<hex>`); plaintext lives in 0600 files in the
+ * data dir (masterauth, sentinel auth-pass, haproxy.cfg, webdis.json).
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { chmodSync, writeFileSync } from "node:fs";
+import { SUBSCRIBE_ONLY_USER } from "./native.ts";
+
+/** User names (not secret). */
+export const CLUSTER_USERS = {
+  /** The command door's Webdis (redis_auth: [user, pass]; Webdis 0.1.22 and later). */
+  relay: "relay",
+  /** Replicas authenticate to their primary with it (masteruser / masterauth). */
+  replication: "replicator",
+  /** Sentinels monitor and reconfigure the data nodes with it. */
+  sentinel: "sentinel",
+  /** HAProxy's health check: INFO replication, nothing else. */
+  check: "health",
+  /** Operators and `up`: FUNCTION LOAD, status, tests' inspection. Password only in a 0600 file. */
+  admin: "admin",
+} as const;
+
+export interface ClusterSecrets {
+  relay: string;
+  replication: string;
+  sentinel: string;
+  check: string;
+  admin: string;
+  /** `requirepass` of the sentinels themselves (they talk to each other with it). */
+  sentinels: string;
+}
+
+/** Fresh random passwords (hex: no escaping in any config syntax). */
+export function newClusterSecrets(): ClusterSecrets {
+  const pw = () => randomBytes(24).toString("hex");
+  return { relay: pw(), replication: pw(), sentinel: pw(), check: pw(), admin: pw(), sentinels: pw() };
+}
+
+export const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");
+
+/**
+ * Every command our Lua functions run (lua/*.lua, lua/lib/*.lua). Redis 7
+ * checks a function's calls against the caller's ACL (commands, keys and
+ * channels), so the relay user needs each of them; test/cluster/acl.test.ts
+ * fails when the Lua uses one that is missing here.
+ */
+export const FUNCTION_COMMANDS = [
+  "del",
+  "expire",
+  "get",
+  "hdel",
+  "hget",
+  "hgetall",
+  "hmget",
+  "hset",
+  "incr",
+  "lrange",
+  "pexpire",
+  "pttl",
+  "publish",
+  "rpush",
+  "set",
+  "time",
+  "zadd",
+  "zcard",
+  "zcount",
+  "zrange",
+  "zrem",
+];
+
+/**
+ * ACL rules for `--user`, one list per user, the same on every node. Keys: our
+ * `relay:` prefix only; channels: any (a stream's channel is 40 hex, no prefix).
+ * The relay user cannot FUNCTION LOAD, CONFIG, FLUSHALL, SET outside relay:*, or
+ * call commands directly on keys beyond what it could do through a function: it
+ * holds those commands only because Redis checks them inside functions too.
+ */
+export function clusterUsers(s: ClusterSecrets): string[][] {
+  const u = CLUSTER_USERS;
+  const user = (name: string, password: string, ...rules: string[]) => [
+    name,
+    "on",
+    "resetpass",
+    `#${sha256Hex(password)}`,
+    "resetkeys",
+    "resetchannels",
+    "-@all",
+    ...rules,
+  ];
+  return [
+    SUBSCRIBE_ONLY_USER,
+    user(
+      u.relay,
+      s.relay,
+      "~relay:*",
+      "&*",
+      ...["fcall", "fcall_ro", "ping", "select", "subscribe", "unsubscribe", ...FUNCTION_COMMANDS].map((c) => `+${c}`),
+    ),
+    // Redis's documented minimum for a replica: PSYNC, REPLCONF, PING.
+    user(u.replication, s.replication, "+psync", "+replconf", "+ping"),
+    // Redis's documented minimum for Sentinel (hello messages on __sentinel__:hello).
+    user(
+      u.sentinel,
+      s.sentinel,
+      "&*",
+      ...[
+        "multi",
+        "slaveof",
+        "ping",
+        "exec",
+        "subscribe",
+        "config|rewrite",
+        "role",
+        "publish",
+        "info",
+        "client|setname",
+        "client|kill",
+        "script|kill",
+      ].map((c) => `+${c}`),
+    ),
+    user(u.check, s.check, "+info|replication", "+ping"),
+    user(u.admin, s.admin, "~*", "&*", "+@all"),
+  ];
+}
+
+/** `--user <rules...>` for every cluster user (hashes only). */
+export const clusterUserArgs = (s: ClusterSecrets): string[] =>
+  clusterUsers(s).flatMap((rules) => ["--user", ...rules]);
+
+/** The data nodes' config-file lines that hold a plaintext secret (never argv). */
+export function replicationConf(s: ClusterSecrets): string {
+  return `masteruser ${CLUSTER_USERS.replication}\nmasterauth ${s.replication}\n`;
+}
+
+/** Writes a file only its owner can read (secrets in config files). */
+export function writePrivate(path: string, text: string): void {
+  writeFileSync(path, text, { mode: 0o600 });
+  chmodSync(path, 0o600); // an existing file keeps its mode on write
+}
