@@ -85,24 +85,25 @@ export function endedText(reason: string): string {
   }
 }
 
-const DELTA_CATCH_UP = "A change did not fit the plan shown here; fetching the whole plan.";
-const DELTA_RESET = "A change did not fit the plan shown here; loading the whole plan.";
-
-/** What a follower's status means, by why it changed (the follower's reason code); `""` is the default. */
+/** What a follower's status means, by why it changed (the follower's reason code); `""` is the default. Each code has words of its own (a unit test keeps them distinct). */
 const STATUS_TEXT: Record<FollowerStatus, Partial<Record<ReasonCode | "", string>>> = {
-  connecting: { "": "Connecting to the relay." },
+  connecting: {
+    "": "Connecting to the relay.",
+    retry: "Connecting to the relay again.",
+  },
   live: { "": "You see every change as the leader makes it." },
   "catching-up": {
     "": "Fetching the changes you missed.",
     gap: "A change went missing on the way; fetching the changes you missed.",
     silence: "No word from the relay for a while; checking the connection.",
     resubscribed: "Back in touch with the relay; fetching the changes you missed.",
+    "door-switched": "Moved to another relay server; fetching the changes you missed.",
     "epoch-changed": "The stream was restarted; fetching its current plan.",
     "heartbeat-behind": "The relay is behind the plan you see; checking which plan is current.",
     "large-change": "Fetching a large change.",
-    "delta-out-of-order": DELTA_CATCH_UP,
-    "delta-failed": DELTA_CATCH_UP,
-    "delta-mismatch": DELTA_CATCH_UP,
+    "delta-out-of-order": "A change arrived out of turn; fetching the changes in order.",
+    "delta-failed": "A change named parts of the plan this screen does not have; fetching the whole plan.",
+    "delta-mismatch": "A change gave a different plan here than the leader's; fetching the whole plan.",
     "sealed-refused":
       "A change arrived that does not open with this stream's password (altered on the way); it was not shown. Fetching the plan again.",
   },
@@ -111,16 +112,23 @@ const STATUS_TEXT: Record<FollowerStatus, Partial<Record<ReasonCode | "", string
     "epoch-changed": "The stream restarted; loading the current plan.",
     "went-back": "The relay lost its most recent changes; loading the plan as it is now.",
     "history-too-short": "You missed more changes than the relay keeps; loading the current plan.",
-    "delta-out-of-order": DELTA_RESET,
-    "delta-failed": DELTA_RESET,
-    "delta-mismatch": DELTA_RESET,
+    "delta-out-of-order": "Changes arrived out of turn; loading the whole plan instead.",
+    "delta-failed": "A change did not fit the plan shown here; loading the whole plan instead.",
+    "delta-mismatch": "A change did not add up to the leader's plan; loading the whole plan instead.",
   },
   offline: {
     "": "Lost the connection to the relay. Trying again; the plan below may be out of date.",
+    dropped: "Lost the connection to the relay. Trying again; the plan below may be out of date.",
+    "sync-failed": "The relay did not answer a request for the plan. Trying again; the plan below may be out of date.",
     "rate-limited": "The relay is turning requests away for a moment. Trying again; the plan below may be out of date.",
   },
   ended: { "": "This stream has ended." },
 };
+
+/** The words a status has for each code it knows (for the tests: no two alike). */
+export function statusTexts(status: FollowerStatus): Readonly<Partial<Record<ReasonCode | "", string>>> {
+  return STATUS_TEXT[status] ?? {};
+}
 
 /** The follower's status in a sentence, from the status and the reason code it carries. */
 export function followerStatusText(status: FollowerStatus, code?: ReasonCode): string {

@@ -1,15 +1,47 @@
 /** Shared bits of the two command-line tools: options, secrets, errors. */
+import { readFileSync } from "node:fs";
+import { configJson, parseConfigText, type RelayConfigInput } from "../core/config.ts";
 import { RelayError } from "../core/errors.ts";
 
 export const DEFAULT_URL = "http://127.0.0.1:7379";
 
-export function relayUrl(flag: string | undefined): string {
-  return flag ?? process.env.RELAY_URL ?? DEFAULT_URL;
-}
+/** The words both tools' --help use for where the doors come from. */
+export const DOORS_HELP = `Doors, first found wins: --url (with --subscribe-url), then $RELAY_URL (with
+$RELAY_SUBSCRIBE_URL), then the JSON file $RELAY_CONFIG ({url, subscribeUrl} or
+{shards:[{id, url|urls, subscribeUrls}]}; --subscribe-url or $RELAY_SUBSCRIBE_URL
+replaces a one-shard file's subscription doors), then ${DEFAULT_URL}.`;
 
-/** The subscription door, when there is one (WebSockets); else the HTTP stream of the command door. */
-export function subscribeUrl(flag: string | undefined): string | undefined {
-  return flag ?? (process.env.RELAY_SUBSCRIBE_URL || undefined);
+/**
+ * Where the doors are, for createRelay. Precedence: a command door named on the
+ * command line (--url), then in RELAY_URL, replaces any file with that one door
+ * (and the subscription door from --subscribe-url or RELAY_SUBSCRIBE_URL); else
+ * the file RELAY_CONFIG names (a subscription door from the flag or env replaces
+ * a one-shard file's, and is refused for a sharded one); else DEFAULT_URL.
+ * Errors are INVALID and name the file, never its content.
+ */
+export function clientConfig(
+  flags: { url?: string | undefined; subscribeUrl?: string | undefined },
+  env: Record<string, string | undefined> = process.env,
+  read: (path: string) => string = (path) => readFileSync(path, "utf8"),
+): RelayConfigInput {
+  const url = flags.url ?? (env.RELAY_URL || undefined);
+  const sub = flags.subscribeUrl ?? (env.RELAY_SUBSCRIBE_URL || undefined);
+  const flat = (u: string): RelayConfigInput => (sub ? { url: u, subscribeUrl: sub } : { url: u });
+  if (url) return flat(url);
+  const path = env.RELAY_CONFIG || undefined;
+  if (!path) return flat(DEFAULT_URL);
+  let text: string;
+  try {
+    text = read(path);
+  } catch {
+    throw new RelayError("INVALID", `RELAY_CONFIG: cannot read ${JSON.stringify(path)}`);
+  }
+  const d = parseConfigText(text, `RELAY_CONFIG ${JSON.stringify(path)}`);
+  if (!sub) return configJson(d);
+  const [only, ...more] = d.shards;
+  if (!only || more.length)
+    throw new RelayError("INVALID", "RELAY_SUBSCRIBE_URL / --subscribe-url cannot override a sharded RELAY_CONFIG");
+  return configJson({ shards: [{ ...only, subscribeUrls: [sub] }] });
 }
 
 /** A secret from its flag or its env var (the env var keeps it out of `ps`). */

@@ -2,16 +2,18 @@
 /** list-streams: the live streams, as a table for people or JSON for scripts. */
 import { parseArgs } from "node:util";
 import { createRelay } from "../node.ts";
-import { relayUrl, runMain, UsageError } from "./common.ts";
+import { clientConfig, DOORS_HELP, runMain, UsageError } from "./common.ts";
 
 const HELP = `Usage: list-streams [--json] [--cursor NAME] [--count N] [--all] [--url URL]
 
-Lists live streams in name order, one page at a time.
+Lists live streams in name order, one page at a time (every shard's, merged).
   --json         one JSON object: {"streams":[{name,seq,created,updated}],"cursor":...}
   --cursor NAME  start after this name (the "cursor" of the previous page)
   --count N      streams per page, 1-100 (default 50)
   --all          follow the cursor to the end
-  --url URL      Webdis URL (default $RELAY_URL or http://127.0.0.1:7379)
+  --url URL      Webdis URL (default $RELAY_URL, $RELAY_CONFIG or http://127.0.0.1:7379)
+
+${DOORS_HELP}
 `;
 
 function age(ms: number): string {
@@ -49,7 +51,7 @@ await runMain("list-streams", async () => {
   const count = values.count === undefined ? 50 : Number(values.count);
   if (!Number.isInteger(count) || count < 1 || count > 100)
     throw new UsageError("--count must be an integer from 1 to 100");
-  const relay = createRelay({ url: relayUrl(values.url), heartbeatMs: 0 });
+  const relay = createRelay({ ...clientConfig({ url: values.url }), heartbeatMs: 0 });
   let page = await relay.list({ cursor: values.cursor ?? null, count });
   const streams = [...page.streams];
   while (values.all && page.cursor) {

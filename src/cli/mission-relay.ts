@@ -41,6 +41,8 @@ Options:
   --password PW      stream password (better: $RELAY_PASSWORD, kept out of ps)
   --code CODE        leader code (better: $RELAY_CODE)
   -h, --help         this help
+
+${DOORS_HELP}
 `;
 
 function parse() {
@@ -112,8 +114,7 @@ await runMain("mission-relay", async () => {
   }
   const relay = () =>
     createRelay({
-      url: relayUrl(values.url),
-      subscribeUrl: subscribeUrl(values["subscribe-url"]),
+      ...clientConfig({ url: values.url, subscribeUrl: values["subscribe-url"] }),
       heartbeatMs: 15_000,
     });
   const leaderSecrets = () => ({

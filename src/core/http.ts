@@ -19,6 +19,12 @@ export interface Commander {
 
 export interface HttpCommanderOptions {
   url: string;
+  /**
+   * Several doors to the same primary (`url` is then the first): a request
+   * that got no answer (network error, timeout) moves the commander to the next
+   * one, for its retry and for the calls after it.
+   */
+  urls?: readonly string[];
   fetch?: typeof fetch;
   timeoutMs?: number;
   /** Delay before retry `n` (1-based). */
@@ -41,11 +47,13 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 export function httpCommander(opts: HttpCommanderOptions): Commander {
-  const base = opts.url.endsWith("/") ? opts.url : `${opts.url}/`;
+  const bases = (opts.urls?.length ? opts.urls : [opts.url]).map((u) => (u.endsWith("/") ? u : `${u}/`));
+  let door = 0;
   const doFetch = opts.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
   const backoff = opts.backoff ?? defaultBackoff;
 
   async function once(command: string, args: readonly string[], o: CommandOptions): Promise<unknown> {
+    const base = bases[door % bases.length] as string;
     const timeoutMs = o.timeoutMs ?? opts.timeoutMs ?? 15_000;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
@@ -92,10 +100,13 @@ export function httpCommander(opts: HttpCommanderOptions): Commander {
     async call(command, args, o = {}) {
       const retries = o.retries ?? 0;
       for (let attempt = 0; ; attempt++) {
+        const at = door;
         try {
           return await once(command, args, o);
         } catch (e) {
           const transient = e instanceof NetworkError || e instanceof TimeoutError;
+          // Calls that failed together on one door move the commander once, not past the next door.
+          if (transient && door === at) door = (at + 1) % bases.length;
           if (!transient || attempt >= retries) throw e;
           await sleep(backoff(attempt + 1), o.signal);
         }

@@ -4,6 +4,7 @@
  * come over a WebSocket or the chunked HTTP stream.
  */
 import * as z from "zod/mini";
+import { type Deployment, doorsShape, type Shard, toDeployment } from "./config.ts";
 import { fold, openChange, openChanges, openReply } from "./content.ts";
 import { RelayError } from "./errors.ts";
 import { Follower } from "./follower.ts";
@@ -12,6 +13,7 @@ import { Leader, type LeaderSession } from "./leader.ts";
 import { OPS, type OpName } from "./ops.ts";
 import { derivePasswordKeys } from "./seal.ts";
 import { deriveVerifier, PBKDF2_ITERATIONS, randomHex } from "./secrets.ts";
+import { doorOrder, mergePages, shardIndex } from "./shards.ts";
 import {
   httpStreamSubscriber,
   type Subscriber,
@@ -38,14 +40,8 @@ const fn = <T>(what: string) =>
 const int = (min: number) => z.number().check(z.int(), z.gte(min));
 
 export const relayOptionsSchema = z.object({
-  /** Webdis base URL of the command door, e.g. http://127.0.0.1:7379 */
-  url: z.url({ protocol: /^https?$/ }),
-  /**
-   * Webdis base URL of the subscription door (WebSockets on, in front of a
-   * subscribe-only Redis replica), e.g. http://127.0.0.1:7380. Without it, live
-   * updates use the HTTP stream of the command door.
-   */
-  subscribeUrl: z.optional(z.url({ protocol: /^https?$/ })),
+  /** Where the doors are: `{ url, subscribeUrl? }` (or `urls` / `subscribeUrls`), or `{ shards }` (config.ts). */
+  ...doorsShape,
   /** Live-update transports, tried in this order. */
   transports: z.optional(z.array(z.enum(["websocket", "http-stream"])).check(z.minLength(1))),
   timeoutMs: z._default(int(1), 15_000),
@@ -126,9 +122,14 @@ export interface Relay {
   connect(name: string, creds: { password: string; pass?: string }): Promise<Follower>;
   /** One page of live streams in name order. */
   list(options?: { cursor?: string | null; count?: number }): Promise<ListPage>;
-  /** Version of the function library on the server. */
+  /** Version of the function library on the server (the first shard's). */
   version(): Promise<string>;
+  /** The id of the shard that holds the stream `name` (every client computes the same). */
+  shardOf(name: string): string;
+  /** The first shard's first command door. */
   readonly url: string;
+  /** The doors and shards this relay uses, checked. */
+  readonly deployment: Deployment;
 }
 
 /** What a runtime adapter may bring (src/node.ts): a cheaper fetch for commands, used unless the caller gives one. */
@@ -138,26 +139,47 @@ export interface RuntimeParts {
 
 export function createRelay(options: RelayOptions, runtime: RuntimeParts = {}): Relay {
   const o = checked(relayOptionsSchema, options, "relay options");
+  const deployment = toDeployment(o, "relay options");
   const backoff = o.backoff ?? defaultBackoff;
   const commandFetch = o.fetch ?? runtime.commandFetch;
-  const http: Commander = httpCommander({ url: o.url, fetch: commandFetch, timeoutMs: o.timeoutMs, backoff });
-  // Live updates come from the subscription door when there is one (WebSockets
-  // are only safe there: see webdis.subscribe.json), else from the command door.
-  const subUrl = o.subscribeUrl ?? o.url;
-  const wanted: TransportName[] =
-    o.transports ?? (o.webSocket && o.subscribeUrl ? ["websocket", "http-stream"] : ["http-stream"]);
-  const subscribers: Subscriber[] = wanted.map((t) => {
-    if (t === "http-stream") return httpStreamSubscriber(subUrl, o.fetch);
-    if (!o.webSocket) throw new RelayError("INVALID", "the websocket transport needs a webSocket factory here");
-    return webSocketSubscriber(subUrl, o.webSocket);
+  const webSocket = o.webSocket;
+
+  // Each shard: its command doors behind one commander, and per subscription
+  // door its transports. Live updates come from the subscription doors when
+  // there are some (WebSockets are only safe there: see webdis.subscribe.json),
+  // else from the command doors' HTTP stream.
+  const shards = deployment.shards.map((s: Shard) => {
+    const http: Commander = httpCommander({
+      url: s.urls[0] as string,
+      urls: s.urls,
+      fetch: commandFetch,
+      timeoutMs: o.timeoutMs,
+      backoff,
+    });
+    const subUrls = s.subscribeUrls.length ? s.subscribeUrls : s.urls;
+    const wanted: TransportName[] =
+      o.transports ?? (webSocket && s.subscribeUrls.length ? ["websocket", "http-stream"] : ["http-stream"]);
+    const doors: Subscriber[][] = subUrls.map((u) =>
+      wanted.map((t) => {
+        if (t === "http-stream") return httpStreamSubscriber(u, o.fetch);
+        if (!webSocket) throw new RelayError("INVALID", "the websocket transport needs a webSocket factory here");
+        return webSocketSubscriber(u, webSocket);
+      }),
+    );
+    return { id: s.id, http, subUrls, doors };
   });
+  const ids = shards.map((s) => s.id);
+  /** The shard of a stream: every operation on it goes there (the name is in NFC already). */
+  const shardFor = (name: string) => shards[shardIndex(name, ids)] ?? (shards[0] as (typeof shards)[number]);
+  const first = shards[0] as (typeof shards)[number];
   const iterations = o.iterations;
 
   // Every stream function: numkeys 1, KEYS[1] = the stream's base key, ARGV[1] = the name.
   const fcall = (fnName: OpName, name: string, args: string[], retries = 0) => {
     if (args.length + 1 !== OPS[fnName].args)
       throw new RelayError("PROTOCOL", `${fnName} takes ${OPS[fnName].args} arguments`);
-    return http.call("FCALL", [fnName, String(OPS[fnName].keys), baseKey(name), name, ...args], { retries });
+    const keys = String(OPS[fnName].keys);
+    return shardFor(name).http.call("FCALL", [fnName, keys, baseKey(name), name, ...args], { retries });
   };
 
   function leaderFor(session: LeaderSession, codeVerifier: string): Leader {
@@ -179,7 +201,9 @@ export function createRelay(options: RelayOptions, runtime: RuntimeParts = {}): 
   }
 
   return {
-    url: o.url,
+    url: (deployment.shards[0] as Shard).urls[0] as string,
+    deployment,
+    shardOf: (name) => shardFor(streamName(name)).id,
 
     async start(rawName, creds) {
       const name = streamName(rawName);
@@ -230,9 +254,14 @@ export function createRelay(options: RelayOptions, runtime: RuntimeParts = {}): 
       const c = checked(passwordCreds, creds, "connect");
       const pw = await derivePasswordKeys(name, c.password, iterations);
       let lastPass = c.pass ?? "-";
+      // A random id per follower picks its door (and the order of the others):
+      // followers spread over the doors, and stay on theirs until it fails.
+      const shard = shardFor(name);
+      const doors = doorOrder(randomHex(8), shard.subUrls).map((i) => shard.doors[i] as Subscriber[]);
       const follower = new Follower({
         name,
-        subscribers,
+        subscribers: doors[0] ?? [],
+        doors,
         staleAfterMs: o.staleAfterMs,
         reorderMs: o.reorderMs,
         backoff,
@@ -252,12 +281,20 @@ export function createRelay(options: RelayOptions, runtime: RuntimeParts = {}): 
 
     async list(opts = {}) {
       const l = checked(listOptions, opts, "list");
-      const raw = await http.call("FCALL_RO", ["relay_list", "0", l.cursor ?? "-", String(l.count)], { retries: 2 });
-      return parseReply(listReply, raw);
+      const args = ["relay_list", "0", l.cursor ?? "-", String(l.count)];
+      // Every shard's page after the same cursor, merged in one name order (shards.ts).
+      const pages = await Promise.all(
+        shards.map(async (s, shard) => ({
+          shard,
+          page: parseReply(listReply, await s.http.call("FCALL_RO", args, { retries: 2 })),
+        })),
+      );
+      if (pages.length === 1) return (pages[0] as (typeof pages)[number]).page;
+      return mergePages(pages, l.count, (name) => shardIndex(name, ids));
     },
 
     async version() {
-      return String(await http.call("FCALL_RO", ["relay_version", "0"], { retries: 2 }));
+      return String(await first.http.call("FCALL_RO", ["relay_version", "0"], { retries: 2 }));
     },
   };
 }

@@ -38,6 +38,8 @@ export type WebSocketFactory = (url: string, origin: string) => WebSocketLike;
 
 export interface Subscriber {
   readonly name: TransportName;
+  /** The door it subscribes through (for status and tests). */
+  readonly url?: string;
   subscribe(channel: string, handlers: SubscriptionHandlers): Subscription;
 }
 
@@ -67,6 +69,7 @@ export function webSocketSubscriber(baseUrl: string, factory: WebSocketFactory, 
   const origin = new URL(baseUrl).origin;
   return {
     name: "websocket",
+    url: baseUrl,
     subscribe(channel, h) {
       let closed = false;
       let opened = false;
@@ -173,6 +176,7 @@ export function httpStreamSubscriber(
   const url = baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`;
   return {
     name: "http-stream",
+    url: baseUrl,
     subscribe(channel, h) {
       const abort = new AbortController();
       let closed = false;

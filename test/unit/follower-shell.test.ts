@@ -11,7 +11,18 @@ import { NetworkError, RelayError } from "../../src/core/errors.ts";
 import type { Change } from "../../src/core/follower/delta.ts";
 import { type FollowerUpdate, REASON_CODES, type ReasonCode } from "../../src/core/follower.ts";
 import type { SealedEnvelope } from "../../src/core/wire.ts";
-import { current, FakeStream, fakeOpen, fakeSeal, msg, opError, type Rig, rig, spoil } from "./follower-fakes.ts";
+import {
+  current,
+  FakeStream,
+  FakeSubscriber,
+  fakeOpen,
+  fakeSeal,
+  msg,
+  opError,
+  type Rig,
+  rig,
+  spoil,
+} from "./follower-fakes.ts";
 
 const settle = () => vi.advanceTimersByTimeAsync(0);
 const trail = (r: Rig) => r.statuses.map((s) => `${s.status}:${s.code}`);
@@ -435,6 +446,76 @@ describe("follower shell: sealed changes", () => {
     expect(r.sync.calls.at(-1)).toEqual({ epoch: "1", last: 0 });
     expect(updates).toEqual([{ seq: 6, epoch: "1", ts: r.stream.updated, state: r.stream.state }]);
     expect(trail(r)).toEqual(["live:subscribed", "catching-up:gap", "live:gap"]);
+  });
+});
+
+describe("follower shell: several subscription doors", () => {
+  /** Two doors, each a WebSocket then an HTTP stream. */
+  const twoDoors = () => {
+    const [aWs, aHttp, bWs, bHttp] = (["websocket", "http-stream", "websocket", "http-stream"] as const).map(
+      (t) => new FakeSubscriber(t),
+    ) as [FakeSubscriber, FakeSubscriber, FakeSubscriber, FakeSubscriber];
+    return {
+      aWs,
+      aHttp,
+      bWs,
+      bHttp,
+      doors: [
+        [aWs, aHttp],
+        [bWs, bHttp],
+      ],
+    };
+  };
+
+  it("a drop of a working door: the next door, a catch-up, and the status says door-switched", async () => {
+    const d = twoDoors();
+    const r = await track(rig({ doors: d.doors }));
+    d.aWs.last?.open();
+    await settle();
+    expect(trail(r)).toEqual(["live:subscribed"]);
+    r.stream.publish({ n: 1 }); // missed: it is published while the door is down
+    d.aWs.last?.drop("WebSocket closed");
+    await vi.advanceTimersByTimeAsync(100);
+    expect([d.aWs.subs.length, d.bWs.subs.length]).toEqual([1, 1]);
+    d.bWs.last?.open();
+    await settle();
+    expect(trail(r).slice(-3)).toEqual(["connecting:retry", "catching-up:door-switched", "live:door-switched"]);
+    expect(r.applied).toEqual([0, 1]);
+    expect(r.f.status).toBe("live");
+  });
+
+  it("a door that never answers: each transport fails to open there, then the next door", async () => {
+    const d = twoDoors();
+    const r = await track(rig({ doors: d.doors }));
+    d.aWs.last?.drop("WebSocket did not open within 5000 ms");
+    await vi.advanceTimersByTimeAsync(100);
+    expect(d.aHttp.subs).toHaveLength(1);
+    d.aHttp.last?.drop("subscription stream failed");
+    await vi.advanceTimersByTimeAsync(100);
+    expect(d.bWs.subs).toHaveLength(1);
+    d.bWs.last?.open();
+    await settle();
+    expect(r.f.status).toBe("live");
+    expect(r.f.transport).toBe("websocket");
+    // A transport that worked and then fails to open says the door is down: straight to the other door.
+    d.bWs.last?.drop();
+    await vi.advanceTimersByTimeAsync(100);
+    d.aWs.last?.drop("WebSocket did not open within 5000 ms");
+    await vi.advanceTimersByTimeAsync(100);
+    expect([d.aHttp.subs.length, d.bWs.subs.length]).toEqual([1, 2]);
+  });
+
+  it("silence on a door: the next door (a silent subscription is presumed dead with its door)", async () => {
+    const d = twoDoors();
+    const r = await track(rig({ doors: d.doors }));
+    d.aWs.last?.open();
+    await settle();
+    await vi.advanceTimersByTimeAsync(4_000);
+    expect(d.aWs.last?.closed).toBe(true);
+    expect(d.bWs.subs).toHaveLength(1);
+    d.bWs.last?.open();
+    await settle();
+    expect(trail(r).slice(-2)).toEqual(["catching-up:silence", "live:door-switched"]);
   });
 });
 

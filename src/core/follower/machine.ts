@@ -30,7 +30,7 @@ export type Effect =
   | "sync"
   /** A sync is running: run one more round after it. */
   | "sync-again"
-  /** Close the current subscription and open a new one (its open re-syncs). */
+  /** Close the current subscription and open a new one, on the next door if there are several (its open re-syncs). */
   | "resubscribe"
   /** Open a subscription with the transport the picker says. */
   | "subscribe"
@@ -101,6 +101,7 @@ export interface EventCodes {
     ReasonCode,
     | "subscribed"
     | "resubscribed"
+    | "door-switched"
     | "gap"
     | "epoch-changed"
     | "heartbeat-behind"

@@ -7,6 +7,8 @@ export const REASON_CODES = [
   "subscribed",
   /** A subscription opened again after a drop or a silence: re-sync. */
   "resubscribed",
+  /** A subscription opened on another door than before (the last one failed or went silent): re-sync. */
+  "door-switched",
   /** The backoff timer fired: opening a new subscription. */
   "retry",
   /** The subscription dropped, or could not be opened. */
@@ -63,6 +65,7 @@ export type DeltaCode = Extract<ReasonCode, "delta-out-of-order" | "delta-failed
 export const REASON_TEXT: Record<ReasonCode, string> = {
   subscribed: "subscribed",
   resubscribed: "re-sync after reconnecting",
+  "door-switched": "re-sync after moving to another door",
   retry: "reconnecting",
   dropped: "subscription dropped",
   "sync-failed": "sync failed",

@@ -38,6 +38,9 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
   readonly #window = new OrderingWindow();
   #attempt = 0;
   #lastHeard = Date.now();
+  /** Read-only facts for a page's honest status (web/status.ts): local times, undefined until first. */
+  #heardAt: number | undefined;
+  #answeredAt: number | undefined;
   #gapTimer: ReturnType<typeof setTimeout> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #watchdog: ReturnType<typeof setInterval> | undefined;
@@ -52,11 +55,12 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
     super();
     this.name = deps.name;
     this.#deps = deps;
-    this.#link = new Link(deps.subscribers, {
-      open: () => {
+    this.#link = new Link(deps.doors ?? [deps.subscribers], {
+      open: (switched) => {
         this.#attempt = 0;
         this.#lastHeard = Date.now();
-        this.#dispatch("need-sync", this.#wasLive ? "resubscribed" : "subscribed");
+        this.#answeredAt = this.#lastHeard;
+        this.#dispatch("need-sync", !this.#wasLive ? "subscribed" : switched ? "door-switched" : "resubscribed");
       },
       message: (payload) => this.#onMessage(payload),
       drop: (error) => this.#dispatch("dropped", "dropped", error.message, error),
@@ -86,10 +90,24 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
   get transport(): TransportName | undefined {
     return this.#link.transport;
   }
+  /** The subscription door in use (its URL), when there is a subscription. */
+  get door(): string | undefined {
+    return this.#link.door;
+  }
+
+  /** When the last message (a change or a leader's heartbeat) arrived on the channel (local ms), if any. */
+  get heardAt(): number | undefined {
+    return this.#heardAt;
+  }
+  /** When the relay last answered this follower (a subscription opened, a sync replied; local ms), if ever. */
+  get answeredAt(): number | undefined {
+    return this.#answeredAt;
+  }
 
   /** First contact: the current state at once, then the live subscription. */
   async open(): Promise<void> {
     const reply = await this.#deps.sync(undefined, 0);
+    this.#answeredAt = Date.now();
     this.#channel = reply.channel;
     this.#applyReply(reply, false);
     this.#subscribe();
@@ -123,8 +141,12 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
     for (const effect of step.effects) {
       if (effect === "sync") void this.#sync(code as EventCodes["need-sync"]);
       else if (effect === "sync-again") this.#again = true;
-      else if (effect === "resubscribe" || effect === "subscribe") this.#subscribe();
-      else if (effect === "retry-later") this.#retryLater(error ?? new RelayError("NETWORK", text));
+      else if (effect === "subscribe") this.#subscribe();
+      else if (effect === "resubscribe") {
+        // A silent subscription is presumed dead, and its door with it: the next door (if any).
+        this.#link.moveOn();
+        this.#subscribe();
+      } else if (effect === "retry-later") this.#retryLater(error ?? new RelayError("NETWORK", text));
       else if (effect === "teardown") {
         clearInterval(this.#watchdog);
         clearTimeout(this.#retryTimer);
@@ -154,6 +176,7 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
 
   #onMessage(payload: string) {
     this.#lastHeard = Date.now();
+    this.#heardAt = this.#lastHeard;
     const act = classify(payload, { seq: this.#seq, epoch: this.#epoch, syncing: this.#syncing });
     if (act.kind === "malformed") this.emit("error", { error: act.error });
     else if (act.kind === "end") this.#dispatch("end", act.code);
@@ -221,6 +244,7 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
         // After a delta that did not fit, ask for the whole state (no epoch: always "full").
         const reply = await (full ? this.#deps.sync(undefined, 0) : this.#deps.sync(this.#epoch, this.#seq));
         if (this.#ended()) return;
+        this.#answeredAt = Date.now();
         this.#applyReply(reply, true);
         if (full && this.#fullWanted === full) this.#fullWanted = undefined;
         // What arrived meanwhile; a gap left over gets the reorder grace first.

@@ -40,7 +40,13 @@ export interface FollowerDeps {
   sync(epoch: string | undefined, lastSeq: number): Promise<OpenedReply>;
   /** Opens a sealed change from the channel (SEALED when it does not open). */
   open(env: SealedEnvelope): Promise<Change>;
+  /** The transports of the one subscription door, in the order they are tried. */
   subscribers: readonly Subscriber[];
+  /**
+   * Several subscription doors: each one's transports, in the order this
+   * follower tries the doors (its own first). When given, `subscribers` is not used.
+   */
+  doors?: readonly (readonly Subscriber[])[];
   /** Re-sync when nothing (not even a heartbeat) arrived for this long. */
   staleAfterMs: number;
   /**
