@@ -21,11 +21,17 @@
                          emptied) or "p": a change to the state of the base seq (appended
                          to the log)
   ARGV[7]  content       sealed, base64url, <= max_state bytes (lua/lib/4_json.lua)
+  ARGV[8]  epoch         optional, "-" when absent (older clients): the leader's epoch. Given,
+                         a stream behind the leader (an older term or epoch, or a seq below
+                         the base seq: a failover lost acknowledged writes) answers BEHIND
+                         instead of LEADER_REPLACED or STALE, and the leader heals it
+                         (lua/heal.lua)
 
   Returns  JSON {"seq","changed":true,"duplicate":bool,"snapshot":bool}; for a duplicate,
            seq is the seq right after the first attempt. snapshot: send a whole state
            next (the log outweighs the snapshot, or holds `history` changes)
   Errors   INVALID, TOO_LARGE, NOT_FOUND, LEADER_REPLACED (term is not current), BAD_CODE (token),
+           BEHIND (ARGV[8] given: the stream is behind the leader, lua/lib/5_secrets.lua),
            STALE (base seq is not the stream's seq; the message ends with that seq),
            NEED_STATE (a change "p" while the log is full: twice the snapshot's bytes, or
            `history` changes; send a whole state), QUOTA (this stream's publish budget,
@@ -70,16 +76,18 @@ end
 
 local function relay_publish(keys, argv)
   local op, kind, content = argv[4], argv[6], argv[7]
-  local term, base
-  local cfg, k, m, now = open_stream(argv, 7, keys, 1, 0, function(cfg)
+  local term, base, epoch
+  local cfg, k, m, now = open_stream(argv, 8, keys, 1, 1, function(cfg)
     check_hex(argv[2], 'leader token', 32, 64)
     term = check_int(argv[3], 'term')
     check_hex(op, 'op id', 16, 64)
     base = check_int(argv[5], 'base seq')
     if kind ~= 's' and kind ~= 'p' then fail('INVALID', 'kind must be "s" (a whole state) or "p" (a change)') end
     check_sealed(content, cfg, kind == 's' and 'state' or 'change')
+    epoch = argv[8]
+    if epoch ~= '-' then check_epoch(epoch) end
   end)
-  check_leader(m, term, argv[2])
+  if epoch == '-' then check_leader(m, term, argv[2]) else check_leader(m, term, argv[2], epoch, base) end
   local seen = recent_op_seq(m, op)
   if seen then
     return '{"seq":' .. seen .. ',"changed":false,"duplicate":true,"snapshot":false}'

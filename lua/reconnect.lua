@@ -13,9 +13,10 @@
            a leader with the right code and a wrong password would publish changes no
            follower can open; refused here (BAD_PASSWORD, counted with the wrong codes)
 
-  Returns  JSON {"channel","epoch","seq","term","updated","pass","snapshot","mode":"full",
+  Returns  JSON {"channel","epoch","origin","seq","term","updated","pass","snapshot","mode":"full",
            "changes":[...]}: the stream as connect gives it to a new follower, so the
-           leader can open its state; snapshot: send a whole state next (as publish says)
+           leader can open its state; snapshot: send a whole state next (as publish says);
+           origin: the epoch relay_start gave the stream (a heal needs it, lua/heal.lua)
   Errors   INVALID, TOO_LARGE, NOT_FOUND, BAD_CODE, BAD_PASSWORD, RATE_LIMITED
   Writes   term, token hash, deadline; a failed code check counts toward the
            leader-code rate limit (apart from the password one, see connect).
@@ -39,7 +40,8 @@ local function relay_reconnect(keys, argv)
   touch(argv[1], k, cfg, now)
   sweep(cfg, now)
   local snapshot = wants_snapshot(cfg, tonumber(m.snap_b or '0'), tonumber(m.chain_b or '0'), tonumber(m.chain_n or '0'))
-  return '{"channel":"' .. m.channel .. '","epoch":"' .. m.epoch .. '","seq":' .. m.seq ..
+  return '{"channel":"' .. m.channel .. '","epoch":"' .. m.epoch .. '","origin":"' .. origin_of(m) ..
+    '","seq":' .. m.seq ..
     ',"term":' .. term .. ',"updated":' .. m.updated .. ',"pass":"' .. make_pass(m.code_hash, now, cfg) ..
     '","snapshot":' .. tostring(snapshot) .. catch_up(k, m, '-', 0) .. '}'
 end

@@ -16,6 +16,7 @@
   Errors   INVALID (also: invisible characters, whitespace at an end, not NFC), TOO_LARGE, NAME_TAKEN,
            NAME_CONFUSABLE (a live stream's name looks the same: lua/lib/0_names.lua), FULL (max_streams live streams already)
   Writes   meta, index and skeleton entries; the stored secrets are salted SHA-1 of the verifiers.
+           meta `origin` is this epoch: heals move the epoch and keep it (lua/heal.lua).
 ]]
 local function relay_start(keys, argv)
   check_arity(argv, 5, keys, 1)
@@ -62,7 +63,7 @@ local function relay_start(keys, argv)
   -- TTL when written, meta when renewed): never inherit them.
   redis.call('DEL', k.snap, k.log)
   redis.call('HSET', k.meta,
-    'name', name, 'channel', channel, 'epoch', epoch, 'seq', 0, 'term', 1,
+    'name', name, 'channel', channel, 'epoch', epoch, 'origin', epoch, 'seq', 0, 'term', 1,
     'pw_salt', pw_salt, 'pw_hash', hash_secret(pw_salt, argv[2]),
     'code_salt', code_salt, 'code_hash', code_hash,
     'tok_hash', hash_secret(code_salt, argv[5]),

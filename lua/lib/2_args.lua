@@ -64,3 +64,12 @@ local function check_int(value, what, max)
   if max and n > max then fail('TOO_LARGE', what .. ' is larger than ' .. max) end
   return n
 end
+
+-- An epoch: the digits relay_start made (seconds and microseconds, 16 digits) or a heal
+-- proposed (lua/heal.lua). At most 16 digits, so tonumber compares them exactly.
+local function check_epoch(value, what)
+  if #value < 1 or #value > 16 or value:find('[^0-9]') then
+    fail('INVALID', (what or 'epoch') .. ' must be 1-16 digits')
+  end
+  return tonumber(value)
+end

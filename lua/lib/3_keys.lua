@@ -17,10 +17,11 @@ local function keys_for(name)
   -- snap: the envelope of the last full state (sealed), log: the sealed changes
   -- since it (lua/publish.lua). fails: failed password checks (connect);
   -- code_fails: failed leader-code checks (reconnect, stop). Apart, so guessing
-  -- passwords never locks the leader out.
+  -- passwords never locks the leader out. ended: the tombstone of a stream that was
+  -- stopped or expired (its origin), so a leader never heals it back (lua/heal.lua).
   return {
     meta = b .. ':meta', snap = b .. ':snap', log = b .. ':log',
-    fails = b .. ':fails', code_fails = b .. ':code_fails',
+    fails = b .. ':fails', code_fails = b .. ':code_fails', ended = b .. ':ended',
   }
 end
 

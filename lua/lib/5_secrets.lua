@@ -84,7 +84,17 @@ end
 
 -- Leader-session check (publish, heartbeat): the current term first (fencing), then
 -- the token. A token has 192 random bits, so it needs no rate limit.
-local function check_leader(m, term, token)
-  if term ~= tonumber(m.term) then fail('LEADER_REPLACED', 'another leader took over this stream') end
+-- A leader that says where it stands (`epoch` and `seq`: what the server acknowledged it
+-- last; nil from an older client) hears BEHIND when the stream is behind that: a failover
+-- promoted a replica that lacks its last writes (an older term, epoch or seq). It heals
+-- the stream (lua/heal.lua). The message ends with "epoch <e> seq <n>": where it is.
+local function check_leader(m, term, token, epoch, seq)
+  local at = ' (the stream is at epoch ' .. m.epoch .. ' seq ' .. m.seq .. ')'
+  if term < tonumber(m.term) or (term ~= tonumber(m.term) and not epoch) then
+    fail('LEADER_REPLACED', 'another leader took over this stream')
+  end
+  if term > tonumber(m.term) then fail('BEHIND', 'the stream lost this leader\'s term' .. at) end
   if not same_digest(hash_secret(m.code_salt, token), m.tok_hash) then fail('BAD_CODE', 'wrong leader token') end
+  if epoch and epoch ~= m.epoch then fail('BEHIND', 'the stream is not at this leader\'s epoch' .. at) end
+  if seq and seq > tonumber(m.seq) then fail('BEHIND', 'the stream lost writes this leader had acknowledged' .. at) end
 end

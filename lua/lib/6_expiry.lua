@@ -14,11 +14,25 @@ local function load_meta(k, now)
   return m
 end
 
+-- The origin of a stream: the epoch relay_start gave it. Heals move the epoch and keep
+-- the origin (lua/heal.lua); a stream made before heals existed has its epoch as origin.
+local function origin_of(meta)
+  return meta.origin or meta.epoch
+end
+
+-- A stream that ended on purpose (stopped, or expired) leaves a tombstone naming its
+-- origin, so its leader, seeing NOT_FOUND, does not take it for writes lost in a
+-- failover and heal it back (lua/heal.lua). It outlives the stream's backstop TTL twice.
+local function tombstone_ms(cfg)
+  return 2 * (cfg.idle_ttl * 1000 + 60000)
+end
+
 local function delete_stream(name, k, meta, ts, reason)
   if meta and meta.channel then
     redis.call('PUBLISH', meta.channel, envelope('ended', meta.epoch, meta.seq, ts, ',"reason":"' .. reason .. '"'))
   end
   redis.call('DEL', k.meta, k.snap, k.log, k.fails, k.code_fails)
+  if meta and meta.epoch then redis.call('SET', k.ended, origin_of(meta), 'PX', tombstone_ms(config())) end
   redis.call('ZREM', INDEX, name)
   redis.call('ZREM', DEADLINES, name)
   release_skeleton(name) -- lua/lib/0_names.lua

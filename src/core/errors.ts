@@ -16,6 +16,8 @@ export const OP_CODES = [
   "RATE_LIMITED",
   "LEADER_REPLACED",
   "STALE",
+  /** The stream is behind what this leader had acknowledged (a failover lost writes): the leader heals it (lua/heal.lua). */
+  "BEHIND",
   /** A change ("p") while the log since the last whole state is full: send a whole state (lua/publish.lua). */
   "NEED_STATE",
   /** This stream's publish budget (bytes per window) is spent; retryAfter says when it refills. */

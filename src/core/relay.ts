@@ -24,6 +24,7 @@ import {
 import {
   baseKey,
   connectReply,
+  healReply,
   heartbeatReply,
   type ListPage,
   listReply,
@@ -182,17 +183,30 @@ export function createRelay(options: RelayOptions, runtime: RuntimeParts = {}): 
     return shardFor(name).http.call("FCALL", [fnName, keys, baseKey(name), name, ...args], { retries });
   };
 
-  function leaderFor(session: LeaderSession, codeVerifier: string): Leader {
+  /**
+   * `pwVerifier` and `seed` (the channel seed; unknown to a leader that took over) stay in
+   * memory, for a heal (lua/heal.lua): the stream is re-made from what the leader holds.
+   */
+  function leaderFor(session: LeaderSession, codeVerifier: string, pwVerifier: string, seed?: string): Leader {
     return new Leader(session, {
       heartbeatMs: o.heartbeatMs,
       backoff,
       async publish(s, opId, body) {
         // The base seq: the last state this leader saw acknowledged, the one a patch starts from.
-        const args = [s.token, String(s.term), opId, String(body.base), body.kind, body.content];
+        // The epoch too: a stream behind this leader (a failover lost writes) answers BEHIND.
+        const args = [s.token, String(s.term), opId, String(body.base), body.kind, body.content, s.epoch];
         return parseReply(publishReply, await fcall("relay_publish", s.name, args));
       },
       async heartbeat(s) {
-        parseReply(heartbeatReply, await fcall("relay_heartbeat", s.name, [s.token, String(s.term)], 1));
+        const args = [s.token, String(s.term), s.epoch, String(s.seq)];
+        parseReply(heartbeatReply, await fcall("relay_heartbeat", s.name, args, 1));
+      },
+      async heal(s, opId, body) {
+        // A leader that took over never had the seed: a new one (a re-made stream gets a new channel).
+        seed ??= randomHex(24);
+        const at = [s.origin ?? s.epoch, body.epoch, String(body.seq), opId, body.content, s.pass];
+        const args = [pwVerifier, codeVerifier, seed, s.token, String(s.term), ...at];
+        return parseReply(healReply, await fcall("relay_heal", s.name, args));
       },
       async stop() {
         parseReply(stopReply, await fcall("relay_stop", session.name, [codeVerifier, session.pass]));
@@ -216,7 +230,8 @@ export function createRelay(options: RelayOptions, runtime: RuntimeParts = {}): 
       const token = randomHex(24);
       const r = parseReply(startReply, await fcall("relay_start", name, [pw.verifier, code, channel, token]));
       const state = {};
-      return leaderFor({ ...r, name, state, json: "{}", key: pw.content, snapshot: false, token }, code);
+      const session = { ...r, origin: r.epoch, name, state, json: "{}", key: pw.content, snapshot: false, token };
+      return leaderFor(session, code, pw.verifier, channel);
     },
 
     async reconnect(rawName, creds) {
@@ -229,7 +244,8 @@ export function createRelay(options: RelayOptions, runtime: RuntimeParts = {}): 
       const token = randomHex(24);
       const args = [code, token, c.pass ?? "-", pw.verifier];
       const r = parseReply(reconnectReply, await fcall("relay_reconnect", name, args));
-      const session = { name, channel: r.channel, epoch: r.epoch, term: r.term, seq: r.seq, pass: r.pass, token };
+      const { channel, epoch, term, seq } = r;
+      const session = { name, channel, epoch, origin: r.origin ?? epoch, term, seq, pass: r.pass, token };
       // The plan as followers see it, opened with the password's key: the base of the next patch.
       // A history that does not open or add up (only a token holder can write one) must not
       // block the take-over: the leader starts with no base, `state` undefined, and its first
@@ -242,10 +258,11 @@ export function createRelay(options: RelayOptions, runtime: RuntimeParts = {}): 
         },
       );
       if (base === undefined)
-        return leaderFor({ ...session, state: undefined, json: "", key: pw.content, snapshot: true }, code);
+        return leaderFor({ ...session, state: undefined, json: "", key: pw.content, snapshot: true }, code, pw.verifier);
       return leaderFor(
         { ...session, state: base, json: JSON.stringify(base), key: pw.content, snapshot: r.snapshot },
         code,
+        pw.verifier,
       );
     },
 

@@ -69,6 +69,15 @@ export const publishReply = z.object({
   snapshot: z.optional(z.boolean()),
 });
 export const heartbeatReply = z.object({ seq, deadline: z.number() });
+/** relay_heal (lua/heal.lua): where the re-made stream is (a duplicate: where the first attempt put it). */
+export const healReply = z.object({
+  channel: hex,
+  epoch,
+  seq,
+  term: z.number().check(z.int(), z.positive()),
+  pass,
+  duplicate: z.boolean(),
+});
 export const stopReply = z.object({ seq });
 
 /**
@@ -131,6 +140,8 @@ export const connectReply = z.discriminatedUnion("mode", [
 ]);
 export type ConnectReply = z.infer<typeof connectReply>;
 export const reconnectReply = z.extend(connectBase, {
+  /** The epoch relay_start gave the stream (heals keep it; absent from an older library). */
+  origin: z.optional(epoch),
   term: z.number().check(z.int(), z.positive()),
   snapshot: z.boolean(),
   mode: z.literal("full"),

@@ -37,6 +37,7 @@ describe("function library", () => {
     const byName = Object.fromEntries(fns.map((f) => [f[f.indexOf("name") + 1], f[f.indexOf("flags") + 1]]));
     expect(Object.keys(byName).sort()).toEqual([
       "relay_connect",
+      "relay_heal",
       "relay_heartbeat",
       "relay_list",
       "relay_publish",

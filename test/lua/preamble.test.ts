@@ -23,11 +23,12 @@ const h = (c: string, n: number) => c.repeat(n);
 // bad: one own argument (index into args) replaced, and the error it must get before NOT_FOUND.
 const OWN: Record<string, { args: string[]; optional: number; bad?: [number, string, RegExp][] }> = {
   relay_connect: { args: [h("a", 64), "-", "0", "-"], optional: 1 },
-  relay_heartbeat: { args: [h("b", 32), "1"], optional: 0 },
-  // token, term, op id, base seq, kind, sealed content (base64url, >= 38 bytes)
+  // token, term, and optional: the leader's epoch and seq
+  relay_heartbeat: { args: [h("b", 32), "1", "1", "0"], optional: 2 },
+  // token, term, op id, base seq, kind, sealed content (base64url, >= 38 bytes), optional: the leader's epoch
   relay_publish: {
-    args: [h("b", 32), "1", h("c", 16), "0", "s", h("A", 38)],
-    optional: 0,
+    args: [h("b", 32), "1", h("c", 16), "0", "s", h("A", 38), "1"],
+    optional: 1,
     bad: [
       [3, "-", /^INVALID base seq must be a non-negative integer/],
       [4, "x", /^INVALID kind must be "s"/],

@@ -5,15 +5,17 @@
  * (queue.ts), failure kinds (failure.ts), fencing (fencing.ts), the heartbeat
  * (heartbeat.ts) and the status table (machine.ts).
  */
-import { sealChange } from "../content.ts";
+import { sealChange, wholeState } from "../content.ts";
 import { OpError, RelayError } from "../errors.ts";
 import { Emitter } from "../events.ts";
 import { classify, quotaSeconds, surelyNotSent } from "./failure.ts";
 import { fenceFor } from "./fencing.ts";
+import { type HealNeed, healFailure, healNeed, healTarget, MAX_REPROPOSE, streamAt } from "./heal.ts";
 import { beatFailure, scheduleHeartbeat } from "./heartbeat.ts";
 import { isSending, type LeaderEvent, transition } from "./machine.ts";
 import { type Job, PublishQueue, plainOf } from "./queue.ts";
 import type {
+  HealReply,
   LeaderDeps,
   LeaderEvents,
   LeaderSession,
@@ -38,10 +40,17 @@ export class Leader extends Emitter<LeaderEvents> {
   /** Ends a QUOTA wait early (the leader ended: nothing more will be sent). */
   #wake: (() => void) | undefined;
   readonly #deps: LeaderDeps;
+  /** The stream lost what this leader had acknowledged (or is gone, not stopped): the next job heals it. */
+  #behind: HealNeed | undefined;
+  /** Re-proposals of the current heal (STALE: the stream was already past it). */
+  #reproposed = 0;
+  /** stop() runs: a NOT_FOUND now is the stop's own doing, never healed. */
+  #stopping = false;
 
   constructor(session: LeaderSession, deps: LeaderDeps, queue = new PublishQueue()) {
     super();
     this.name = session.name;
+    session.origin ??= session.epoch;
     this.#session = session;
     this.#deps = deps;
     this.#queue = queue;
@@ -106,6 +115,11 @@ export class Leader extends Emitter<LeaderEvents> {
       for (let job = this.#next(); job; job = this.#next()) {
         const s = this.#session;
         const before = s.seq;
+        if (this.#behind) {
+          const wait = await this.#heal(job, this.#behind);
+          if (wait) await wait;
+          continue;
+        }
         // The state the server already has: nothing to send (Redis cannot compare sealed
         // states). Not after STALE: then the server's state is not the one we hold.
         if (job.json === s.json && !job.maybeSent && !this.#queue.baseUnknown) {
@@ -152,8 +166,92 @@ export class Leader extends Emitter<LeaderEvents> {
     return isSending(this.#status) ? this.#queue.take() : undefined;
   }
 
+  /**
+   * Re-makes the stream from this job's state, whole, on a new epoch and a seq past the
+   * leader's and the stream's (heal.ts). The proposal and its sealed bytes are made once and
+   * resent as they are while the outcome is unknown. Returns the wait before the next send.
+   */
+  async #heal(job: Job, need: HealNeed): Promise<Promise<void> | undefined> {
+    const s = this.#session;
+    if (!job.heal) {
+      const target = healTarget(s, need, Date.now());
+      try {
+        const content = await sealChange(s.key, { name: s.name, ...target }, wholeState(job.json));
+        job.heal = { ...target, content };
+      } catch (e) {
+        const err = new RelayError("SEALED", "this state cannot be sealed here", { cause: e });
+        this.#queue.failed(job);
+        for (const w of job.waiters) w.reject(err);
+        this.emit("error", { error: err });
+        return undefined;
+      }
+    }
+    let reply: HealReply;
+    try {
+      if (!this.#deps.heal) throw new RelayError("NOT_FOUND", "no such stream");
+      reply = await this.#deps.heal(s, job.opId, job.heal);
+    } catch (e) {
+      return this.#healFailed(job, asRelayError(e, "heal failed"));
+    }
+    this.#attempt = 0;
+    this.#reproposed = 0;
+    this.#behind = undefined;
+    Object.assign(s, { epoch: reply.epoch, seq: reply.seq, term: reply.term, channel: reply.channel });
+    s.pass = reply.pass;
+    s.state = plainOf(job);
+    s.json = job.json;
+    s.snapshot = false;
+    this.#queue.acked(job);
+    this.emit("healed", { epoch: reply.epoch, seq: reply.seq, why: need.why, duplicate: reply.duplicate });
+    this.#dispatch({ type: "healed", idle: this.#queue.idle });
+    const result = { seq: reply.seq, changed: true };
+    this.emit("published", { ...result, state: job.state });
+    for (const w of job.waiters) w.resolve(result);
+    return undefined;
+  }
+
+  #healFailed(job: Job, err: RelayError): Promise<void> | undefined {
+    const q = this.#queue;
+    const outcome = isSending(this.#status) ? healFailure(err) : "final";
+    if (outcome === "retry" && (err.code !== "PROTOCOL" || q.garbled(job))) {
+      q.unreachable(job, surelyNotSent(err));
+      this.#dispatch({ type: "unreachable", message: err.message });
+      this.emit("error", { error: err });
+      return new Promise((r) => setTimeout(r, this.#deps.backoff(++this.#attempt)));
+    }
+    if (outcome === "repropose" && this.#reproposed < MAX_REPROPOSE) {
+      this.#reproposed++;
+      this.#behind = { why: this.#behind?.why ?? "behind", ...streamAt(err) };
+      q.heal(job, true);
+      return undefined;
+    }
+    q.failed(job);
+    for (const w of job.waiters) w.reject(err);
+    if (outcome === "gone") this.#dispatch({ type: "gone" });
+    else if (outcome === "replaced") this.#dispatch({ type: "replaced", error: err });
+    else {
+      // Refused (a wrong code, the cap, a rate limit...): the caller hears it; the next publish heals again.
+      this.#reproposed = 0;
+      this.emit("error", { error: err });
+      if (err instanceof OpError) this.#dispatch({ type: "answered", idle: q.idle });
+    }
+    return undefined;
+  }
+
+  /** A heartbeat found the stream behind or gone: heal it now with the acknowledged state, if nothing else is on the way. */
+  #wantHeal(need: HealNeed) {
+    this.#behind = need;
+    const s = this.#session;
+    if (this.#queue.idle && !this.#queue.inFlight && s.json !== "") {
+      this.#queue.offer(s.json, s.state, { resolve: () => {}, reject: () => {} });
+    }
+    void this.#flush();
+  }
+
   #acked(job: Job, r: PublishReply, before: number) {
     this.#attempt = 0;
+    // The stream took a publish on this leader's epoch, term and seq: it is not behind.
+    this.#behind = undefined;
     this.#session.seq = r.seq;
     // A snapshot, not the caller's object: the next patch is made against it.
     this.#session.state = plainOf(job);
@@ -173,6 +271,15 @@ export class Leader extends Emitter<LeaderEvents> {
     const q = this.#queue;
     const f = classify(err);
     const sending = isSending(this.#status);
+    // BEHIND or NOT_FOUND: the stream lost what this leader had acknowledged (a failover), or
+    // is gone. Nothing of this attempt landed; the job goes again as a heal (lua/heal.lua
+    // refuses a stream that was stopped or expired: then the leader is gone).
+    const need = sending && !this.#stopping && this.#deps.heal ? healNeed(err) : undefined;
+    if (need) {
+      this.#behind = need;
+      q.heal(job, false);
+      return undefined;
+    }
     // STALE: the stream is at a seq this leader never saw acknowledged (writes lost with
     // Redis, or a state that landed behind its back). Nothing changed; send the newest
     // state whole on top of the stream's seq, a couple of times at most.
@@ -235,6 +342,8 @@ export class Leader extends Emitter<LeaderEvents> {
       this.#dispatch({ type: "beat-ok", idle: this.#queue.idle });
     } catch (e) {
       const err = asRelayError(e, "heartbeat failed");
+      const need = this.#stopping || !isSending(this.#status) || !this.#deps.heal ? undefined : healNeed(err);
+      if (need) return this.#wantHeal(need);
       const event = beatFailure(err);
       if (event) this.#dispatch(event);
       else this.emit("error", { error: err });
@@ -265,6 +374,7 @@ export class Leader extends Emitter<LeaderEvents> {
   /** Ends the stream for everyone: followers get `ended`, the name is free again. */
   async stop(): Promise<void> {
     await this.flushed().catch(() => {});
+    this.#stopping = true;
     try {
       await this.#deps.stop();
     } catch (e) {

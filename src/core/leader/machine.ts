@@ -11,6 +11,8 @@ import type { LeaderReason, LeaderStatus } from "./types.ts";
 export type LeaderEvent =
   /** A publish was acknowledged; `idle`: nothing else waits to be sent. */
   | { type: "ack"; duplicate: boolean; idle: boolean }
+  /** The stream was re-made from this leader's state (relay_heal); `idle`: nothing else waits. */
+  | { type: "healed"; idle: boolean }
   /** A heartbeat was acknowledged. */
   | { type: "beat-ok"; idle: boolean }
   /** The server refused a publish for good (its caller hears why): it answers, so it is reachable. */
@@ -60,6 +62,7 @@ export const ROWS: readonly Row[] = [
     code: "retry-confirmed",
     effects: ["emit-status"],
   },
+  { from: SENDING, on: "healed", idle: true, to: "live", code: "healed", effects: ["emit-status"] },
   // Offline stays offline until the queue has drained (an ack with more waiting matches no row).
   { from: ["offline"], on: "beat-ok", idle: true, to: "live", code: "heartbeat", effects: ["emit-status"] },
   { from: ["offline"], on: "answered", idle: true, to: "live", code: "reachable", effects: ["emit-status"] },
@@ -98,6 +101,7 @@ export const REASON_TEXT: Record<LeaderReason, string> = {
   reachable: "the server answered again",
   unreachable: "the server could not be reached",
   replaced: "another leader took over",
+  healed: "the stream had lost writes in a failover; re-made from the leader's state",
   gone: "the stream no longer exists",
   stopped: "stopped by the leader",
   closed: "closed by the leader",

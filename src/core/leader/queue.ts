@@ -14,7 +14,7 @@
 import { type ChangeText, patchChange, wholeState } from "../content.ts";
 import { apply, diff } from "../patch.ts";
 import { randomHex } from "../secrets.ts";
-import type { PublishResult, SealedPublish } from "./types.ts";
+import type { PublishResult, SealedHeal, SealedPublish } from "./types.ts";
 
 export interface Waiter {
   resolve: (r: PublishResult) => void;
@@ -31,6 +31,8 @@ export interface Job {
   change?: ChangeText;
   /** `change` sealed on its base seq (sealing is random: a retry must resend these bytes). */
   sealed?: SealedPublish;
+  /** The heal this job goes out as (the state whole, sealed for the proposed epoch and seq): a retry resends it. */
+  heal?: SealedHeal;
   /** Replies that did not parse so far. */
   garbled: number;
   /** Some attempt may have reached Redis: the job stays in doubt. */
@@ -144,6 +146,18 @@ export class PublishQueue {
     this.#settle(job);
     this.#requeue(job);
     return true;
+  }
+
+  /**
+   * The stream is behind or gone (BEHIND, NOT_FOUND; or a heal's STALE): nothing of this
+   * attempt was written there. The job goes again as a heal (a newer waiting state instead:
+   * a heal carries the newest state whole, and a late copy of an older heal never lands
+   * over a newer one, the epoch must go up). A proposal the stream is past is dropped.
+   */
+  heal(job: Job, repropose: boolean): void {
+    if (repropose) job.heal = undefined;
+    this.#settle(job);
+    this.#requeue(job);
   }
 
   /** NEED_STATE: the log is full and nothing was written; the job goes again, whole (in doubt stays first). */

@@ -15,6 +15,8 @@ export type LeaderReason =
   | "reachable"
   | "unreachable"
   | "replaced"
+  /** The stream had lost writes this leader had acknowledged (a failover): re-made from the leader's state. */
+  | "healed"
   | "gone"
   | "stopped"
   | "closed";
@@ -28,6 +30,11 @@ export interface LeaderEvents {
   status: { status: LeaderStatus; previous: LeaderStatus; reason: string; code: LeaderReason };
   published: PublishResult & { state: unknown };
   replaced: { error: RelayError };
+  /**
+   * The stream was behind this leader (a failover lost acknowledged writes) or gone without
+   * having been stopped: it was re-made from the leader's state on a new epoch (src/core/leader/heal.ts).
+   */
+  healed: { epoch: string; seq: number; why: "behind" | "gone"; duplicate: boolean };
   error: { error: RelayError };
 }
 
@@ -35,6 +42,8 @@ export interface LeaderSession {
   name: string;
   channel: string;
   epoch: string;
+  /** The epoch relay_start gave the stream: a heal keeps it (lua/heal.lua). Absent: the epoch the leader starts with. */
+  origin?: string;
   term: number;
   seq: number;
   /** The last state the server acknowledged, and its JSON (a patch is made from it). */
@@ -67,9 +76,31 @@ export interface SealedPublish {
   content: string;
 }
 
+/** One relay_heal as it goes out: the state whole, sealed for the new epoch and seq. */
+export interface SealedHeal {
+  epoch: string;
+  seq: number;
+  content: string;
+}
+
+export interface HealReply {
+  channel: string;
+  epoch: string;
+  seq: number;
+  term: number;
+  pass: string;
+  duplicate: boolean;
+}
+
 export interface LeaderDeps {
   publish(session: LeaderSession, opId: string, body: SealedPublish): Promise<PublishReply>;
+  /** Publish and heartbeat send the session's epoch and seq: a stream behind them answers BEHIND. */
   heartbeat(session: LeaderSession): Promise<void>;
+  /**
+   * relay_heal: re-makes the stream from the leader's state (the deps hold the verifiers and
+   * the seed). Without it a stream behind or gone ends the leader, as before heals.
+   */
+  heal?(session: LeaderSession, opId: string, body: SealedHeal): Promise<HealReply>;
   stop(): Promise<void>;
   heartbeatMs: number;
   backoff: (attempt: number) => number;
