@@ -5,7 +5,8 @@
  * a table and writes bench/results/latest.json.
  *
  *   --quick            short runs, fewer samples, no 5,000-follower fan-out
- *   --only=1,3         run only these scenarios (9: the v2 write path, about 2 minutes)
+ *   --only=1,3         run only these scenarios (9: the v2 write path, about 2 minutes;
+ *                      10: 1, 2 and 4 subscription doors, about a minute)
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -17,6 +18,7 @@ import { type Scenario, type ScenarioResult, table, targetSummary } from "./lib/
 import { BenchStack } from "./lib/stack.ts";
 import { bytesOnTheWire } from "./scenarios/bytes.ts";
 import { clientSize } from "./scenarios/client.ts";
+import { doors } from "./scenarios/doors.ts";
 import { fanout } from "./scenarios/fanout.ts";
 import { flood } from "./scenarios/flood.ts";
 import { latency } from "./scenarios/latency.ts";
@@ -92,6 +94,7 @@ async function main() {
     [7, flood],
     [8, webdisVersions],
     [9, writePath],
+    [10, doors],
   ];
   const results: ScenarioResult[] = [];
   try {

@@ -1,33 +1,41 @@
 /**
- * The bench's own stack, the shipped topology on free ports of 127.0.0.1: a
- * native redis-server with the command door (webdis.json), and on first use a
- * subscribe-only replica with the subscription door (webdis.subscribe.json),
- * each config with only ports and log file overridden. Extra Webdis instances
- * (bench-only configs) can be started next to them for baselines.
+ * The bench's own stack: a topology from src/server/topology.ts (`single` by
+ * default, as `mission-relay up` runs it; `replicated` with N subscription
+ * doors for scenario 10) on free ports of 127.0.0.1, started by its native
+ * runner. The doors are the repo's webdis.json / webdis.subscribe.json with
+ * only ports and log files overridden, and supervised: a restart goes through
+ * the runner (stopDoor + startDoor), never a bare kill the supervisor would
+ * race. Extra Webdis instances (bench-only configs) can be started next to
+ * them for baselines.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { baseKey, commandBody } from "../../src/core/wire.ts";
-import {
-  freePort,
-  loadFunctions,
-  type Managed,
-  repoRoot,
-  startRedis,
-  startWebdis,
-  webdisConfig,
-} from "../../src/server/native.ts";
+import { freePort, type Managed, startWebdis, webdisConfig } from "../../src/server/native.ts";
 import { redisCommand } from "../../src/server/resp.ts";
+import {
+  type DoorNode,
+  planTopology,
+  type RunningTopology,
+  startTopology,
+  type TopologyPlan,
+} from "../../src/server/topology.ts";
 
 export const hex = (bytes: number) => randomBytes(bytes).toString("hex");
+
+/** A process the bench measures (/proc CPU, RSS) and may stop. */
+export interface Proc {
+  readonly pid: number;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
 
 export interface WebdisInstance {
   port: number;
   url: string;
-  proc: Managed;
+  proc: Proc;
   config: Record<string, unknown>;
 }
 
@@ -43,24 +51,89 @@ export interface StreamHandle {
 }
 
 export class BenchStack {
-  redisPort = 0;
-  redis!: Managed;
-  webdis!: WebdisInstance;
-  readonly dir = mkdtempSync(join(tmpdir(), "relay-bench-"));
   readonly extras: WebdisInstance[] = [];
   #n = 0;
 
-  static async start(): Promise<BenchStack> {
-    const s = new BenchStack();
-    s.redisPort = await freePort();
-    // Same Redis settings as `mission-relay up` (AOF on, no RDB snapshots).
-    s.redis = await startRedis({ port: s.redisPort, dir: join(s.dir, "redis"), aof: true });
-    await loadFunctions(s.redisPort);
-    s.webdis = await s.startWebdis("main");
-    return s;
+  /** `dir`: the run's folder (the topology's data, configs and logs, and the extras'). */
+  private constructor(
+    readonly run: RunningTopology,
+    readonly dir: string,
+  ) {}
+
+  /** Starts `plan` (default: the single topology) with `up`'s Redis settings (AOF on, no RDB). */
+  static async start(plan: TopologyPlan = { kind: "single" }): Promise<BenchStack> {
+    const topology = await planTopology(plan);
+    const dir = mkdtempSync(join(tmpdir(), "relay-bench-"));
+    let run: RunningTopology;
+    try {
+      run = await startTopology(topology, { dir, aof: true });
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+    return new BenchStack(run, dir);
   }
 
-  /** A Webdis on a free port: webdis.json plus `over` (bench-only changes). */
+  get #shard() {
+    const shard = this.run.topology.shards[0];
+    if (!shard) throw new Error("the topology has no shard");
+    return shard;
+  }
+
+  #node(id: string): DoorNode {
+    const d = this.run.topology.doors.find((x) => x.id === id);
+    if (!d) throw new Error(`no door ${id}`);
+    return d;
+  }
+
+  /** A topology door as the scenarios see it: its supervisor's current pid, and its config as written. */
+  #door(id: string): WebdisInstance {
+    const d = this.#node(id);
+    const run = this.run;
+    return {
+      port: d.port,
+      url: run.doorUrl(id),
+      proc: {
+        get pid() {
+          return run.door(id)?.pid ?? -1;
+        },
+        stop: (signal) => run.stopDoor(id, signal),
+      },
+      config: JSON.parse(readFileSync(join(run.dir, d.configName), "utf8")) as Record<string, unknown>,
+    };
+  }
+
+  get redisPort(): number {
+    return this.#portOf(this.#shard.primary);
+  }
+
+  #portOf(redisId: string): number {
+    const n = this.run.topology.redis.find((x) => x.id === redisId);
+    if (!n) throw new Error(`no redis node ${redisId}`);
+    return n.port;
+  }
+
+  /** The primary's process now. */
+  get redis(): Managed {
+    return this.run.redis(this.#shard.primary);
+  }
+
+  /** The command door (webdis.json on the primary). */
+  get webdis(): WebdisInstance {
+    return this.#door(this.#shard.commandDoor);
+  }
+
+  /** Every subscription door (webdis.subscribe.json, each on its own replica), in topology order. */
+  get subscribeDoors(): WebdisInstance[] {
+    return this.#shard.subscribeDoors.map((id) => this.#door(id));
+  }
+
+  /** The replicas' processes, in the order of `subscribeDoors`. */
+  get replicas(): Managed[] {
+    return this.#shard.replicas.map((id) => this.run.redis(id));
+  }
+
+  /** A Webdis on a free port: webdis.json plus `over` (bench-only changes), on the primary. */
   async startWebdis(tag: string, over: Record<string, unknown> = {}): Promise<WebdisInstance> {
     const port = await freePort();
     const dir = join(this.dir, `webdis-${tag}-${this.#n++}`);
@@ -74,91 +147,48 @@ export class BenchStack {
     return this.webdis.config.websockets === true;
   }
 
-  /** The repo ships a subscription door (webdis.subscribe.json, in front of a replica). */
-  readonly hasDoor = existsSync(join(repoRoot, "webdis.subscribe.json"));
-  replicaPort = 0;
-  replica: Managed | undefined;
-  #ws: WebdisInstance | undefined;
+  /** Where WebSocket subscribers go: always the subscription door now (kept for the scenarios' labels). */
+  readonly wsKind = "door" as const;
 
-  /** Where WebSocket subscribers go: "door" (shipped topology) or a bench-only Webdis. */
-  get wsKind(): "door" | "command" | "bench-only" {
-    if (this.hasDoor) return "door";
-    return this.shippedWebSockets ? "command" : "bench-only";
-  }
-
-  /** Redis process the WebSocket subscribers are connected to (the replica behind the door). */
+  /** Redis process the WebSocket subscribers are connected to (the replica behind the first door). */
   get wsRedisPid(): number {
-    return this.wsKind === "door" && this.replica ? this.replica.pid : this.redis.pid;
+    return this.replicas[0]?.pid ?? this.redis.pid;
   }
 
-  /**
-   * The Webdis WebSocket subscribers use. Shipped topology: the subscription
-   * door (webdis.subscribe.json) in front of a subscribe-only replica of the
-   * primary, as `mission-relay up` runs it. Older checkouts: the command Webdis
-   * if it has WebSockets on, else a bench-only one (webdis.json + websockets).
-   */
+  /** The subscription door WebSocket subscribers use (the first, in front of a subscribe-only replica). */
   async wsWebdis(): Promise<WebdisInstance> {
-    if (this.wsKind === "command") return this.webdis;
-    if (this.#ws) return this.#ws;
-    if (this.wsKind === "door") {
-      if (!this.replica) {
-        this.replicaPort = await freePort();
-        this.replica = await startRedis({
-          port: this.replicaPort,
-          dir: join(this.dir, "replica"),
-          replicaOf: this.redisPort,
-        } as never);
-        await this.#waitReplica();
-      }
-      const port = await freePort();
-      const dir = join(this.dir, `webdis-door-${this.#n++}`);
-      const config = webdisConfig(
-        { redisPort: this.replicaPort, port, logfile: join(dir, "webdis-subscribe.log") },
-        "subscribe",
-      );
-      const proc = await startWebdis(config, dir);
-      this.#ws = { port, url: `http://127.0.0.1:${port}`, proc, config };
-    } else {
-      this.#ws = await this.startWebdis("ws", { websockets: true });
-    }
-    this.extras.push(this.#ws);
-    return this.#ws;
+    const first = this.#shard.subscribeDoors[0];
+    if (!first) throw new Error("the topology has no subscription door");
+    return this.#door(first);
   }
 
-  async #waitReplica() {
-    const end = Date.now() + 15_000;
-    while (Date.now() < end) {
-      const r = await this.info("replication");
-      if (Object.entries(r).some(([k, v]) => k.startsWith("slave") && v.includes("state=online"))) return;
-      await new Promise((res) => setTimeout(res, 50));
-    }
-    throw new Error("the replica did not come online");
+  /** Restarts a topology door through its runner (fresh RSS and connections, same port). */
+  async #restartDoor(id: string): Promise<WebdisInstance> {
+    await this.run.stopDoor(id, "SIGKILL");
+    await this.run.startDoor(id);
+    return this.#door(id);
   }
 
-  /** Restarts the WebSocket Webdis (fresh RSS and connections); returns it. */
+  /** Restarts the WebSocket door (fresh RSS and connections); returns it. */
   async restartWsWebdis(): Promise<WebdisInstance> {
-    if (this.wsKind === "command") {
-      await this.restartMainWebdis();
-      return this.webdis;
-    }
-    if (this.#ws) {
-      await this.#ws.proc.stop("SIGKILL");
-      this.extras.splice(this.extras.indexOf(this.#ws), 1);
-      this.#ws = undefined;
-    }
-    return this.wsWebdis();
+    const first = this.#shard.subscribeDoors[0];
+    if (!first) throw new Error("the topology has no subscription door");
+    return this.#restartDoor(first);
+  }
+
+  /** Restarts every subscription door (scenario 10: fresh RSS on each). */
+  async restartSubscribeDoors(): Promise<WebdisInstance[]> {
+    return Promise.all(this.#shard.subscribeDoors.map((id) => this.#restartDoor(id)));
   }
 
   /** A label for tables: what the WebSocket figures ran on. */
   get wsLabel(): string {
-    if (this.wsKind === "door") return "subscription door: webdis.subscribe.json + replica";
-    return this.wsKind === "command" ? "webdis.json" : "bench-only Webdis with websockets on";
+    return "subscription door: webdis.subscribe.json + replica";
   }
 
-  /** A fresh main Webdis (clean RSS and connections), same config and a new port. */
+  /** A fresh command door (clean RSS and connections), same config and port. */
   async restartMainWebdis(): Promise<void> {
-    await this.webdis.proc.stop("SIGKILL");
-    this.webdis = await this.startWebdis("main");
+    await this.#restartDoor(this.#shard.commandDoor);
   }
 
   cmd(...args: (string | number)[]): Promise<unknown> {
@@ -198,9 +228,8 @@ export class BenchStack {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.extras.map((w) => w.proc.stop("SIGKILL")), this.webdis?.proc.stop("SIGKILL")]);
-    await this.replica?.stop();
-    await this.redis?.stop();
+    await Promise.all(this.extras.map((w) => w.proc.stop("SIGKILL")));
+    await this.run.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
