@@ -45,6 +45,13 @@ describe("relay config", () => {
     });
   });
 
+  it("takes the heartbeat and watchdog intervals from relay-config.json when they are sane", async () => {
+    const f = fileFetch({ url: "http://127.0.0.1:7400", heartbeatMs: 1000, staleAfterMs: 3000 });
+    expect(await loadRelayConfig(loc(), f, {})).toMatchObject({ heartbeatMs: 1000, staleAfterMs: 3000 });
+    const bad = fileFetch({ url: "http://127.0.0.1:7400", heartbeatMs: -5, staleAfterMs: "soon" });
+    expect(await loadRelayConfig(loc(), bad, {})).toEqual({ url: "http://127.0.0.1:7400", source: "file" });
+  });
+
   it("then the build-time VITE_RELAY_URL, then port 7379 on the page's host", async () => {
     expect(await loadRelayConfig(loc(), noFile, { url: "http://y:2" })).toEqual({ url: "http://y:2", source: "build" });
     expect(await loadRelayConfig(loc(), fileFetch({}, false), {})).toEqual({

@@ -17,6 +17,17 @@ export interface RelayConfig {
   /** Webdis with WebSockets in front of the subscribe-only replica, when there is one. */
   subscribeUrl?: string;
   source: "link" | "file" | "build" | "default";
+  /**
+   * The leader's heartbeat and the follower's watchdog (ms), from relay-config.json when it
+   * says (a deployment that wants liveness sooner than the client's 15 s / 45 s defaults).
+   */
+  heartbeatMs?: number;
+  staleAfterMs?: number;
+}
+
+/** A whole number of ms in a sane range, or undefined. */
+function timing(raw: unknown, min: number): number | undefined {
+  return typeof raw === "number" && Number.isInteger(raw) && raw >= min && raw <= 600_000 ? raw : undefined;
 }
 
 export function cleanUrl(raw: unknown): string | undefined {
@@ -60,9 +71,21 @@ export async function loadRelayConfig(
   try {
     const res = await fetchFn(new URL("relay-config.json", loc.href), { cache: "no-store" });
     if (res.ok) {
-      const body = (await res.json()) as { url?: unknown; subscribeUrl?: unknown } | null;
+      const body = (await res.json()) as {
+        url?: unknown;
+        subscribeUrl?: unknown;
+        heartbeatMs?: unknown;
+        staleAfterMs?: unknown;
+      } | null;
       const url = cleanUrl(body?.url);
-      if (url) return withSubscribe(url, cleanUrl(body?.subscribeUrl), "file");
+      if (url) {
+        const c = withSubscribe(url, cleanUrl(body?.subscribeUrl), "file");
+        const heartbeatMs = timing(body?.heartbeatMs, 250);
+        const staleAfterMs = timing(body?.staleAfterMs, 1000);
+        if (heartbeatMs !== undefined) c.heartbeatMs = heartbeatMs;
+        if (staleAfterMs !== undefined) c.staleAfterMs = staleAfterMs;
+        return c;
+      }
     }
   } catch {
     // No file beside the page (e.g. `vite dev`): fall through.

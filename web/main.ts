@@ -17,7 +17,12 @@ async function boot() {
   const config = await loadRelayConfig();
   let relay: ReturnType<typeof createRelay>;
   try {
-    relay = createRelay({ url: config.url, subscribeUrl: config.subscribeUrl });
+    relay = createRelay({
+      url: config.url,
+      subscribeUrl: config.subscribeUrl,
+      ...(config.heartbeatMs !== undefined ? { heartbeatMs: config.heartbeatMs } : {}),
+      ...(config.staleAfterMs !== undefined ? { staleAfterMs: config.staleAfterMs } : {}),
+    });
   } catch {
     app.replaceChildren(
       h(

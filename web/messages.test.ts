@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { REASON_CODES } from "../src/core/follower.ts";
-import { ago, endedText, errorText, followerStatusText } from "./messages.ts";
+import { ago, endedText, errorText, followerStatusText, statusTexts } from "./messages.ts";
 
 const err = (code: string, extra: object = {}) => Object.assign(new Error(`${code} internal detail`), { code }, extra);
 
@@ -45,6 +45,22 @@ describe("plain-word errors", () => {
       }
     }
     expect(followerStatusText("live")).toBe("You see every change as the leader makes it.");
+  });
+
+  it("gives every reason code its own words within a status (no one text for all)", () => {
+    for (const st of ["connecting", "catching-up", "reset", "offline"] as const) {
+      const { "": _default, ...byCode } = statusTexts(st);
+      const texts = Object.values(byCode);
+      expect(new Set(texts).size, st).toBe(texts.length);
+    }
+    // The three ways a delta can fail are told apart, catching up and resetting alike.
+    for (const st of ["catching-up", "reset"] as const) {
+      const d = (["delta-out-of-order", "delta-failed", "delta-mismatch"] as const).map((c) =>
+        followerStatusText(st, c),
+      );
+      expect(new Set(d).size).toBe(3);
+    }
+    expect(followerStatusText("offline", "sync-failed")).not.toBe(followerStatusText("offline", "dropped"));
   });
 
   it("says how long ago in words", () => {

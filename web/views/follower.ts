@@ -1,26 +1,23 @@
 /**
  * The follower's view: the leader's plan, read-only and live. The latest
  * change is highlighted on the map and in the route; the time since the last
- * update ticks; the connection status is in plain words.
+ * update ticks; the status is honest (../status.ts: "live" only while the
+ * leader is heard, else "leader away" or "connection stalled") and in plain
+ * words. After joining, focus lands on the plan's heading; plan changes are
+ * announced politely, at most one sentence every ANNOUNCE_MS.
  */
 import { appBar, type View } from "../app.ts";
 import { h } from "../dom.ts";
 import { PlanMap } from "../map.ts";
 import { ago, endedText, followerStatusText } from "../messages.ts";
 import { type Change, describeChange, type Plan, parsePlan, planToJson } from "../plan.ts";
-import type { FollowerStatus } from "../relay.ts";
+import { honestSentence, honestStatus, honestWords } from "../status.ts";
 import { backgroundControls } from "./background.ts";
 import { banner, downloadPlan, keyHelp, legend, replaceKeepingFocus, routeList, routeSummary } from "./common.ts";
 import { gateView } from "./gate.ts";
 
-const STATUS_WORDS: Record<FollowerStatus, string> = {
-  connecting: "Connecting…",
-  live: "Live",
-  "catching-up": "Catching up…",
-  reset: "Reloading plan…",
-  offline: "Reconnecting…",
-  ended: "Ended",
-};
+/** A screen reader hears at most one plan change this often (the newest; a drag is many). */
+export const ANNOUNCE_MS = 3000;
 
 export const followerView: View = (ctx, root, route) => {
   if (route.view !== "follow") return undefined;
@@ -37,13 +34,35 @@ export const followerView: View = (ctx, root, route) => {
   let updated = follower.updated || Date.now();
   let changedAt = Date.now();
   let selected: string | undefined;
+  const joinedAt = Date.now();
+  const timing = { heartbeatMs: ctx.config.heartbeatMs ?? 15_000, staleAfterMs: ctx.config.staleAfterMs ?? 45_000 };
 
   const map = new PlanMap(false, { onSelect: (id) => select(id) }, "Mission map, read-only");
   const statusPill = h("span", { class: "pill", "data-testid": "follower-status" });
   const statusLine = h("p", { class: "status-line", role: "status", "aria-live": "polite" });
   const updatedEl = h("span", { class: "updated", "data-testid": "updated-ago" });
   const endedSlot = h("div", { class: "notice-slot", "data-testid": "ended-slot" });
-  const titleEl = h("h1", { class: "plan-title", "data-testid": "plan-title" });
+  const titleEl = h("h1", { class: "plan-title", "data-testid": "plan-title", tabindex: "-1" });
+  // Plan changes, for screen readers: polite, throttled, the newest summary wins.
+  const announcer = h("p", {
+    class: "visually-hidden",
+    role: "status",
+    "aria-live": "polite",
+    "data-testid": "plan-announcer",
+  });
+  let lastAnnounced = 0;
+  let pendingAnnounce: string | undefined;
+  let announceTimer: ReturnType<typeof setTimeout> | undefined;
+  function announce(text: string) {
+    pendingAnnounce = text;
+    if (announceTimer) return;
+    const wait = Math.max(0, lastAnnounced + ANNOUNCE_MS - Date.now());
+    announceTimer = setTimeout(() => {
+      announceTimer = undefined;
+      lastAnnounced = Date.now();
+      announcer.textContent = `Plan changed: ${pendingAnnounce ?? ""}`;
+    }, wait);
+  }
   const changeEl = h("p", { class: "latest-change", "data-testid": "latest-change" });
   const routeBox = h("div", { class: "route-box" });
   const notesEl = h("div", { class: "notes-view", "data-testid": "plan-notes" });
@@ -58,6 +77,7 @@ export const followerView: View = (ctx, root, route) => {
     if (r.ok) {
       change = first ? undefined : describeChange(plan, r.plan);
       plan = r.plan;
+      if (change) announce(change.summary);
       problem = undefined;
       changedAt = Date.now();
     } else if (state && typeof state === "object" && Object.keys(state).length === 0) {
@@ -68,14 +88,24 @@ export const followerView: View = (ctx, root, route) => {
     render();
   }
 
-  function render() {
-    const st = follower.status as FollowerStatus;
-    statusPill.textContent = STATUS_WORDS[st] ?? st;
-    statusPill.className = `pill s-${st}`;
+  /** The pill and the sentence, from what the follower observed; written only when they change (the line is live). */
+  function renderStatus() {
+    const st = follower.status;
+    const seen = { status: st, code: follower.reasonCode, heardAt: follower.heardAt, answeredAt: follower.answeredAt };
+    const honest = honestStatus({ ...seen, joinedAt }, timing, Date.now());
+    const words = honestWords(honest);
+    if (statusPill.textContent !== words) statusPill.textContent = words;
+    statusPill.className = `pill s-${honest.kind}`;
+    statusPill.dataset.status = honest.kind;
     const via = follower.transport;
     statusPill.dataset.transport = via ?? "";
     statusPill.title = via ? `Live updates over ${via === "websocket" ? "WebSocket" : "an HTTP stream"}` : "";
-    statusLine.textContent = followerStatusText(st, follower.reasonCode);
+    const line = honestSentence(honest) ?? followerStatusText(st, follower.reasonCode);
+    if (statusLine.textContent !== line) statusLine.textContent = line;
+  }
+
+  function render() {
+    renderStatus();
     titleEl.textContent = plan?.title || name;
     titleEl.classList.toggle("changed", !!change?.title);
     const hl = new Set(change?.ids ?? []);
@@ -105,6 +135,7 @@ export const followerView: View = (ctx, root, route) => {
   }
 
   function tick() {
+    renderStatus();
     updatedEl.textContent = `Updated ${ago(updated)}`;
     updatedEl.title = new Date(updated).toLocaleString();
     // The highlight pulses for a few seconds; the ring stays until the next change.
@@ -180,7 +211,7 @@ export const followerView: View = (ctx, root, route) => {
         h(
           "div",
           { class: "side-inner" },
-          h("section", { class: "side-section" }, titleEl, statusLine, changeEl),
+          h("section", { class: "side-section" }, titleEl, statusLine, changeEl, announcer),
           h(
             "section",
             { class: "side-section", "aria-labelledby": "route-h" },
@@ -211,9 +242,12 @@ export const followerView: View = (ctx, root, route) => {
     endedSlot.replaceChildren(banner("error", h("strong", {}, "Stream ended. "), endedText("stopped")));
   }
   const timer = setInterval(tick, 1000);
+  // Joined: the plan's heading, not the page body, is where a keyboard or screen reader user lands.
+  titleEl.focus();
 
   return () => {
     clearInterval(timer);
+    clearTimeout(announceTimer);
     offState();
     offStatus();
     offEnded();

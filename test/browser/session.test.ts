@@ -1,0 +1,218 @@
+/**
+ * Honest status and sessions in the browser (Chromium + a real Redis/Webdis
+ * stack behind the edge): a follower whose connection stalls says so, a closed
+ * leader tab reads as "leader away", plan changes reach a live region, and a
+ * leader's session survives reloads and tabs. The pages are served with a
+ * relay-config.json that asks for a 1 s heartbeat and a 3 s watchdog, so the
+ * waits are seconds; every wait is a bounded poll, nothing is timed.
+ */
+import { createServer, request, type Server } from "node:http";
+import {
+  type AddressInfo,
+  connect,
+  createServer as createTcpServer,
+  type Socket,
+  type Server as TcpServer,
+} from "node:net";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Stack, startStack } from "../setup/stack.ts";
+import { buildPage, cleanup, launch, newPage, type StaticServer, serve } from "./harness.ts";
+
+const TIMING = { heartbeatMs: 1000, staleAfterMs: 3000 };
+const password = "ridge-line-7";
+const code = "lead-4471";
+const clean = (t: string | null) => (t ?? "").replace(/\s+/g, " ").trim();
+const unique = (what: string) => `${what} ${Math.random().toString(36).slice(2, 7)}`;
+
+/** A TCP proxy that can go silent: while stalled, nothing passes either way and new connections hang. */
+interface StallProxy {
+  url: string;
+  stall(on: boolean): void;
+  close(): Promise<void>;
+}
+
+async function stallProxy(target: string): Promise<StallProxy> {
+  const t = new URL(target);
+  let stalled = false;
+  const sockets = new Set<Socket>();
+  const server: TcpServer = createTcpServer((client) => {
+    sockets.add(client);
+    client.on("close", () => sockets.delete(client));
+    client.on("error", () => {});
+    if (stalled) return; // a black hole: accepted, never answered
+    const up = connect(Number(t.port), t.hostname);
+    sockets.add(up);
+    up.on("close", () => {
+      sockets.delete(up);
+      client.destroy();
+    });
+    up.on("error", () => client.destroy());
+    client.on("close", () => up.destroy());
+    client.on("data", (d) => {
+      if (!stalled) up.write(d);
+    });
+    up.on("data", (d) => {
+      if (!stalled) client.write(d);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stall(on) {
+      stalled = on;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+/**
+ * The product's web server (harness `serve`: its CSP names these doors) behind a front
+ * that answers relay-config.json with the doors and TIMING, and passes the rest through.
+ */
+async function serveTimed(dir: string, doors: { url: string; subscribeUrl: string }): Promise<StaticServer> {
+  const back = await serve(dir, doors);
+  const config = JSON.stringify({ ...doors, ...TIMING });
+  const front: Server = createServer((req, res) => {
+    if ((req.url ?? "").split("?")[0] === "/relay-config.json") {
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(config);
+      return;
+    }
+    const fwd = request(new URL(req.url ?? "/", back.url), { method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    fwd.on("error", () => res.destroy());
+    req.pipe(fwd);
+  });
+  await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(front.address() as AddressInfo).port}/`,
+    close: async () => {
+      front.closeAllConnections();
+      await new Promise<void>((r) => front.close(() => r()));
+      await back.close();
+    },
+  };
+}
+
+let stack: Stack;
+let dist: string;
+let direct: StaticServer;
+let proxied: StaticServer;
+let cmdProxy: StallProxy;
+let subProxy: StallProxy;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  [stack, dist] = await Promise.all([startStack({ edge: true }), buildPage()]);
+  const doors = stack.edge ?? { commandUrl: stack.webdisUrl, subscribeUrl: stack.subscribeUrl };
+  [cmdProxy, subProxy] = await Promise.all([stallProxy(doors.commandUrl), stallProxy(doors.subscribeUrl)]);
+  [direct, proxied, browser] = await Promise.all([
+    serveTimed(dist, { url: doors.commandUrl, subscribeUrl: doors.subscribeUrl }),
+    serveTimed(dist, { url: cmdProxy.url, subscribeUrl: subProxy.url }),
+    launch(),
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all([direct?.close(), proxied?.close(), cmdProxy?.close(), subProxy?.close()]);
+  await stack?.stop();
+  if (dist) cleanup(dist);
+});
+
+async function open(server: StaticServer, context?: BrowserContext): Promise<Page> {
+  let page: Page;
+  if (context) page = await context.newPage();
+  else {
+    const p = await newPage(browser);
+    contexts.push(p.context);
+    page = p.page;
+  }
+  await page.goto(server.url);
+  await page.waitForSelector("html[data-ready]");
+  return page;
+}
+
+async function start(page: Page, stream: string) {
+  await page.getByRole("tab", { name: "Start" }).click();
+  const form = page.locator("#start-form");
+  await form.getByLabel("Stream name").fill(stream);
+  await form.getByLabel("Password for followers").fill(password);
+  await form.getByLabel("Leader code").fill(code);
+  await form.getByRole("button", { name: "Start stream" }).click();
+  await page.getByTestId("leader-view").waitFor();
+  await expect.poll(() => page.getByTestId("leader-status").textContent().then(clean)).toBe("Live");
+}
+
+async function join(page: Page, stream: string) {
+  await page.getByRole("tab", { name: "Join" }).click();
+  const form = page.locator("#join-form");
+  await form.getByLabel("Stream name").fill(stream);
+  await form.getByLabel("Password").fill(password);
+  await form.getByRole("button", { name: "Join" }).click();
+  await page.getByTestId("follower-view").waitFor();
+  await expect.poll(() => followerPill(page)).toBe("Live");
+}
+
+const followerPill = (page: Page) => page.getByTestId("follower-status").textContent().then(clean);
+
+async function addWaypoint(page: Page, fx: number, fy: number) {
+  const b = await page.locator("svg.map").boundingBox();
+  if (!b) throw new Error("no map");
+  await page.mouse.click(b.x + b.width * fx, b.y + b.height * fy);
+}
+
+describe("honest follower status", () => {
+  it("a stalled follower connection reads as stalled within the heartbeat interval, not as live", async () => {
+    const stream = unique("Stall");
+    const leader = await open(direct);
+    await start(leader, stream);
+    const follower = await open(proxied);
+    await join(follower, stream);
+    // Heartbeats keep it live.
+    await expect.poll(() => follower.evaluate(() => document.activeElement?.className)).toContain("plan-title");
+    cmdProxy.stall(true);
+    subProxy.stall(true);
+    // 1 s beat + 1 s margin, polled with room to spare for a loaded box.
+    await expect.poll(() => followerPill(follower), { timeout: 10_000 }).toBe("Connection stalled");
+    expect(clean(await follower.locator(".status-line").textContent())).toMatch(/^Nothing has arrived since \d\d:\d\d/);
+    cmdProxy.stall(false);
+    subProxy.stall(false);
+    await follower.close();
+    await leader.close();
+  });
+
+  it("a closed leader tab reads as 'leader away since HH:MM' while the connection is fine", async () => {
+    const stream = unique("Away");
+    const leader = await open(direct);
+    await start(leader, stream);
+    const follower = await open(direct);
+    await join(follower, stream);
+    await leader.close(); // no stop, no goodbye: its heartbeats just end
+    await expect.poll(() => followerPill(follower), { timeout: 15_000 }).toMatch(/^Leader away since \d\d:\d\d$/);
+    expect(clean(await follower.locator(".status-line").textContent())).toMatch(/^The relay answers, but the leader/);
+    await follower.close();
+  });
+
+  it("a plan change is announced in a polite live region", async () => {
+    const stream = unique("Announce");
+    const leader = await open(direct);
+    await start(leader, stream);
+    const follower = await open(direct);
+    await join(follower, stream);
+    const region = follower.getByTestId("plan-announcer");
+    expect(await region.getAttribute("aria-live")).toBe("polite");
+    await addWaypoint(leader, 0.3, 0.4);
+    await expect.poll(() => region.textContent().then(clean), { timeout: 10_000 }).toMatch(/^Plan changed: Added /);
+    await follower.close();
+    await leader.close();
+  });
+});
