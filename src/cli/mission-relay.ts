@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { createRelay } from "../node.ts";
 import { planShape, TOPOLOGY_KINDS, TopologyError, type TopologyKind } from "../server/topology.ts";
 import { clientConfig, DOORS_HELP, runMain, secretFrom, UsageError, writeLine } from "./common.ts";
+import { status } from "./status.ts";
 import { up } from "./up.ts";
 
 const HELP = `Usage: mission-relay <command> [options]
@@ -33,6 +34,11 @@ Commands:
                   leader code: the plan is sealed with a key from the password).
   follow NAME     Print the current state, then each new one, one JSON line each,
                   until the stream ends or Ctrl-C.
+  status [--topology FILE] [--json]
+                  Each Redis node's role, replication lag, streams, followers and
+                  memory, and whether each door answers, from the description
+                  \`up\` writes (default ./.relay/topology.json); exits 1 and says
+                  what when something is down (docs/operating.md).
 
 Options:
   --url URL          command door (default $RELAY_URL or http://127.0.0.1:7379)
@@ -63,6 +69,7 @@ function parse() {
         "no-edge": { type: "boolean" },
         maxmemory: { type: "string" },
         topology: { type: "string" },
+        json: { type: "boolean" },
         replicas: { type: "string" },
         shards: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -222,6 +229,8 @@ await runMain("mission-relay", async () => {
       if (reason !== "interrupted") process.stderr.write(`mission-relay: stream ended (${reason})\n`);
       return 0;
     }
+    case "status":
+      return status({ file: values.topology, json: values.json });
     default:
       throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
   }
