@@ -32,10 +32,14 @@ export class RoleWatch {
 }
 
 /**
- * Publishes accepted per primary, from commands only relay_publish runs: a
- * whole state is one SET (the snapshot), a change one RPUSH (the log); no
- * other function calls either (lua/). Per-function call counts do not exist
- * in Redis 7 (FCALL is one command in commandstats, whatever function it calls).
+ * Publishes accepted per primary, from the commands that write them: a change
+ * is one RPUSH (the log), which only relay_publish runs; a whole state is one
+ * SET (the snapshot), run by relay_publish and relay_heal (a heal re-publishes
+ * the leader's state) and, until it gets a command of its own, by the tombstone
+ * a stream leaves when it ends (lua/lib/6_expiry.lua): `state` counts those too.
+ * test/unit/metrics.test.ts fails when lua/ calls either from anywhere else.
+ * Per-function call counts do not exist in Redis 7 (FCALL is one command in
+ * commandstats, whatever function it calls).
  */
 export function publishesOf(commands: Record<string, { calls: number }> | undefined) {
   return { state: commands?.set?.calls ?? 0, change: commands?.rpush?.calls ?? 0 };

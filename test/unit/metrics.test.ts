@@ -1,5 +1,5 @@
 /** The pure parts of `status` and /metrics: INFO parsing, lag, problems, the rendered text. */
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -174,6 +174,22 @@ const must = <T>(v: T | undefined): T => {
   if (v === undefined) throw new Error("parsed nothing");
   return v;
 };
+
+/** The lua/ files (relative) that call `command`. */
+function callersOf(command: string): string[] {
+  const root = join(import.meta.dirname, "..", "..", "lua");
+  const files = readdirSync(root, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".lua"));
+  const call = new RegExp(`redis\\.p?call\\(\\s*['"]${command}['"]`, "i");
+  return files.filter((f) => call.test(readFileSync(join(root, f), "utf8"))).sort();
+}
+
+describe("what relay_publishes_total counts (lua/ as it is)", () => {
+  it("a change is an RPUSH only relay_publish runs; a state a SET of publish, heal and the end tombstone", () => {
+    expect(callersOf("RPUSH")).toEqual(["publish.lua"]);
+    // Another caller would count as a publish: change publishesOf and docs/operating.md with it.
+    expect(callersOf("SET")).toEqual(["heal.lua", "lib/6_expiry.lua", "publish.lua"]);
+  });
+});
 
 describe("lag and problems", () => {
   const primary = node({
