@@ -69,12 +69,19 @@ async function publishThrough(fault: () => Promise<void>, what: string): Promise
     );
     const ms = ack.at - at;
     console.log(
-      `[cluster] ${what}: publishing resumed ${ms} ms after the fault (errors meanwhile: ${p.errors.join(", ") || "none"})`,
+      `[cluster] ${what}: publishing resumed ${ms} ms after the fault (errors meanwhile: ${summary(p.errors)})`,
     );
     return ms;
   } finally {
     await p.stop();
   }
+}
+
+/** "GATEWAY x12, TIMEOUT x2" */
+function summary(codes: string[]): string {
+  const n = new Map<string, number>();
+  for (const c of codes) n.set(c, (n.get(c) ?? 0) + 1);
+  return [...n].map(([c, k]) => `${c} x${k}`).join(", ") || "none";
 }
 
 /** Sends raw command frames over a WebSocket to a subscription door (Webdis skips its ACL for frames). */
