@@ -7,6 +7,7 @@ import { publishesOf, RoleWatch, renderMetrics } from "../../src/server/metrics.
 import {
   countFollowers,
   DescriptionError,
+  describeTopology,
   formatStatus,
   loadDescription,
   type NodeStatus,
@@ -17,8 +18,10 @@ import {
   problemsOf,
   replicationOf,
   type Status,
+  topologyDescriptionSchema,
   withLag,
 } from "../../src/server/status.ts";
+import { planTopology } from "../../src/server/topology.ts";
 
 // As Redis 7.0.15 prints them (INFO replication, errorstats, commandstats; CRLF line ends).
 const PRIMARY_INFO = [
@@ -393,6 +396,24 @@ describe("the description file", () => {
     expect(targets.doors[0]?.redis).toBe("s0-replica");
     chmodSync(pass, 0o644);
     expect(() => loadDescription(join(dir, "ok.json"))).toThrow(/readable by others \(mode 644\)/);
+  });
+
+  it("describeTopology gives what `up` writes: every node and door, each door with its node", async () => {
+    let next = 20_000;
+    const t = await planTopology({ kind: "replicated", replicas: 2 }, async () => next++);
+    const d = describeTopology(t, { auth: { user: "monitor", passFile: "monitor.pass" } });
+    expect(topologyDescriptionSchema.parse(JSON.parse(JSON.stringify(d)))).toEqual(d);
+    expect(d.nodes.map((n) => [n.id, n.role])).toEqual([
+      ["s0-primary", "primary"],
+      ["s0-replica-0", "replica"],
+      ["s0-replica-1", "replica"],
+    ]);
+    expect(d.doors.map((x) => [x.id, x.redis])).toEqual([
+      ["s0-command", "s0-primary"],
+      ["s0-subscribe-0", "s0-replica-0"],
+      ["s0-subscribe-1", "s0-replica-1"],
+    ]);
+    expect(d.shards).toEqual([{ id: "s0", url: d.doors[0]?.url, subscribeUrls: [d.doors[1]?.url, d.doors[2]?.url] }]);
   });
 
   it("says which field is wrong, and that a missing file means `up` is not running", () => {
