@@ -279,6 +279,7 @@ describe("the door over HTTP", () => {
     const names = ((libs[0]?.[5] as unknown[][]) ?? []).map((f) => f[1]).sort();
     expect(names).toEqual([
       "relay_connect",
+      "relay_heal",
       "relay_heartbeat",
       "relay_list",
       "relay_publish",

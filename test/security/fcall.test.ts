@@ -60,6 +60,7 @@ const OUR_FUNCTIONS = [
   "relay_connect",
   "relay_publish",
   "relay_heartbeat",
+  "relay_heal",
   "relay_list",
   "relay_version",
 ];
@@ -290,11 +291,14 @@ describe("FCALL fuzzing", () => {
       relay_stop: { keys: [vk], args: [v, randomHex(32)], hexAt: [1], intAt: [] },
       // ARGV[5] (the pass) may be left out: one more than 4 can be a valid call.
       relay_connect: { keys: [vk], args: [v, randomHex(32), "-", "0"], optional: ["-"], hexAt: [1], intAt: [3] },
-      relay_heartbeat: { keys: [ok], args: [own.name, own.token, "1"], hexAt: [1], intAt: [2] },
+      // ARGV[4..5] (the leader's epoch and seq) may be left out.
+      relay_heartbeat: { keys: [ok], args: [own.name, own.token, "1"], optional: ["-", "-"], hexAt: [1], intAt: [2] },
       relay_publish: {
         keys: [ok],
         // Valid as it stands (the token, term and base are right): every mutation must break it.
         args: [own.name, own.token, "1", randomHex(16), String(own.seq), "s", sealedOf(64)],
+        // ARGV[8] (the leader's epoch) may be left out.
+        optional: ["-"],
         hexAt: [1, 3],
         intAt: [2, 4],
       },
