@@ -6,19 +6,22 @@
  *
  *   --quick            short runs, fewer samples, no 5,000-follower fan-out
  *   --only=1,3         run only these scenarios (9: the v2 write path, about 2 minutes;
- *                      10: 1, 2 and 4 subscription doors, about a minute)
+ *                      10: 1, 2 and 4 subscription doors, about a minute;
+ *                      11: failover time over 5 kill -9 runs, 1-2 minutes)
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { chooseWebdis } from "../src/server/webdis-bin.ts";
 import type { Ctx } from "./lib/ctx.ts";
 import { type Scenario, type ScenarioResult, table, targetSummary } from "./lib/report.ts";
 import { BenchStack } from "./lib/stack.ts";
 import { bytesOnTheWire } from "./scenarios/bytes.ts";
 import { clientSize } from "./scenarios/client.ts";
 import { doors } from "./scenarios/doors.ts";
+import { failover } from "./scenarios/failover.ts";
 import { fanout } from "./scenarios/fanout.ts";
 import { flood } from "./scenarios/flood.ts";
 import { latency } from "./scenarios/latency.ts";
@@ -75,8 +78,9 @@ async function main() {
   const versions = {
     node: process.version,
     redis: serverInfo.redis_version ?? "unknown",
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a dpkg-query format, not a template
-    webdis: sh("dpkg-query", ["-W", "-f=${Version}", "webdis"]),
+    // The Webdis the doors run (src/server/webdis-bin.ts: RELAY_WEBDIS, the packaged 0.1.22 when
+    // installed), not only Debian's: the two differ on this box.
+    webdis: webdisVersion(),
     ioredis: pkgVersion("ioredis"),
     ws: pkgVersion("ws"),
     "socket.io": pkgVersion("socket.io"),
@@ -95,6 +99,7 @@ async function main() {
     [8, webdisVersions],
     [9, writePath],
     [10, doors],
+    [11, failover],
   ];
   const results: ScenarioResult[] = [];
   try {
@@ -157,6 +162,15 @@ async function main() {
   console.log(targetSummary(results));
   console.log(`\nwrote ${join("bench", "results", "latest.json")}`);
   if (results.some((r) => r.error)) process.exitCode = 1;
+}
+
+function webdisVersion(): string {
+  try {
+    const w = chooseWebdis();
+    return `${w.version} (${w.source})`;
+  } catch (e) {
+    return `unknown (${(e as Error).message})`;
+  }
 }
 
 function pkgVersion(name: string): string {
