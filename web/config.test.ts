@@ -45,6 +45,38 @@ describe("relay config", () => {
     });
   });
 
+  it("several doors or shards from relay-config.json: all of them, checked by the client's schema, or none", async () => {
+    const shards = [
+      { id: "a", url: "http://127.0.0.1:7400/", subscribeUrls: ["http://127.0.0.1:7401", "http://127.0.0.1:7402"] },
+      { id: "b", urls: ["http://127.0.0.1:7500"] },
+    ];
+    expect(await loadRelayConfig(loc(), fileFetch({ shards, heartbeatMs: 1000 }), {})).toEqual({
+      url: "http://127.0.0.1:7400",
+      doors: {
+        shards: [
+          {
+            id: "a",
+            urls: ["http://127.0.0.1:7400"],
+            subscribeUrls: ["http://127.0.0.1:7401", "http://127.0.0.1:7402"],
+          },
+          { id: "b", urls: ["http://127.0.0.1:7500"] },
+        ],
+      },
+      heartbeatMs: 1000,
+      source: "file",
+    });
+    const replicated = fileFetch({
+      url: "http://127.0.0.1:7400",
+      subscribeUrls: ["http://127.0.0.1:7401", "http://127.0.0.1:7402"],
+    });
+    expect(await loadRelayConfig(loc(), replicated, {})).toMatchObject({
+      doors: { url: "http://127.0.0.1:7400", subscribeUrls: ["http://127.0.0.1:7401", "http://127.0.0.1:7402"] },
+    });
+    // One bad door in a shard: the file is not used at all (never half a deployment).
+    const bad = fileFetch({ shards: [...shards, { id: "c", url: "javascript:alert(1)" }] });
+    expect(await loadRelayConfig(loc(), bad, {})).toEqual({ url: "http://10.0.0.5:7379", source: "default" });
+  });
+
   it("takes the heartbeat and watchdog intervals from relay-config.json when they are sane", async () => {
     const f = fileFetch({ url: "http://127.0.0.1:7400", heartbeatMs: 1000, staleAfterMs: 3000 });
     expect(await loadRelayConfig(loc(), f, {})).toMatchObject({ heartbeatMs: 1000, staleAfterMs: 3000 });

@@ -1,6 +1,7 @@
 /**
  * Where the doors are. In order: `relay-config.json` beside index.html
- * (written/served by `mission-relay up`: `{url, subscribeUrl}`), then
+ * (written/served by `mission-relay up`: `{url, subscribeUrl}`, or with several
+ * doors or shards `{urls, subscribeUrls}` / `{shards: [...]}`, src/core/config.ts), then
  * VITE_RELAY_URL / VITE_RELAY_SUBSCRIBE_URL at build time, then port 7379 on
  * this page's host. Without a subscription door, live updates use the command
  * door's HTTP stream.
@@ -12,11 +13,19 @@
  * would otherwise hand them over). The server's CSP connect-src (see
  * src/server/web.ts) enforces the same in the browser.
  */
+import { configJson, parseConfig, type RelayConfigInput } from "../src/core/config.ts";
+
 export interface RelayConfig {
+  /** The (first) command door. */
   url: string;
   /** Webdis with WebSockets in front of the subscribe-only replica, when there is one. */
   subscribeUrl?: string;
   source: "link" | "file" | "build" | "default";
+  /**
+   * Every door, when relay-config.json lists several doors or shards (checked by
+   * the client's one config schema): createRelay takes this instead of url/subscribeUrl.
+   */
+  doors?: RelayConfigInput;
   /**
    * The leader's heartbeat and the follower's watchdog (ms), from relay-config.json when it
    * says (a deployment that wants liveness sooner than the client's 15 s / 45 s defaults).
@@ -45,6 +54,24 @@ function withSubscribe(url: string, subscribeUrl: string | undefined, source: Re
   return subscribeUrl ? { url, subscribeUrl, source } : { url, source };
 }
 
+/**
+ * The file's doors: the client's schema for the shapes with several doors or
+ * shards (all or nothing), the old lenient reading for `{url, subscribeUrl}`.
+ */
+function fromFile(body: Record<string, unknown> | null): RelayConfig | undefined {
+  if (body && ("shards" in body || "urls" in body || "subscribeUrls" in body)) {
+    try {
+      const { url, urls, subscribeUrl, subscribeUrls, shards } = body;
+      const d = parseConfig({ url, urls, subscribeUrl, subscribeUrls, shards });
+      return { url: d.shards[0]?.urls[0] as string, doors: configJson(d), source: "file" };
+    } catch {
+      return undefined;
+    }
+  }
+  const url = cleanUrl(body?.url);
+  return url ? withSubscribe(url, cleanUrl(body?.subscribeUrl), "file") : undefined;
+}
+
 /** A `?relay=` (and `&subscribe=`) door from the link, when allowed and on the page's own host. */
 function fromLink(loc: Pick<Location, "search" | "hostname">, allowLink: boolean): RelayConfig | undefined {
   if (!allowLink) return undefined;
@@ -71,15 +98,9 @@ export async function loadRelayConfig(
   try {
     const res = await fetchFn(new URL("relay-config.json", loc.href), { cache: "no-store" });
     if (res.ok) {
-      const body = (await res.json()) as {
-        url?: unknown;
-        subscribeUrl?: unknown;
-        heartbeatMs?: unknown;
-        staleAfterMs?: unknown;
-      } | null;
-      const url = cleanUrl(body?.url);
-      if (url) {
-        const c = withSubscribe(url, cleanUrl(body?.subscribeUrl), "file");
+      const body = (await res.json()) as Record<string, unknown> | null;
+      const c = fromFile(body);
+      if (c) {
         const heartbeatMs = timing(body?.heartbeatMs, 250);
         const staleAfterMs = timing(body?.staleAfterMs, 1000);
         if (heartbeatMs !== undefined) c.heartbeatMs = heartbeatMs;

@@ -18,8 +18,7 @@ async function boot() {
   let relay: ReturnType<typeof createRelay>;
   try {
     relay = createRelay({
-      url: config.url,
-      subscribeUrl: config.subscribeUrl,
+      ...(config.doors ?? { url: config.url, subscribeUrl: config.subscribeUrl }),
       ...(config.heartbeatMs !== undefined ? { heartbeatMs: config.heartbeatMs } : {}),
       ...(config.staleAfterMs !== undefined ? { staleAfterMs: config.staleAfterMs } : {}),
     });

@@ -12,12 +12,25 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { extname, isAbsolute, join, relative, resolve } from "node:path";
+import { allDoors, configJson, parseConfig, type RelayConfigInput } from "../core/config.ts";
 
 export interface WebDoors {
   /** The command door. */
   url: string;
   /** The subscription door (WebSockets), when there is one. */
   subscribeUrl?: string | undefined;
+  /**
+   * Several doors or shards (src/core/config.ts: `{urls, subscribeUrls}` or
+   * `{shards}`): served as relay-config.json instead of url/subscribeUrl, and
+   * every door of it is in connect-src.
+   */
+  config?: RelayConfigInput | undefined;
+}
+
+/** The doors as the client's config: `config` when given, else the one command and subscription door. */
+function doorsConfig(doors: WebDoors): RelayConfigInput {
+  if (doors.config) return configJson(parseConfig(doors.config, "web doors"));
+  return doors.subscribeUrl ? { url: doors.url, subscribeUrl: doors.subscribeUrl } : { url: doors.url };
 }
 
 const TYPES: Record<string, string> = {
@@ -34,11 +47,14 @@ const TYPES: Record<string, string> = {
 /** The origins the page may connect to: each door over HTTP, and the subscription door over WebSocket too. */
 export function connectSources(doors: WebDoors): string[] {
   const out = new Set<string>();
-  for (const raw of [doors.url, doors.subscribeUrl]) {
-    if (!raw) continue;
+  const all = doors.config ? allDoors(parseConfig(doors.config, "web doors")) : undefined;
+  const command = all ? all.command : [doors.url];
+  const subscribe = all ? all.subscribe : doors.subscribeUrl ? [doors.subscribeUrl] : [];
+  for (const raw of command) out.add(new URL(raw).origin);
+  for (const raw of subscribe) {
     const u = new URL(raw);
     out.add(u.origin);
-    if (raw === doors.subscribeUrl) out.add(`${u.protocol === "https:" ? "wss:" : "ws:"}//${u.host}`);
+    out.add(`${u.protocol === "https:" ? "wss:" : "ws:"}//${u.host}`);
   }
   return [...out];
 }
@@ -84,7 +100,7 @@ export function resolvePath(root: string, rawUrl: string | undefined): string | 
 
 export function webHandler(root: string, doors: WebDoors): (req: IncomingMessage, res: ServerResponse) => void {
   const headers = securityHeaders(doors);
-  const config = JSON.stringify(doors.subscribeUrl ? { url: doors.url, subscribeUrl: doors.subscribeUrl } : doors);
+  const config = JSON.stringify(doorsConfig(doors));
   const send = (res: ServerResponse, status: number, type: string, body: string | Buffer, extra = {}) => {
     res.writeHead(status, { ...headers, "content-type": type, "content-length": Buffer.byteLength(body), ...extra });
     res.end(body);

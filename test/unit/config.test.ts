@@ -8,6 +8,7 @@ import { clientConfig } from "../../src/cli/common.ts";
 import { configJson, DEFAULT_SHARD, parseConfig, parseConfigText } from "../../src/core/config.ts";
 import { RelayError } from "../../src/core/errors.ts";
 import { createRelay } from "../../src/core/relay.ts";
+import { connectSources, webHandler } from "../../src/server/web.ts";
 
 const invalid = (f: () => unknown): RelayError => {
   try {
@@ -133,5 +134,51 @@ describe("CLI doors: precedence", () => {
     const e = invalid(() => clientConfig({}, { RELAY_CONFIG: "/cfg.json" }, read('{"code": "leader-secret"')));
     expect(e.message).toBe('RELAY_CONFIG "/cfg.json": is not JSON');
     expect(e.message).not.toContain("leader-secret");
+  });
+});
+
+describe("web UI server: every door of a sharded config", () => {
+  const config = {
+    shards: [
+      { id: "a", url: "http://127.0.0.1:7400", subscribeUrls: ["http://127.0.0.1:7401", "https://relay.test:7402"] },
+      { id: "b", urls: ["http://127.0.0.1:7500", "http://127.0.0.1:7501"] },
+    ],
+  };
+
+  it("connect-src lists each command door, and each subscription door over HTTP and WebSocket", () => {
+    const doors = { url: "http://127.0.0.1:7400", config };
+    expect(connectSources(doors).sort()).toEqual(
+      [
+        "http://127.0.0.1:7400",
+        "http://127.0.0.1:7401",
+        "ws://127.0.0.1:7401",
+        "https://relay.test:7402",
+        "wss://relay.test:7402",
+        "http://127.0.0.1:7500",
+        "http://127.0.0.1:7501",
+      ].sort(),
+    );
+    // The one-door form as before.
+    expect(connectSources({ url: "http://127.0.0.1:1", subscribeUrl: "http://127.0.0.1:2" })).toEqual([
+      "http://127.0.0.1:1",
+      "http://127.0.0.1:2",
+      "ws://127.0.0.1:2",
+    ]);
+  });
+
+  it("serves the config as relay-config.json, and refuses a bad one at start-up (typed)", () => {
+    let body = "";
+    const res = {
+      writeHead: () => res,
+      end: (b: string) => {
+        body = b;
+      },
+    };
+    webHandler("/nonexistent", { url: "http://127.0.0.1:7400", config })(
+      { method: "GET", url: "/relay-config.json" } as never,
+      res as never,
+    );
+    expect(parseConfig(JSON.parse(body))).toEqual(parseConfig(config));
+    invalid(() => webHandler("/x", { url: "http://a:1", config: { shards: [{ id: "a", url: "ftp://x" }] } }));
   });
 });
