@@ -258,7 +258,11 @@ export function createRelay(options: RelayOptions, runtime: RuntimeParts = {}): 
         },
       );
       if (base === undefined)
-        return leaderFor({ ...session, state: undefined, json: "", key: pw.content, snapshot: true }, code, pw.verifier);
+        return leaderFor(
+          { ...session, state: undefined, json: "", key: pw.content, snapshot: true },
+          code,
+          pw.verifier,
+        );
       return leaderFor(
         { ...session, state: base, json: JSON.stringify(base), key: pw.content, snapshot: r.snapshot },
         code,
