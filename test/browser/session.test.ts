@@ -216,3 +216,72 @@ describe("honest follower status", () => {
     await leader.close();
   });
 });
+
+describe("sessions and tabs", () => {
+  it("a follower's password remembered for the tab rejoins after a reload without asking", async () => {
+    const stream = unique("Remember");
+    const leader = await open(direct);
+    await start(leader, stream);
+    const follower = await open(direct);
+    await follower.getByRole("tab", { name: "Join" }).click();
+    const form = follower.locator("#join-form");
+    await form.getByLabel("Stream name").fill(stream);
+    await form.getByLabel("Password").fill(password);
+    await form.getByLabel(/Rejoin without asking after a reload/).check();
+    await form.getByRole("button", { name: "Join" }).click();
+    await expect.poll(() => followerPill(follower)).toBe("Live");
+    // Neither the password nor anything else lands in the URL.
+    expect(follower.url()).not.toContain(password);
+    await follower.reload();
+    await follower.getByTestId("follower-view").waitFor({ timeout: 20_000 });
+    await expect.poll(() => followerPill(follower)).toBe("Live");
+    await follower.close();
+    await leader.close();
+  });
+
+  it("two leader tabs: the one that resumed writes, the other says 'editing in another tab' and can take over", async () => {
+    const stream = unique("Tabs");
+    const { context, page: a } = await newPage(browser);
+    contexts.push(context);
+    await a.goto(direct.url);
+    await a.waitForSelector("html[data-ready]");
+    await start(a, stream);
+    // A second tab of the same browser opens the leader link.
+    const b = await context.newPage();
+    await b.goto(`${direct.url}#/lead/${encodeURIComponent(stream)}`);
+    await b.waitForSelector("html[data-ready]");
+    await expect.poll(() => b.locator(".form-msg").textContent().then(clean)).toMatch(/^Editing in another tab/);
+    const resume = async (p: Page) => {
+      await p.getByLabel("Password").fill(password);
+      await p.getByLabel("Leader code").fill(code);
+      await p.getByRole("button", { name: "Resume as leader" }).click();
+      await p.getByTestId("leader-view").waitFor();
+    };
+    await resume(b);
+    // The first tab steps down at once, read-only, instead of "All changes sent".
+    await expect.poll(() => a.getByTestId("send-state").textContent().then(clean)).toBe("Editing in another tab");
+    expect(await a.locator(".sidebar").evaluate((el) => (el as HTMLElement).inert)).toBe(true);
+    await expect.poll(() => b.getByTestId("leader-status").textContent().then(clean)).toBe("Live");
+    // Taking it back: the first tab resumes, the second steps down.
+    await a.getByRole("button", { name: "Take over here" }).click();
+    await resume(a);
+    await expect.poll(() => b.getByTestId("send-state").textContent().then(clean)).toBe("Editing in another tab");
+    await expect.poll(() => a.getByTestId("leader-status").textContent().then(clean)).toBe("Live");
+    await context.close();
+  });
+
+  it("refuses a leader code equal to the password at start, in plain words", async () => {
+    const page = await open(direct);
+    await page.getByRole("tab", { name: "Start" }).click();
+    const form = page.locator("#start-form");
+    await form.getByLabel("Stream name").fill(unique("Same"));
+    await form.getByLabel("Password for followers").fill(password);
+    await form.getByLabel("Leader code").fill(password);
+    await form.getByRole("button", { name: "Start stream" }).click();
+    await expect
+      .poll(() => form.locator(".form-msg").textContent().then(clean))
+      .toMatch(/^The leader code must differ from the password/);
+    expect(await page.locator("[data-testid=leader-view]").count()).toBe(0);
+    await page.close();
+  });
+});

@@ -11,6 +11,7 @@ import { h } from "../dom.ts";
 import { PlanMap } from "../map.ts";
 import { ago, endedText, followerStatusText } from "../messages.ts";
 import { type Change, describeChange, type Plan, parsePlan, planToJson } from "../plan.ts";
+import { forgetFollower, tabStorage } from "../session.ts";
 import { honestSentence, honestStatus, honestWords } from "../status.ts";
 import { backgroundControls } from "./background.ts";
 import { banner, downloadPlan, keyHelp, legend, replaceKeepingFocus, routeList, routeSummary } from "./common.ts";
@@ -253,5 +254,7 @@ export const followerView: View = (ctx, root, route) => {
     offEnded();
     follower.disconnect();
     ctx.session.follower = undefined;
+    // Left on purpose (a reload never gets here): the tab forgets the password.
+    forgetFollower(tabStorage(), name);
   };
 };

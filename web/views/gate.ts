@@ -2,11 +2,15 @@
  * Shown when a leader or follower link is opened without a session (a reload,
  * a shared link): asks for the password (and the leader code, to lead), then
  * continues. A leader needs both: the plan is sealed with a key from the password.
+ * A follower whose password this tab remembers (web/session.ts, opt-in) rejoins
+ * at once; if that fails the form is shown and the password forgotten.
  */
 import { type AppContext, appBar } from "../app.ts";
 import { field, h } from "../dom.ts";
 import { errorText } from "../messages.ts";
+import { editedInAnotherTab, forgetFollower, recallFollower, rememberFollower, tabStorage } from "../session.ts";
 import { banner } from "./common.ts";
+import { rememberBox } from "./home.ts";
 
 export function gateView(
   ctx: AppContext,
@@ -34,10 +38,12 @@ export function gateView(
     h("p", { class: "blurb" }, "Stream ", h("strong", { class: "stream-name" }, name)),
     ...(lead ? [field("Password", password)] : []),
     field(lead ? "Leader code" : "Password", secret),
+    ...(lead ? [] : [rememberBox()]),
     msg,
     h("div", { class: "form-actions" }, h("a", { href: "#/", class: "btn ghost" }, "All streams"), button),
   );
   let alive = true;
+  const remember = form.querySelector<HTMLInputElement>('input[name="remember"]');
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     msg.replaceChildren();
@@ -60,6 +66,7 @@ export function gateView(
       } else {
         const follower = await ctx.relay.connect(name, { password: secret.value });
         if (!alive) return follower.disconnect();
+        if (remember?.checked) rememberFollower(tabStorage(), name, secret.value);
         ctx.session.follower = { name, follower };
       }
       onReady();
@@ -74,6 +81,37 @@ export function gateView(
   });
   root.replaceChildren(appBar(ctx), h("main", { class: "gate-wrap", id: "main" }, form));
   (lead ? password : secret).focus();
+  if (lead) {
+    void editedInAnotherTab(name).then((elsewhere) => {
+      if (alive && elsewhere && !msg.hasChildNodes())
+        msg.append(
+          banner(
+            "info",
+            h("strong", {}, "Editing in another tab. "),
+            "Another tab of this browser leads this stream. Resume here to take over; that tab becomes read-only.",
+          ),
+        );
+    });
+  }
+  const kept = lead ? undefined : recallFollower(tabStorage(), name);
+  if (kept) {
+    // This tab remembers the password: rejoin without asking (the form stays for a failure).
+    secret.value = kept;
+    if (remember) remember.checked = true;
+    msg.append(banner("info", "Rejoining with the password this tab remembers…"));
+    ctx.relay.connect(name, { password: kept }).then(
+      (follower) => {
+        if (!alive) return follower.disconnect();
+        ctx.session.follower = { name, follower };
+        onReady();
+      },
+      (err: unknown) => {
+        if (!alive) return;
+        if ((err as { code?: string }).code === "BAD_PASSWORD") forgetFollower(tabStorage(), name);
+        msg.replaceChildren(banner("error", errorText(err, "join", name)));
+      },
+    );
+  }
   return () => {
     alive = false;
   };

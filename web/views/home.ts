@@ -7,11 +7,26 @@ import { field, h } from "../dom.ts";
 import { ago, errorText } from "../messages.ts";
 import { emptyPlan, type Plan, parsePlanJson } from "../plan.ts";
 import type { StreamInfo } from "../relay.ts";
+import { rememberFollower, tabStorage } from "../session.ts";
 import { banner, filePicker } from "./common.ts";
 
 const PAGE = 20;
 /** When searching, read at most this many pages to find matches. */
 const SEARCH_PAGES = 25;
+
+/** Opt-in: a reload of this tab rejoins without asking (web/session.ts; SECURITY.md says what that exposes). */
+export function rememberBox(): HTMLElement {
+  return h(
+    "div",
+    { class: "field check" },
+    h(
+      "label",
+      {},
+      h("input", { type: "checkbox", name: "remember", value: "1" }),
+      " Rejoin without asking after a reload of this tab (until it closes)",
+    ),
+  );
+}
 
 export const homeView: View = (ctx, root) => {
   document.title = "Streams · Mission Relay";
@@ -246,6 +261,14 @@ export const homeView: View = (ctx, root) => {
     "Start stream",
     async (d, fail) => {
       const name = String(d.get("name")).trim();
+      if (String(d.get("password")) === String(d.get("code"))) {
+        // Followers know the password: with the same code, any of them could take over.
+        fail(
+          "The leader code must differ from the password. Followers know the password, so with the same code any of them could take over.",
+        );
+        startForm.querySelector<HTMLInputElement>('input[name="code"]')?.select();
+        return;
+      }
       try {
         const leader = await ctx.relay.start(name, {
           password: String(d.get("password")),
@@ -266,12 +289,14 @@ export const homeView: View = (ctx, root) => {
     [
       field("Stream name", input("name", "text", "off")),
       field("Password", input("password", "password", "current-password")),
+      rememberBox(),
     ],
     "Join",
     async (d, fail) => {
       const name = String(d.get("name")).trim();
       try {
         const follower = await ctx.relay.connect(name, { password: String(d.get("password")) });
+        if (d.get("remember")) rememberFollower(tabStorage(), name, String(d.get("password")));
         ctx.session.follower = { name, follower };
         ctx.go({ view: "follow", name });
       } catch (e) {

@@ -11,7 +11,8 @@ import { LeaderController, type LeaderState } from "../leader-controller.ts";
 import { type Background, PlanMap } from "../map.ts";
 import { ago, errorText } from "../messages.ts";
 import { LIMITS, TYPE_LABELS, WAYPOINT_TYPES, type WaypointType } from "../plan.ts";
-import type { LeaderStatus } from "../relay.ts";
+import { type LeaderStatus, TabElection } from "../relay.ts";
+import { tabKey } from "../session.ts";
 import { backgroundControls } from "./background.ts";
 import { banner, keyHelp, legend } from "./common.ts";
 import { gateView } from "./gate.ts";
@@ -153,9 +154,51 @@ export const leaderView: View = (ctx, root, route) => {
     stop.dialog,
   );
 
+  // ---- one writer per browser (TabElection) --------------------------------------
+  // This tab just started or resumed, so it is the stream's writer on the relay: it says
+  // so to the other tabs of this browser, and one that was leading it steps down at once
+  // (read-only, "editing in another tab") instead of saying "All changes sent" until its
+  // next edit is refused. The election's lock tells a tab opened later (the gate) that
+  // this stream is being edited here.
+  const election = new TabElection({ key: tabKey(name) });
+  let movedAway = false;
+  election.on("message", ({ data }) => {
+    if (!movedAway && (data as { t?: unknown })?.t === "took-over") stepDown();
+  });
+  election.start();
+  election.post({ t: "took-over" });
+  function stepDown() {
+    movedAway = true;
+    c.leave();
+    election.close();
+    ctx.session.leader = undefined;
+    const ws = root.querySelector<HTMLElement>(".workspace");
+    ws?.classList.add("locked");
+    for (const el of root.querySelectorAll<HTMLElement>(".map-wrap, .sidebar")) el.inert = true;
+    stop.button.disabled = true;
+    statusPill.textContent = "Read-only";
+    statusPill.className = "pill s-closed";
+    sendState.textContent = "Editing in another tab";
+    const takeOver = h(
+      "button",
+      { type: "button", class: "btn small", onclick: () => ctx.go({ view: "lead", name }) },
+      "Take over here",
+    );
+    notice.replaceChildren(
+      banner(
+        "warn",
+        h("strong", {}, "Editing in another tab. "),
+        "Another tab of this browser now leads this stream; this one is read-only. ",
+        takeOver,
+      ),
+    );
+    takeOver.focus();
+  }
+
   // ---- render from the controller ------------------------------------------------
   let shown: LeaderState | undefined;
   function render(s: LeaderState) {
+    if (movedAway) return;
     const before = shown;
     shown = s;
     const st = s.status;
@@ -190,7 +233,7 @@ export const leaderView: View = (ctx, root, route) => {
   function onKey(e: KeyboardEvent) {
     const t = e.target as HTMLElement;
     if (t.closest("input, textarea, select, [contenteditable]")) return; // native text undo there
-    if (!(e.ctrlKey || e.metaKey)) return;
+    if (movedAway || !(e.ctrlKey || e.metaKey)) return;
     const k = e.key.toLowerCase();
     if (k === "z" && !e.shiftKey) undo();
     else if ((k === "z" && e.shiftKey) || k === "y") redo();
@@ -204,12 +247,13 @@ export const leaderView: View = (ctx, root, route) => {
   };
   window.addEventListener("beforeunload", onUnload);
   // "sent 5 s ago" ages on its own.
-  const tick = setInterval(() => renderSendState(c.state), 1000);
+  const tick = setInterval(() => movedAway || renderSendState(c.state), 1000);
 
   render(c.state);
 
   return () => {
     offRender();
+    election.close();
     c.dispose();
     clearInterval(tick);
     document.removeEventListener("keydown", onKey);

@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { forgetFollower, memoryStorage, recallFollower, rememberFollower, type TabStorage } from "./session.ts";
+
+describe("a follower's password remembered for the tab", () => {
+  it("is kept per stream and forgotten on request", () => {
+    const s = memoryStorage();
+    expect(recallFollower(s, "Alpha")).toBeUndefined();
+    rememberFollower(s, "Alpha", "pw-a");
+    rememberFollower(s, "Bravo", "pw-b");
+    expect(recallFollower(s, "Alpha")).toBe("pw-a");
+    expect(recallFollower(s, "Bravo")).toBe("pw-b");
+    forgetFollower(s, "Alpha");
+    expect(recallFollower(s, "Alpha")).toBeUndefined();
+    expect(s.size).toBe(1);
+  });
+
+  it("reads nothing from junk, a storage that throws, or none", () => {
+    const s = memoryStorage();
+    s.setItem("mission-relay:follow:Alpha", "{not json");
+    expect(recallFollower(s, "Alpha")).toBeUndefined();
+    s.setItem("mission-relay:follow:Alpha", JSON.stringify({ v: 2, password: "x" }));
+    expect(recallFollower(s, "Alpha")).toBeUndefined();
+    const refusing: TabStorage = {
+      getItem: () => {
+        throw new Error("SecurityError");
+      },
+      setItem: () => {
+        throw new Error("QuotaExceededError");
+      },
+      removeItem: () => {
+        throw new Error("SecurityError");
+      },
+    };
+    expect(() => rememberFollower(refusing, "Alpha", "pw")).not.toThrow();
+    expect(recallFollower(refusing, "Alpha")).toBeUndefined();
+    expect(() => forgetFollower(refusing, "Alpha")).not.toThrow();
+    expect(recallFollower(undefined, "Alpha")).toBeUndefined();
+  });
+});
