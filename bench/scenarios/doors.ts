@@ -13,6 +13,7 @@
  * ~250 ms of its own CPU per publish (scenario 3), which would hide the doors.
  * A raw subscriber only looks for the publish's seq in the frame.
  */
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import WebSocket from "ws";
 import type { Ctx } from "../lib/ctx.ts";
@@ -48,7 +49,28 @@ interface Setup {
   missed: number;
   measured: number;
   webdisRssDeltaKiB: number[];
+  /** Followers the doors could hold at most, from their limits (see `doorCapacity`). */
+  capacity: number;
 }
+
+/** A process's soft limit on open files (/proc/<pid>/limits); NaN when unreadable. */
+function fdLimitOf(pid: number): number {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/limits`, "utf8"));
+    return m ? Number(m[1]) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Followers one door can hold: Webdis needs 2 fds per WebSocket subscriber (the
+ * client's socket and its own Redis connection to the replica), and the replica
+ * one client slot each, up to maxclients (10,000 by default, less when Redis's
+ * fd limit is lower: it keeps 32 for itself).
+ */
+export const doorCapacity = (webdisFds: number, replicaFds: number, maxclients = 10_000) =>
+  Math.max(0, Math.min(Math.floor((webdisFds - 16) / 2), Math.min(maxclients, replicaFds - 32)));
 
 /** Round-robin: follower i on door i mod n (stable per follower, none left on the first only). */
 export const doorFor = (i: number, doors: number) => i % doors;
@@ -79,6 +101,7 @@ async function setUp(ctx: Ctx, doors: number, followers: number): Promise<Setup>
       missed: 0,
       measured: 0,
       webdisRssDeltaKiB: [],
+      capacity: 0,
     };
     await publish(s);
     const urls = stack.subscribeDoors.map((d) => d.url);
@@ -114,6 +137,10 @@ async function setUp(ctx: Ctx, doors: number, followers: number): Promise<Setup>
     s.joinSeconds = (performance.now() - t0) / 1000;
     await sleep(300);
     s.webdisRssDeltaKiB = stack.subscribeDoors.map((d, i) => rssKiB(d.proc.pid) - (rss0[i] ?? 0));
+    const replicas = stack.replicas;
+    s.capacity = sum(
+      stack.subscribeDoors.map((d, i) => doorCapacity(fdLimitOf(d.proc.pid), fdLimitOf(replicas[i]?.pid ?? -1))),
+    );
     return s;
   } catch (e) {
     await stack.stop();
@@ -211,6 +238,12 @@ export async function doors(ctx: Ctx): Promise<Scenario> {
       `    ${n} door(s): all updated p50 ${percentile(s.all, 50)?.toFixed(1)} ms p99 ${p99?.toFixed(1)} ms; missed ${s.missed}`,
     );
     sc.fig(`${k}_followers`, `${n} door(s): followers served (subscribed)`, s.subscribed, "followers");
+    sc.fig(
+      `${k}_capacity`,
+      `${n} door(s): followers the doors could hold (fds, maxclients)`,
+      Number.isFinite(s.capacity) ? s.capacity : null,
+      "followers",
+    );
     sc.fig(`${k}_all_p50`, `${n} door(s): all updated p50`, percentile(s.all, 50), "ms");
     sc.fig(`${k}_all_p99`, `${n} door(s): all updated p99`, p99, "ms");
     sc.fig(`${k}_each_p50`, `${n} door(s): per-follower delay p50`, percentile(s.each, 50), "ms");
