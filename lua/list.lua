@@ -6,7 +6,10 @@
   ARGV[1]  cursor  "-" for the first page, else the last name of the previous page
   ARGV[2]  count   1..max_page
 
-  Returns  JSON {"streams":[{"name","seq","created","updated"}],"cursor":<name>|null}
+  Returns  JSON {"streams":[{"name","seq","created","updated","heard"}],"cursor":<name>|null}
+           `updated`: the last change; `heard`: the leader's last word (start, publish, heartbeat,
+           reconnect all move the deadline to now + idle_ttl, so heard = deadline - idle_ttl; off
+           by the difference for a stream last heard before an operator changed idle_ttl)
   Errors   INVALID, TOO_LARGE
 ]]
 local function relay_list(keys, argv)
@@ -24,7 +27,7 @@ local function relay_list(keys, argv)
     local f = redis.call('HMGET', keys_for(name).meta, 'seq', 'created', 'updated', 'deadline')
     if f[1] and tonumber(f[4]) > now then
       out[#out + 1] = '{"name":' .. json_str(name) .. ',"seq":' .. f[1] .. ',"created":' .. f[2] ..
-        ',"updated":' .. f[3] .. '}'
+        ',"updated":' .. f[3] .. ',"heard":' .. (tonumber(f[4]) - cfg.idle_ttl * 1000) .. '}'
     end
   end
   local next_cursor = 'null'

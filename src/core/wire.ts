@@ -148,7 +148,14 @@ export const reconnectReply = z.extend(connectBase, {
   changes: z.array(sealedEnvelope),
 });
 
-export const streamInfo = z.object({ name: z.string(), seq, created: z.number(), updated: z.number() });
+export const streamInfo = z.object({
+  name: z.string(),
+  seq,
+  created: z.number(),
+  updated: z.number(),
+  /** The leader's last word (a change or a heartbeat), server ms; absent from older servers. */
+  heard: z.optional(z.number()),
+});
 export type StreamInfo = z.infer<typeof streamInfo>;
 export const listReply = z.object({ streams: z.array(streamInfo), cursor: z.nullable(z.string()) });
 export type ListPage = z.infer<typeof listReply>;

@@ -200,6 +200,19 @@ describe("honest follower status", () => {
     await expect.poll(() => followerPill(follower), { timeout: 15_000 }).toMatch(/^Leader away since \d\d:\d\d$/);
     expect(clean(await follower.locator(".status-line").textContent())).toMatch(/^The relay answers, but the leader/);
     await follower.close();
+    // The stream list marks it too (relay_list's `heard`: heartbeats move it, not `updated`).
+    const home = await open(direct);
+    const badge = home.locator(`tr[data-stream="${stream}"] [data-testid=leader-away]`);
+    await expect
+      .poll(
+        async () => {
+          await home.getByRole("button", { name: "Refresh" }).click();
+          return (await badge.count()) ? clean(await badge.textContent()) : "";
+        },
+        { timeout: 10_000 },
+      )
+      .toMatch(/^Leader away since \d\d:\d\d$/);
+    await home.close();
   });
 
   it("a plan change is announced in a polite live region", async () => {

@@ -8,6 +8,7 @@ import { ago, errorText } from "../messages.ts";
 import { emptyPlan, type Plan, parsePlanJson } from "../plan.ts";
 import type { StreamInfo } from "../relay.ts";
 import { rememberFollower, tabStorage } from "../session.ts";
+import { clock, margin } from "../status.ts";
 import { banner, filePicker } from "./common.ts";
 
 const PAGE = 20;
@@ -102,14 +103,25 @@ export const homeView: View = (ctx, root) => {
     if (!disposed) renderRows();
   }
 
+  /** A stream whose leader has not been heard (no change, no heartbeat) for a beat and its margin. */
+  const beat = ctx.config.heartbeatMs ?? 15_000;
+  const away = (st: StreamInfo) => beat > 0 && st.heard !== undefined && Date.now() - st.heard > beat + margin(beat);
+
   function renderRows() {
     const q = search.value.trim();
     tbody.replaceChildren(
       ...rows.map((st) =>
         h(
           "tr",
-          { "data-stream": st.name },
-          h("th", { scope: "row", class: "sname" }, st.name),
+          { "data-stream": st.name, class: away(st) ? "away" : "" },
+          h(
+            "th",
+            { scope: "row", class: "sname" },
+            st.name,
+            away(st) && st.heard !== undefined
+              ? h("span", { class: "badge away", "data-testid": "leader-away" }, `Leader away since ${clock(st.heard)}`)
+              : null,
+          ),
           h("td", { class: "age", "data-ts": st.updated }, ago(st.updated)),
           h("td", { class: "num" }, String(st.seq)),
           h("td", { class: "age", "data-ts": st.created }, ago(st.created)),
