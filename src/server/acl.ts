@@ -23,6 +23,8 @@ export const CLUSTER_USERS = {
   check: "health",
   /** Operators and `up`: FUNCTION LOAD, status, tests' inspection. Password only in a 0600 file. */
   admin: "admin",
+  /** `mission-relay status` and /metrics: INFO, client lists and the index's size, nothing that writes. */
+  monitor: "monitor",
 } as const;
 
 export interface ClusterSecrets {
@@ -31,6 +33,7 @@ export interface ClusterSecrets {
   sentinel: string;
   check: string;
   admin: string;
+  monitor: string;
   /** `requirepass` of the sentinels themselves (they talk to each other with it). */
   sentinels: string;
 }
@@ -38,7 +41,15 @@ export interface ClusterSecrets {
 /** Fresh random passwords (hex: no escaping in any config syntax). */
 export function newClusterSecrets(): ClusterSecrets {
   const pw = () => randomBytes(24).toString("hex");
-  return { relay: pw(), replication: pw(), sentinel: pw(), check: pw(), admin: pw(), sentinels: pw() };
+  return {
+    relay: pw(),
+    replication: pw(),
+    sentinel: pw(),
+    check: pw(),
+    admin: pw(),
+    monitor: pw(),
+    sentinels: pw(),
+  };
 }
 
 export const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -125,6 +136,33 @@ export function clusterUsers(s: ClusterSecrets): string[][] {
     ),
     user(u.check, s.check, "+info|replication", "+ping"),
     user(u.admin, s.admin, "~*", "&*", "+@all"),
+    monitorUser(s.monitor),
+  ];
+}
+
+/**
+ * The status/metrics reader (src/server/status.ts): INFO, CLIENT LIST (followers
+ * are pub/sub clients), ROLE, and the size of the stream index; read-only keys.
+ * Also given to the nodes of topologies without Sentinel, whose replicas' default
+ * user can only subscribe.
+ */
+export function monitorUser(password: string): string[] {
+  return [
+    CLUSTER_USERS.monitor,
+    "on",
+    "resetpass",
+    `#${sha256Hex(password)}`,
+    "resetkeys",
+    "resetchannels",
+    "-@all",
+    "+info",
+    "+ping",
+    "+role",
+    "+client|list",
+    "+zcard",
+    "+zcount",
+    "%R~relay:index",
+    "%R~relay:deadline",
   ];
 }
 

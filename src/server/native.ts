@@ -145,6 +145,11 @@ export interface RedisOptions {
    * Sentinel gave it; the server runs under umask 077 so the rewrite stays 0600.
    */
   sentinelManaged?: SentinelManagedNode;
+  /**
+   * Extra users for a node outside Sentinel's care (`--user` rules, password
+   * hashes only), e.g. the status reader (src/server/acl.ts monitorUser).
+   */
+  users?: string[][];
 }
 
 export interface SentinelManagedNode {
@@ -204,6 +209,7 @@ export function redisArgs(
     maxmemory,
     wrap,
     sentinelManaged,
+    users = [],
   }: RedisOptions,
   logfile = join(dir, "redis.log"),
 ): string[] {
@@ -213,7 +219,10 @@ export function redisArgs(
   // only from their own namespaces, and the doors there must get in. Never for `up`.
   const tail = ["--logfile", logfile, "--protected-mode", wrap ? "no" : "yes"];
   const memory = maxmemory ? ["--maxmemory", maxmemory, "--maxmemory-policy", "noeviction"] : [];
-  const inspector = inspectorSha256 ? ["--user", INSPECTOR_USER, "on", `#${inspectorSha256}`, "~*", "&*", "+@all"] : [];
+  const inspector = [
+    ...(inspectorSha256 ? ["--user", INSPECTOR_USER, "on", `#${inspectorSha256}`, "~*", "&*", "+@all"] : []),
+    ...users.flatMap((u) => ["--user", ...u]),
+  ];
   const managed = sentinelManaged;
   if (managed) {
     // The role is in the config file (Sentinel's to change), never in argv.
@@ -234,7 +243,15 @@ export function redisArgs(
       ...tail,
     ];
   }
-  if (replicaOf === undefined) return [...common, "--appendonly", aof ? "yes" : "no", ...memory, ...tail];
+  if (replicaOf === undefined)
+    return [
+      ...common,
+      "--appendonly",
+      aof ? "yes" : "no",
+      ...memory,
+      ...users.flatMap((u) => ["--user", ...u]),
+      ...tail,
+    ];
   return [
     ...common,
     "--appendonly",
@@ -467,6 +484,8 @@ export async function waitForSubscribeDoor(
   doorUrl: string,
   timeoutMs = 10_000,
   primaryHost = "127.0.0.1",
+  /** Who publishes the probe on the primary (a Sentinel-managed node's default user cannot). */
+  auth?: { user: string; password: string },
 ): Promise<void> {
   const channel = `relay:probe:${Math.random().toString(16).slice(2)}`;
   const until = Date.now() + timeoutMs;
@@ -480,7 +499,7 @@ export async function waitForSubscribeDoor(
     let seen = "";
     const publisher = (async () => {
       while (Date.now() < until && !abort.signal.aborted) {
-        await redisCommand(primaryPort, ["PUBLISH", channel, "probe"], { host: primaryHost }).catch(() => {});
+        await redisCommand(primaryPort, ["PUBLISH", channel, "probe"], { host: primaryHost, auth }).catch(() => {});
         await sleep(50);
       }
     })();

@@ -17,6 +17,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  CLUSTER_USERS,
+  type ClusterSecrets,
+  clusterUsers,
+  monitorUser,
+  newClusterSecrets,
+  replicationConf,
+} from "./acl.ts";
+import { type RedisRoutes, startRedisRoutes } from "./edge.ts";
+import {
   freePort,
   loadFunctions,
   type Managed,
@@ -27,6 +36,8 @@ import {
   waitForSubscribeDoor,
   webdisConfig,
 } from "./native.ts";
+import { redisCommand } from "./resp.ts";
+import { type Sentinels, startSentinels } from "./sentinel.ts";
 
 export type TopologyKind = "single" | "replicated" | "sharded";
 export const TOPOLOGY_KINDS: readonly TopologyKind[] = ["single", "replicated", "sharded"];
@@ -66,10 +77,18 @@ export interface DoorNode {
 
 export interface Shard {
   id: string;
+  /** The node that starts as the primary (after a failover, Sentinel's word counts). */
   primary: string;
   replicas: string[];
   commandDoor: string;
   subscribeDoors: string[];
+  /**
+   * Failover (replicated): Sentinels watch the nodes, and the command door dials
+   * a TCP route (HAProxy, src/server/edge.ts) that reaches only the node whose
+   * health check says role:master. Every node then has the same users
+   * (src/server/acl.ts), so a role change never changes what a door can do.
+   */
+  failover?: { sentinelPorts: number[]; routePort: number; dir: string };
 }
 
 export interface Topology {
@@ -85,6 +104,11 @@ export interface TopologyPlan {
   replicas?: number;
   /** Shards for sharded (default 2); 1 otherwise. */
   shards?: number;
+  /**
+   * Sentinel failover for replicated topologies (default true there; never for
+   * single or sharded): 3 sentinels, a route to the primary for the command door.
+   */
+  failover?: boolean;
   /** Where Redis nodes and doors run (default 127.0.0.1, no wrapper). */
   redisAt?: Place;
   doorsAt?: Place;
@@ -156,6 +180,10 @@ export async function planTopology(p: TopologyPlan, port: () => Promise<number> 
     };
     t.doors.push(command);
     const shard: Shard = { id, primary: primary.id, replicas: [], commandDoor: command.id, subscribeDoors: [] };
+    if (kind === "replicated" && p.failover !== false) {
+      const sentinelPorts = [await port(), await port(), await port()];
+      shard.failover = { sentinelPorts, routePort: await port(), dir: `${base}sentinels` };
+    }
     for (let r = 0; r < replicas; r++) {
       const suffix = replicas === 1 ? "" : `-${r}`;
       const replica: RedisNode = {
@@ -213,7 +241,7 @@ export function shardDoors(t: Topology): ShardDoors[] {
 export interface RunOptions {
   /** The run's folder: data, configs and logs go below it. */
   dir: string;
-  /** appendonly on the primaries (default true). */
+  /** appendonly on the primaries (default true; every node of a failover shard). */
   aof?: boolean;
   /** maxmemory of the primaries (noeviction); unset: no limit. */
   maxmemory?: string;
@@ -221,20 +249,30 @@ export interface RunOptions {
   webdis?: Record<string, unknown>;
   /** Tests: SHA-256 of the replicas' `inspector` user's password (RedisOptions.inspectorSha256). */
   inspectorSha256?: string;
+  /** Sentinel timings for failover shards (tests fail over in about a second). */
+  sentinel?: { downAfterMs?: number; failoverTimeoutMs?: number };
+  /** The run's passwords (default: fresh random ones); only hashes reach argv. */
+  secrets?: ClusterSecrets;
   log?: (line: string) => void;
 }
 
 export interface RunningTopology {
   readonly topology: Topology;
   readonly dir: string;
+  /** The run's passwords (users of src/server/acl.ts): `admin` for FUNCTION LOAD, `monitor` for status. */
+  readonly secrets: ClusterSecrets;
   /** The Redis node's process now (a restart gives a new one). */
   redis(id: string): Managed;
   /** The door's supervisor (undefined while stopped with stopDoor). */
   door(id: string): Supervised | undefined;
+  /** A failover shard's sentinels. */
+  sentinels(shard: string): Sentinels | undefined;
   /** How each Redis node is started, for a restart on the same port and folder. */
   redisOptions(id: string): RedisOptions;
-  /** Starts a stopped or killed Redis node again (same port and folder). */
+  /** Starts a stopped or killed Redis node again (same port and folder; a failover node keeps Sentinel's role). */
   startRedis(id: string): Promise<Managed>;
+  /** A command on node `id` as the admin user where the default user may not (failover shards, replicas). */
+  admin(id: string, ...args: (string | number)[]): Promise<unknown>;
   stopDoor(id: string, signal?: NodeJS.Signals): Promise<void>;
   startDoor(id: string): Promise<Supervised>;
   doorUrl(id: string): string;
@@ -245,35 +283,107 @@ export interface RunningTopology {
 
 const alive = (m: Managed) => m.process.exitCode === null && m.process.signalCode === null;
 
+/** Whether node `id` belongs to a shard with Sentinel failover. */
+const inFailoverShard = (t: Topology, id: string) =>
+  t.shards.some((s) => s.failover && (s.primary === id || s.replicas.includes(id)));
+
+/**
+ * How Redis node `id` is started (the native runner and the containers runner
+ * alike). Without failover: a primary with AOF and maxmemory, a replica of its
+ * primary with the subscribe-only default user, both with the status reader.
+ * With failover: every node the same (AOF, the same users, the role in a
+ * config file Sentinel rewrites). `dir` is the run's folder.
+ */
+export function redisOptionsFor(
+  t: Topology,
+  id: string,
+  o: Pick<RunOptions, "dir" | "aof" | "maxmemory" | "inspectorSha256"> & { secrets?: ClusterSecrets },
+): RedisOptions {
+  const n = byId(t.redis, id);
+  const common = { port: n.port, dir: join(o.dir, n.dir), host: n.place.host, wrap: n.place.wrap };
+  const of = n.replicaOf === undefined ? undefined : byId(t.redis, n.replicaOf).port;
+  if (o.secrets && inFailoverShard(t, id)) {
+    return {
+      ...common,
+      aof: o.aof ?? true,
+      maxmemory: o.maxmemory,
+      replicaOf: of,
+      inspectorSha256: o.inspectorSha256,
+      sentinelManaged: { users: clusterUsers(o.secrets), conf: replicationConf(o.secrets) },
+    };
+  }
+  const users = o.secrets ? [monitorUser(o.secrets.monitor)] : [];
+  if (n.role === "primary") return { ...common, aof: o.aof ?? true, maxmemory: o.maxmemory, users };
+  return { ...common, replicaOf: of, inspectorSha256: o.inspectorSha256, users };
+}
+
+/**
+ * Door `id`'s Webdis config: webdis.json or webdis.subscribe.json, pointed at
+ * its Redis node; a failover shard's command door at the route to the primary,
+ * as the `relay` user (Webdis 0.1.13+: redis_auth as [user, pass]).
+ */
+export function doorConfigFor(
+  t: Topology,
+  id: string,
+  o: Pick<RunOptions, "dir" | "webdis"> & { secrets?: ClusterSecrets },
+  logfile = join(o.dir, byId(t.doors, id).logName),
+): Record<string, unknown> {
+  const d = byId(t.doors, id);
+  const r = byId(t.redis, d.redis);
+  const extra = d.kind === "command" ? (o.webdis ?? {}) : {};
+  const failover = t.shards.find((s) => s.id === d.shard)?.failover;
+  if (d.kind === "command" && failover) {
+    if (!o.secrets) throw new TopologyError(`door ${id} dials a failover route: the run's secrets are needed`);
+    return {
+      ...webdisConfig({ redisPort: failover.routePort, port: d.port, logfile, ...extra }, d.kind),
+      redis_host: "127.0.0.1",
+      redis_auth: [CLUSTER_USERS.relay, o.secrets.relay],
+      http_host: d.place.host,
+    };
+  }
+  return {
+    ...webdisConfig({ redisPort: r.port, port: d.port, logfile, ...extra }, d.kind),
+    redis_host: r.place.host,
+    http_host: d.place.host,
+  };
+}
+
+/** Polls until `probe` is true; throws `what` after `timeoutMs`. */
+async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await probe().catch(() => false))) {
+    if (Date.now() > end) throw new TopologyError(`${what} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /**
  * Starts a topology as native processes: primaries (functions loaded), their
- * replicas, then the doors (supervised: a door that crashes comes back), and
- * waits until every subscription door delivers a message published on its
- * primary. A start that fails half way stops what it started.
+ * replicas, for failover shards the sentinels and the route to the primary,
+ * then the doors (supervised: a door that crashes comes back), and waits until
+ * every subscription door delivers a message published on its primary. A
+ * start that fails half way stops what it started.
  */
 export async function startTopology(t: Topology, o: RunOptions): Promise<RunningTopology> {
   const log = o.log ?? (() => {});
+  const secrets = o.secrets ?? newClusterSecrets();
+  const adminAuth = { user: CLUSTER_USERS.admin, password: secrets.admin };
+  const checkAuth = { user: CLUSTER_USERS.check, password: secrets.check };
   const procs = new Map<string, Managed>();
   const doors = new Map<string, Supervised | undefined>();
-  const redisOptions = (id: string): RedisOptions => {
-    const n = byId(t.redis, id);
-    const common = { port: n.port, dir: join(o.dir, n.dir), host: n.place.host, wrap: n.place.wrap };
-    if (n.role === "primary") return { ...common, aof: o.aof ?? true, maxmemory: o.maxmemory };
-    const of = byId(t.redis, n.replicaOf ?? "");
-    return { ...common, replicaOf: of.port, inspectorSha256: o.inspectorSha256 };
-  };
-  const doorConfig = (d: DoorNode) => {
-    const r = byId(t.redis, d.redis);
-    const extra = d.kind === "command" ? (o.webdis ?? {}) : {};
-    return {
-      ...webdisConfig({ redisPort: r.port, port: d.port, logfile: join(o.dir, d.logName), ...extra }, d.kind),
-      redis_host: r.place.host,
-      http_host: d.place.host,
-    };
+  const sentinels = new Map<string, Sentinels>();
+  const routes: RedisRoutes[] = [];
+  const redisOptions = (id: string) => redisOptionsFor(t, id, { ...o, secrets });
+  const node = (id: string) => byId(t.redis, id);
+  // Nodes of failover shards have an admin user; elsewhere the primary's default user can do it all.
+  const admin = (id: string, ...args: (string | number)[]) => {
+    const n = node(id);
+    const auth = inFailoverShard(t, id) ? adminAuth : undefined;
+    return redisCommand(n.port, args, { host: n.place.host, auth, timeoutMs: 5_000 });
   };
   const startDoor = async (id: string) => {
     const d = byId(t.doors, id);
-    const s = await superviseWebdis(doorConfig(d), o.dir, d.configName, log, d.place.wrap);
+    const s = await superviseWebdis(doorConfigFor(t, id, { ...o, secrets }), o.dir, d.configName, log, d.place.wrap);
     doors.set(id, s);
     return s;
   };
@@ -286,16 +396,59 @@ export async function startTopology(t: Topology, o: RunOptions): Promise<Running
     for (const m of procs.values()) if (alive(m)) m.process.kill("SIGCONT");
     for (const d of doors.values()) d?.signal("SIGCONT");
     await Promise.all([...doors.values()].map((d) => d?.stop().catch(() => {})));
+    await Promise.all([...routes, ...sentinels.values()].map((x) => x.stop().catch(() => {})));
     // Replicas first: a primary that goes first makes them log reconnect errors.
     const replicasFirst = [...t.redis].sort((a, b) => (a.role === b.role ? 0 : a.role === "replica" ? -1 : 1));
     for (const n of replicasFirst) await procs.get(n.id)?.stop();
   };
   try {
-    for (const n of t.redis.filter((x) => x.role === "primary")) {
-      await startNode(n.id);
-      await loadFunctions(n.port, n.place.host);
+    for (const s of t.shards) {
+      const primary = node(s.primary);
+      await startNode(primary.id);
+      if (!s.failover) await loadFunctions(primary.port, primary.place.host);
     }
     await Promise.all(t.redis.filter((x) => x.role === "replica").map((n) => startNode(n.id)));
+    for (const s of t.shards.filter((x) => x.failover)) {
+      const f = s.failover as NonNullable<Shard["failover"]>;
+      const primary = node(s.primary);
+      // With min-replicas-to-write 1 the primary refuses writes (FUNCTION LOAD too)
+      // until a replica is in sync.
+      for (const r of s.replicas) {
+        await until(
+          `replica ${r} in sync`,
+          async () => /master_link_status:up/.test(String(await admin(r, "INFO", "replication"))),
+          20_000,
+        );
+      }
+      await loadFunctions(primary.port, primary.place.host, adminAuth);
+      sentinels.set(
+        s.id,
+        await startSentinels({
+          primary: { host: primary.place.host, port: primary.port },
+          ports: [...f.sentinelPorts],
+          downAfterMs: o.sentinel?.downAfterMs,
+          failoverTimeoutMs: o.sentinel?.failoverTimeoutMs,
+          secrets,
+          dir: join(o.dir, f.dir),
+          replicas: s.replicas.length,
+        }),
+      );
+      const members = [s.primary, ...s.replicas].map(node);
+      routes.push(
+        await startRedisRoutes({
+          routes: [
+            {
+              name: `${s.id}-primary`,
+              port: f.routePort,
+              nodes: members.map((n) => ({ host: n.place.host, port: n.port })),
+              check: checkAuth,
+            },
+          ],
+          dir: join(o.dir, f.dir),
+          log: (l) => log(`route ${s.id}: ${l}`),
+        }),
+      );
+    }
     const settled = await Promise.allSettled(t.doors.map((d) => startDoor(d.id)));
     const failed = settled.find((r) => r.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
@@ -303,8 +456,9 @@ export async function startTopology(t: Topology, o: RunOptions): Promise<Running
       t.doors
         .filter((d) => d.kind === "subscribe")
         .map((d) => {
-          const primary = byId(t.redis, byId(t.redis, d.redis).replicaOf ?? "");
-          return waitForSubscribeDoor(primary.port, doorUrl(d), 10_000, primary.place.host);
+          const primary = node(node(d.redis).replicaOf ?? "");
+          const auth = inFailoverShard(t, primary.id) ? adminAuth : undefined;
+          return waitForSubscribeDoor(primary.port, doorUrl(d), 10_000, primary.place.host, auth);
         }),
     );
   } catch (e) {
@@ -314,14 +468,17 @@ export async function startTopology(t: Topology, o: RunOptions): Promise<Running
   return {
     topology: t,
     dir: o.dir,
+    secrets,
     redis(id) {
       const m = procs.get(id);
       if (!m) throw new TopologyError(`redis node ${id} never started`);
       return m;
     },
     door: (id) => doors.get(id),
+    sentinels: (shard) => sentinels.get(shard),
     redisOptions,
     startRedis: startNode,
+    admin,
     async stopDoor(id, signal) {
       await doors.get(id)?.stop(signal);
       doors.set(id, undefined);

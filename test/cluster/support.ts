@@ -1,34 +1,19 @@
 /**
- * The replicated topology for the cluster tests, as native processes on free
- * 127.0.0.1 ports: a primary and 2 replicas (the same users on every node:
- * src/server/acl.ts), 3 sentinels (quorum 2), the edge with its
- * `redis-primary` route, a command Webdis dialing that route as `relay`, and a
- * subscription Webdis straight on each replica. One small assembly on purpose:
- * the topology module (src/server/topology.ts) will take its place.
+ * The replicated topology for the cluster tests (src/server/topology.ts, as
+ * `mission-relay up --topology replicated` runs it) on free 127.0.0.1 ports: a
+ * primary and 2 replicas (the same users on every node: src/server/acl.ts), 3
+ * sentinels (quorum 2), the route to the primary that the command Webdis dials
+ * as `relay`, a subscription Webdis straight on each replica, and the edge in
+ * front of the doors.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  CLUSTER_USERS,
-  type ClusterSecrets,
-  clusterUsers,
-  newClusterSecrets,
-  replicationConf,
-} from "../../src/server/acl.ts";
-import { type Edge, startEdge, waitForRedisRoute } from "../../src/server/edge.ts";
-import {
-  freePort,
-  loadFunctions,
-  type Managed,
-  type RedisOptions,
-  type Supervised,
-  startRedis,
-  superviseWebdis,
-  webdisConfig,
-} from "../../src/server/native.ts";
-import { redisCommand } from "../../src/server/resp.ts";
-import { type Sentinels, startSentinels } from "../../src/server/sentinel.ts";
+import type { ClusterSecrets } from "../../src/server/acl.ts";
+import { type Edge, startEdge } from "../../src/server/edge.ts";
+import type { Managed, RedisOptions, Supervised } from "../../src/server/native.ts";
+import type { Sentinels } from "../../src/server/sentinel.ts";
+import { planTopology, type RunningTopology, startTopology } from "../../src/server/topology.ts";
 import { chooseWebdis, hasDoorFixes } from "../../src/server/webdis-bin.ts";
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -57,7 +42,7 @@ export async function poll<T>(
 export interface Node {
   readonly port: number;
   readonly opts: RedisOptions;
-  proc: Managed | undefined;
+  readonly proc: Managed | undefined;
 }
 
 export interface Cluster {
@@ -97,135 +82,83 @@ export const skipReason = `replicated topology needs Webdis >= 0.1.22 (redis_aut
 
 export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), "relay-cluster-"));
-  const secrets = newClusterSecrets();
-  const users = clusterUsers(secrets);
-  const adminAuth = { user: CLUSTER_USERS.admin, password: secrets.admin };
-  const started: { stop(): Promise<void> }[] = [];
-  const ports = [await freePort(), await freePort(), await freePort()];
-  const nodes: Node[] = ports.map((port, i) => ({
-    port,
-    proc: undefined,
-    opts: {
-      port,
-      dir: join(dir, `node${i}`),
-      aof: true,
-      replicaOf: i === 0 ? undefined : ports[0],
-      sentinelManaged: { users, conf: replicationConf(secrets) },
-    },
-  }));
-  const admin = (i: number, ...args: string[]) =>
-    redisCommand(nodes[i]?.port as number, args, { auth: adminAuth, timeoutMs: 2_000 });
-  const role = async (i: number) => /role:(\w+)/.exec(String(await admin(i, "INFO", "replication")))?.[1] ?? "?";
+  // The replicated topology of src/server/topology.ts, as `up --topology replicated`
+  // runs it: nodes s0-primary, s0-replica-0, s0-replica-1 (indexes 0, 1, 2), a
+  // subscription door on each replica, the sentinels and the route to the primary.
+  const topology = await planTopology({ kind: "replicated", replicas: 2 });
+  const [shard] = topology.shards;
+  if (!shard?.failover) throw new Error("the replicated topology has no failover");
+  const ids = [shard.primary, ...shard.replicas];
+  let run: RunningTopology;
   try {
-    for (const n of nodes) {
-      n.proc = await startRedis(n.opts);
-      started.push({ stop: () => n.proc?.stop() ?? Promise.resolve() });
-    }
-    for (const i of [1, 2]) {
-      await poll(
-        `replica ${i} in sync`,
-        async () => /master_link_status:up/.test(String(await admin(i, "INFO", "replication"))),
-        15_000,
-      );
-    }
-    // After the replicas: with min-replicas-to-write 1, the primary refuses writes until one is in sync.
-    await loadFunctions(ports[0] as number, "127.0.0.1", adminAuth);
-    const sentinels = await startSentinels({
-      primary: { port: ports[0] as number },
-      downAfterMs: o.downAfterMs ?? 1_000,
-      failoverTimeoutMs: o.failoverTimeoutMs ?? 4_000,
-      secrets,
-      dir: join(dir, "sentinels"),
-      replicas: 2,
+    run = await startTopology(topology, {
+      dir,
+      aof: true,
+      sentinel: { downAfterMs: o.downAfterMs ?? 1_000, failoverTimeoutMs: o.failoverTimeoutMs ?? 4_000 },
+      log: (l) => console.warn(`[cluster] ${l}`),
     });
-    started.push(sentinels);
-    const [routePort, commandWebdisPort, door1, door2] = [
-      await freePort(),
-      await freePort(),
-      await freePort(),
-      await freePort(),
-    ];
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const started: { stop(): Promise<void> }[] = [];
+  try {
+    const backend = (url: string) => ({ host: new URL(url).hostname, port: Number(new URL(url).port) });
+    const [doors] = run.shards();
     const edge = await startEdge({
       dir: join(dir, "edge"),
-      commandBackend: { host: "127.0.0.1", port: commandWebdisPort },
-      subscribeBackend: [
-        { host: "127.0.0.1", port: door1 as number },
-        { host: "127.0.0.1", port: door2 as number },
-      ],
+      commandBackend: backend(doors?.url ?? ""),
+      subscribeBackend: (doors?.subscribeUrls ?? []).map(backend),
       limits: { connect: 100_000, reconnect: 100_000, stop: 100_000, start: 100_000, connectionsPerClient: 2_000 },
-      redisRoutes: [
-        {
-          name: "redis-primary",
-          port: routePort as number,
-          nodes: ports.map((port) => ({ host: "127.0.0.1", port })),
-          check: { user: CLUSTER_USERS.check, password: secrets.check },
-        },
-      ],
       log: (l) => console.warn(`[cluster:edge] ${l}`),
     });
     started.push(edge);
-    await waitForRedisRoute(routePort as number, { user: CLUSTER_USERS.check, password: secrets.check });
-    const log = (l: string) => console.warn(`[cluster] ${l}`);
-    const command = await superviseWebdis(
-      {
-        ...webdisConfig({
-          redisPort: routePort as number,
-          port: commandWebdisPort as number,
-          logfile: join(dir, "webdis.log"),
-        }),
-        redis_auth: [CLUSTER_USERS.relay, secrets.relay],
+    const sentinels = run.sentinels(shard.id);
+    if (!sentinels) throw new Error("no sentinels");
+    const nodes: Node[] = ids.map((id) => ({
+      get port() {
+        return run.redisOptions(id).port;
       },
-      dir,
-      "webdis.json",
-      log,
-    );
-    started.push(command);
-    const doors: Supervised[] = [];
-    for (const [i, port] of [
-      [1, door1],
-      [2, door2],
-    ] as const) {
-      const d = await superviseWebdis(
-        webdisConfig(
-          { redisPort: ports[i] as number, port: port as number, logfile: join(dir, `webdis-sub${i}.log`) },
-          "subscribe",
-        ),
-        dir,
-        `webdis-sub${i}.json`,
-        log,
-      );
-      started.push(d);
-      doors.push(d);
-    }
+      get opts() {
+        return run.redisOptions(id);
+      },
+      get proc() {
+        return run.redis(id);
+      },
+    }));
+    const admin = (i: number, ...args: string[]) => run.admin(ids[i] ?? "", ...args);
+    const role = async (i: number) => /role:(\w+)/.exec(String(await admin(i, "INFO", "replication")))?.[1] ?? "?";
     const cluster: Cluster = {
-      secrets,
+      secrets: run.secrets,
       nodes,
       sentinels,
       edge,
-      routePort: routePort as number,
+      routePort: shard.failover.routePort,
       commandUrl: edge.commandUrl,
-      doorUrls: [`http://127.0.0.1:${door1}`, `http://127.0.0.1:${door2}`],
-      doors,
+      doorUrls: shard.subscribeDoors.map((d) => run.doorUrl(d)),
+      get doors() {
+        return shard.subscribeDoors.map((d) => run.door(d)).filter((x): x is Supervised => x !== undefined);
+      },
       admin,
       role,
-      sentinelConf: (port) => join(dir, "sentinels", `sentinel-${port}.conf`),
+      sentinelConf: (port) => join(dir, shard.failover?.dir ?? "", `sentinel-${port}.conf`),
       async primaryIndex() {
         const p = await sentinels.primary();
-        return ports.indexOf(p.port);
+        return nodes.findIndex((n) => n.port === p.port);
       },
       async restart(i) {
-        const n = nodes[i] as Node;
-        n.proc = await startRedis(n.opts);
+        await run.startRedis(ids[i] ?? "");
       },
       async stop() {
-        for (const n of nodes) n.proc?.process.kill("SIGCONT");
-        await Promise.all([...started].reverse().map((s) => s.stop().catch(() => {})));
+        await Promise.all([...started].reverse().map((x) => x.stop().catch(() => {})));
+        await run.stop();
         rmSync(dir, { recursive: true, force: true });
       },
     };
     return cluster;
   } catch (e) {
-    await Promise.all([...started].reverse().map((s) => s.stop().catch(() => {})));
+    await Promise.all([...started].reverse().map((x) => x.stop().catch(() => {})));
+    await run.stop();
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
