@@ -182,6 +182,7 @@ export function fromLocal(origin: LatLon, en: EastNorth): LatLon {
 
 /** Longitude into -180..180. */
 export function normLon(lon: number): number {
+  if (lon >= -180 && lon <= 180) return lon; // as it is: the arithmetic below would add rounding noise
   const l = ((((lon + 180) % 360) + 360) % 360) - 180;
   return l === -180 && lon > 0 ? 180 : l;
 }

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Emitter } from "../src/core/events.ts";
 import type { LeaderEvents, LeaderStatus, PublishResult } from "../src/index.ts";
 import { DRAG_PUBLISH_MS, LeaderController, type LeaderSessionLike } from "./leader-controller.ts";
-import { addWaypoint, emptyPlan, type Plan } from "./plan.ts";
+import { addWaypoint, emptyPlan, type Plan, toGrid } from "./plan.ts";
 
 /** A Leader that records what it was asked to send; replies are settled by the test. */
 class FakeLeader extends Emitter<LeaderEvents> {
@@ -42,7 +42,12 @@ class FakeLeader extends Emitter<LeaderEvents> {
 }
 
 const settle = () => new Promise<void>((r) => queueMicrotask(() => queueMicrotask(() => queueMicrotask(r))));
-const xs = (l: FakeLeader) => l.sent.map((p) => p.waypoints[0]?.x);
+/** The first waypoint's grid easting in each sent plan, to the metre (positions travel as lat/lon). */
+const xs = (l: FakeLeader) =>
+  l.sent.map((p) => {
+    const w = p.waypoints[0];
+    return w?.kind === "nav" ? Math.round(toGrid(p, w).x) : undefined;
+  });
 
 function withWaypoint(): Plan {
   return addWaypoint(emptyPlan("Op"), { x: 0, y: 0 })[0];

@@ -10,11 +10,13 @@ import type { Point } from "./map.ts";
 import {
   addWaypoint,
   emptyPlan,
+  type Item,
   LIMITS,
+  moveWaypointTo,
   type Plan,
   parsePlan,
   removeWaypoint,
-  updateWaypoint,
+  toGrid,
   type Waypoint,
 } from "./plan.ts";
 import type { Leader, LeaderStatus } from "./relay.ts";
@@ -131,17 +133,21 @@ export class LeaderController {
   /** One drag is one undo step; its moves go through the throttle, its end is sent at once. */
   drag(id: string, at: Point, phase: "start" | "move" | "end"): void {
     if (phase === "start") this.#history.seal();
-    this.edit(updateWaypoint(this.#state.plan, id, at), { group: `drag:${id}`, drag: phase !== "end" });
+    this.edit(moveWaypointTo(this.#state.plan, id, at), { group: `drag:${id}`, drag: phase !== "end" });
     if (phase === "end") this.#history.seal();
   }
 
+  /** Moves a waypoint by grid metres (east, north). */
   nudge(id: string, dx: number, dy: number): void {
-    const w = this.#state.plan.waypoints.find((x) => x.id === id);
-    if (w) this.edit(updateWaypoint(this.#state.plan, id, { x: w.x + dx, y: w.y + dy }), { group: `nudge:${id}` });
+    const plan = this.#state.plan;
+    const w = plan.waypoints.find((x) => x.id === id);
+    if (w?.kind !== "nav") return;
+    const at = toGrid(plan, w);
+    this.edit(moveWaypointTo(plan, id, { x: at.x + dx, y: at.y + dy }), { group: `nudge:${id}` });
   }
 
-  /** Returns the waypoint it removed (for the notice), or undefined if there was none. */
-  remove(id: string): Waypoint | undefined {
+  /** Returns the item it removed (for the notice), or undefined if there was none. */
+  remove(id: string): Item | undefined {
     const plan = this.#state.plan;
     const w = plan.waypoints.find((x) => x.id === id);
     if (w) this.edit(removeWaypoint(plan, id));

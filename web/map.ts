@@ -1,19 +1,26 @@
 /**
- * The offline map: an SVG with a metre grid (x = easting, y = northing), an
+ * The offline map: an SVG with a metre grid (x = easting, y = northing in the
+ * tangent plane at the plan's origin: geographic plans are projected onto it
+ * through plan.ts `toGrid`, clicks and drags come back through `fromGrid`), an
  * optional background image the user loads, zoom and pan, the route between
- * waypoints with each leg's distance and bearing, and waypoint markers that a
- * leader can click to add, drag, nudge with the keyboard and delete.
+ * waypoints with each leg's geodesic distance and bearing, the geofence and
+ * rally points as layers of their own, and waypoint markers that a leader can
+ * click to add, drag, nudge with the keyboard and delete.
  * No tiles, no network: everything is drawn from the plan.
  */
 import { s } from "./dom.ts";
+import { formatLatLon } from "./geo.ts";
 import {
+  formatAlt,
   formatBearing,
   formatCoord,
   formatDistance,
   legs,
+  type NavItem,
+  navItems,
   type Plan,
   TYPE_LABELS,
-  type Waypoint,
+  toGrid,
   type WaypointType,
 } from "./plan.ts";
 
@@ -50,6 +57,8 @@ const CLICK_SLOP = 4;
 export class PlanMap {
   readonly element: SVGSVGElement;
   private plan: Plan | undefined;
+  /** Grid metres of each nav item of `plan` (computed once per plan). */
+  private pos = new Map<string, Point>();
   private cx = 500;
   private cy = 500;
   private scale = 0.8;
@@ -61,6 +70,7 @@ export class PlanMap {
   private background: Background | undefined;
   private readonly grid = s("g", { class: "grid", "aria-hidden": "true" });
   private readonly bg = s("g", { class: "bg", "aria-hidden": "true" });
+  private readonly layers = s("g", { class: "layers", "aria-hidden": "true" });
   private readonly route = s("g", { class: "route", "aria-hidden": "true" });
   private readonly markers = s("g", { class: "markers" });
   private readonly overlay = s("g", { class: "overlay", "aria-hidden": "true" });
@@ -90,6 +100,7 @@ export class PlanMap {
       s("rect", { class: "sea", x: 0, y: 0, width: "100%", height: "100%" }),
       this.bg,
       this.grid,
+      this.layers,
       this.route,
       this.markers,
       this.overlay,
@@ -102,8 +113,9 @@ export class PlanMap {
 
   setPlan(plan: Plan | undefined): void {
     this.plan = plan;
+    this.pos = new Map(plan ? navItems(plan).map((w) => [w.id, toGrid(plan, w)]) : []);
     if (this.width === 0) return; // drawn on the first resize
-    if (!this.fitted && plan && plan.waypoints.length > 0) this.fit();
+    if (!this.fitted && plan && this.pos.size > 0) this.fit();
     else if (!this.editable && !this.userMoved && plan && !this.allVisible(plan)) this.fit();
     else this.render();
   }
@@ -137,9 +149,9 @@ export class PlanMap {
     return { x: this.cx, y: this.cy };
   }
 
-  private allVisible(plan: Plan): boolean {
+  private allVisible(_plan: Plan): boolean {
     const m = 28;
-    return plan.waypoints.every((w) => {
+    return [...this.pos.values()].every((w) => {
       const p = this.toScreen(w);
       return p.sx >= m && p.sx <= this.width - m && p.sy >= m && p.sy <= this.height - m;
     });
@@ -167,7 +179,7 @@ export class PlanMap {
   /** Shows every waypoint (and the background), or a default 1.2 km square. */
   fit(): void {
     this.userMoved = false;
-    const pts: Point[] = this.plan?.waypoints.map((w) => ({ x: w.x, y: w.y })) ?? [];
+    const pts: Point[] = [...this.pos.values()];
     if (this.background && pts.length === 0) {
       const b = this.background;
       pts.push({ x: b.x, y: b.y }, { x: b.x + b.w, y: b.y - b.h });
@@ -235,7 +247,7 @@ export class PlanMap {
         const id = g.dataset.wpId;
         this.handlers.onSelect?.(id);
         if (this.editable) {
-          const wp = this.plan?.waypoints.find((w) => w.id === id);
+          const wp = this.pos.get(id);
           if (!wp) return;
           const at = this.toScreen(wp);
           gesture = {
@@ -348,6 +360,7 @@ export class PlanMap {
   render(): void {
     this.renderBackground();
     this.renderGrid();
+    this.renderLayers();
     this.renderRoute();
     this.renderMarkers();
     this.renderOverlay();
@@ -420,13 +433,57 @@ export class PlanMap {
     );
   }
 
+  /** Geofence polygons and circles (inclusion solid, exclusion hatched red) and rally points. */
+  private renderLayers(): void {
+    const plan = this.plan;
+    if (!plan) {
+      this.layers.replaceChildren();
+      return;
+    }
+    const parts: SVGElement[] = [];
+    const screen = (p: { lat: number; lon: number }) => this.toScreen(toGrid(plan, p));
+    for (const pg of plan.fence.polygons) {
+      const d = `${pg.points
+        .map((p, i) => {
+          const q = screen(p);
+          return `${i ? "L" : "M"}${q.sx.toFixed(1)} ${q.sy.toFixed(1)}`;
+        })
+        .join("")}Z`;
+      parts.push(s("path", { class: `fence ${pg.inclusion ? "inclusion" : "exclusion"}`, d }));
+    }
+    for (const c of plan.fence.circles) {
+      const q = screen(c);
+      parts.push(
+        s("circle", {
+          class: `fence ${c.inclusion ? "inclusion" : "exclusion"}`,
+          cx: q.sx.toFixed(1),
+          cy: q.sy.toFixed(1),
+          r: Math.max(1, c.radius * this.scale).toFixed(1),
+        }),
+      );
+    }
+    for (const r of plan.rally) {
+      const q = screen(r);
+      parts.push(
+        s(
+          "g",
+          { class: "rally-point", transform: `translate(${q.sx.toFixed(1)} ${q.sy.toFixed(1)})` },
+          s("path", { d: "M-7 -7H7V7H-7Z" }),
+          s("text", { "text-anchor": "middle", dy: "0.35em" }, "R"),
+        ),
+      );
+    }
+    this.layers.replaceChildren(...parts);
+  }
+
   private renderRoute(): void {
     const plan = this.plan;
-    if (!plan || plan.waypoints.length < 2) {
+    const nav = plan ? navItems(plan) : [];
+    if (!plan || nav.length < 2) {
       this.route.replaceChildren();
       return;
     }
-    const pts = plan.waypoints.map((w) => this.toScreen(w));
+    const pts = nav.map((w) => this.toScreen(this.pos.get(w.id) as Point));
     const d = pts.map((p, i) => `${i ? "L" : "M"}${p.sx.toFixed(1)} ${p.sy.toFixed(1)}`).join("");
     const parts: SVGElement[] = [s("path", { class: "leg-casing", d }), s("path", { class: "leg-line", d })];
     legs(plan).forEach((leg, i) => {
@@ -460,17 +517,19 @@ export class PlanMap {
 
   private renderMarkers(): void {
     const plan = this.plan;
-    const wps = plan?.waypoints ?? [];
+    const all = plan?.waypoints ?? [];
+    // A marker's number is the item's number in the route list (non-nav items count too).
+    const wps = all.flatMap((w, n) => (w.kind === "nav" ? [{ wp: w, n }] : []));
     const seen = new Set<string>();
     const focused = document.activeElement;
-    wps.forEach((wp, i) => {
+    wps.forEach(({ wp, n }, i) => {
       seen.add(wp.id);
       let g = this.markerEls.get(wp.id);
       if (!g) {
         g = this.createMarker(wp.id);
         this.markerEls.set(wp.id, g);
       }
-      this.updateMarker(g, wp, i);
+      this.updateMarker(g, wp, n);
       if (this.markers.children[i] !== g) this.markers.insertBefore(g, this.markers.children[i] ?? null);
     });
     for (const [id, g] of this.markerEls) {
@@ -494,18 +553,22 @@ export class PlanMap {
     return g;
   }
 
-  private updateMarker(g: SVGGElement, wp: Waypoint, i: number): void {
-    const p = this.toScreen(wp);
+  private updateMarker(g: SVGGElement, wp: NavItem, i: number): void {
+    const grid = this.pos.get(wp.id) ?? { x: 0, y: 0 };
+    const p = this.toScreen(grid);
     g.setAttribute("transform", `translate(${p.sx.toFixed(1)} ${p.sy.toFixed(1)})`);
     g.setAttribute(
       "class",
       `wp t-${wp.type}${wp.id === this.selected ? " selected" : ""}${this.highlight.has(wp.id) ? " changed" : ""}`,
     );
-    g.dataset.x = String(wp.x);
-    g.dataset.y = String(wp.y);
+    // Grid metres to the decimetre (what a test or a reader compares), and the real place.
+    g.dataset.x = String(Math.round(grid.x * 10) / 10);
+    g.dataset.y = String(Math.round(grid.y * 10) / 10);
+    g.dataset.lat = String(wp.lat);
+    g.dataset.lon = String(wp.lon);
     g.dataset.type = wp.type;
     g.dataset.name = wp.name;
-    const label = `${i + 1}. ${wp.name}, ${TYPE_LABELS[wp.type]}, ${formatCoord(wp.x, wp.y)}`;
+    const label = `${i + 1}. ${wp.name}, ${TYPE_LABELS[wp.type]}, ${formatLatLon(wp)}, ${formatAlt(wp)}`;
     // An SVG <title> names the marker (an aria-label would not match its visible text).
     (g.querySelector("title") as Element).textContent = this.editable
       ? `${label}. Arrow keys move it, Delete removes it.`

@@ -1,18 +1,29 @@
 import { describe, expect, it } from "vitest";
+import { toLocal } from "./geo.ts";
 import {
   addWaypoint,
-  bearing,
+  DEFAULT_ORIGIN,
   describeChange,
   emptyPlan,
   formatDistance,
+  type Item,
+  LIMITS,
   legs,
+  MAV_CMD,
+  migrateV1,
   moveWaypoint,
+  moveWaypointTo,
+  type NavItem,
   PLAN_VERSION,
+  type PlanV1,
   parsePlan,
   parsePlanJson,
   planToJson,
   removeWaypoint,
+  setOrigin,
+  toGrid,
   totalDistance,
+  totalTime,
   updateWaypoint,
 } from "./plan.ts";
 
@@ -43,7 +54,7 @@ describe("plan schema", () => {
     expect(parsePlan({}).ok).toBe(false);
     expect(parsePlan(null).ok).toBe(false);
     const bad = sample();
-    (bad.waypoints[0] as { type: string }).type = "bunker";
+    (bad.waypoints[0] as unknown as { type: string }).type = "bunker";
     expect(parsePlan(bad).ok).toBe(false);
     const dup = sample();
     (dup.waypoints[1] as { id: string }).id = (dup.waypoints[0] as { id: string }).id;
@@ -53,21 +64,132 @@ describe("plan schema", () => {
   it("treats the relay's empty initial state {} as not a plan", () => {
     expect(parsePlan({}).ok).toBe(false);
   });
+
+  it("refuses bad input in plain words that say where (no zod jargon)", () => {
+    const err = (input: unknown) => {
+      const r = parsePlan(input);
+      return r.ok ? "accepted" : r.error;
+    };
+    const good = sample();
+    const { title: _t, ...noTitle } = good;
+    expect(err(noTitle)).toBe("Not a valid mission plan: title is missing.");
+    const far = structuredClone(good);
+    (far.waypoints[1] as NavItem).lat = 91;
+    expect(err(far)).toBe("Not a valid mission plan: item 2's latitude is more than 90.");
+    const word = structuredClone(good);
+    (word.waypoints[2] as unknown as { alt: string }).alt = "high";
+    expect(err(word)).toBe("Not a valid mission plan: item 3's altitude should be a number, not text.");
+    const ref = structuredClone(good);
+    (ref.waypoints[0] as unknown as { altRef: string }).altRef = "agl";
+    expect(err(ref)).toBe(
+      'Not a valid mission plan: item 1\'s altitude reference should be one of "home", "msl", "terrain".',
+    );
+    const kind = structuredClone(good);
+    (kind.waypoints[0] as unknown as { kind: string }).kind = "survey";
+    expect(err(kind)).toMatch(/^Not a valid mission plan: item 1/);
+    for (const e of [err(noTitle), err(far), err(word), err(ref), err(kind)]) {
+      expect(e).not.toMatch(/Invalid input|expected string|received undefined/);
+    }
+    const fence = structuredClone(good);
+    fence.fence.polygons.push({ inclusion: true, points: [{ lat: 0, lon: 0 }] });
+    expect(err(fence)).toBe("Not a valid mission plan: geofence's polygon 1's points needs at least 3 entries.");
+  });
+});
+
+describe("version 1 plans", () => {
+  const v1: PlanV1 = {
+    version: 1,
+    title: "Op Heron: ridge survey",
+    notes: "Freq 121.5",
+    waypoints: [
+      { id: "a", name: "Start 1", type: "start", x: 0, y: 0 },
+      { id: "b", name: "WP 1", type: "waypoint", x: 312.4, y: -87.9 },
+      { id: "c", name: "Objective Kestrel", type: "target", x: -4_000.5, y: 12_345.6 },
+      { id: "d", name: "LZ", type: "landing", x: 250_000, y: -180_000 },
+    ],
+  };
+
+  it("are migrated onto the default origin, flagged, with every waypoint back within a centimetre", () => {
+    const r = parsePlan(v1);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.notice).toMatch(/set its origin/);
+    const p = r.plan;
+    expect(p).toMatchObject({
+      version: 2,
+      title: v1.title,
+      notes: v1.notes,
+      originAssumed: true,
+      origin: DEFAULT_ORIGIN,
+    });
+    expect(p.waypoints.map((w) => [w.id, w.name, (w as NavItem).type])).toEqual(
+      v1.waypoints.map((w) => [w.id, w.name, w.type]),
+    );
+    for (const [i, w] of v1.waypoints.entries()) {
+      const back = toLocal(p.origin, p.waypoints[i] as NavItem);
+      expect(Math.abs(back.x - w.x)).toBeLessThan(0.01);
+      expect(Math.abs(back.y - w.y)).toBeLessThan(0.01);
+    }
+    // The migrated plan is a valid v2 plan in its own right.
+    expect(parsePlanJson(planToJson(p))).toEqual({ ok: true, plan: p });
+  });
+
+  it("can be placed at a known origin, and bad v1 input is still refused in words", () => {
+    const p = migrateV1(v1, { lat: -35.36, lon: 149.16 });
+    expect(p.originAssumed).toBeUndefined();
+    expect((p.waypoints[1] as NavItem).lat).toBeLessThan(-35.36);
+    const bad = { ...v1, waypoints: [{ ...v1.waypoints[0], x: "far" }] };
+    const r = parsePlan(bad);
+    expect(r.ok ? "accepted" : r.error).toBe(
+      "Not a valid mission plan: item 1's easting should be a number, not text.",
+    );
+    const many = {
+      ...v1,
+      waypoints: Array.from({ length: LIMITS.waypoints + 1 }, (_, i) => ({ ...v1.waypoints[0], id: `w${i}` })),
+    };
+    expect(parsePlan(many).ok).toBe(false);
+  });
 });
 
 describe("route", () => {
-  it("measures each leg and the total", () => {
+  it("measures each leg geodesically (the grid's metres to the centimetre) and the total", () => {
     const p = sample();
-    expect(legs(p).map((l) => l.metres)).toEqual([500, 600]);
-    expect(totalDistance(p)).toBe(1100);
+    const m = legs(p).map((l) => l.metres);
+    expect(m[0]).toBeCloseTo(500, 1);
+    expect(m[1]).toBeCloseTo(600, 1);
+    expect(totalDistance(p)).toBeCloseTo(1100, 1);
     expect(totalDistance(emptyPlan())).toBe(0);
   });
 
-  it("gives grid bearings clockwise from north", () => {
-    expect(bearing({ x: 0, y: 0 }, { x: 0, y: 10 })).toBe(0);
-    expect(bearing({ x: 0, y: 0 }, { x: 10, y: 0 })).toBe(90);
-    expect(bearing({ x: 0, y: 0 }, { x: 0, y: -10 })).toBe(180);
-    expect(bearing({ x: 0, y: 0 }, { x: -10, y: 0 })).toBe(270);
+  it("gives true bearings clockwise from north", () => {
+    let p = emptyPlan("b", { lat: 47, lon: 8 });
+    [p] = addWaypoint(p, { x: 0, y: 0 });
+    [p] = addWaypoint(p, { x: 0, y: 100 });
+    [p] = addWaypoint(p, { x: 100, y: 100 });
+    [p] = addWaypoint(p, { x: 100, y: 0 });
+    const b = legs(p).map((l) => l.bearing);
+    expect(b[0]).toBeCloseTo(0, 2);
+    expect(b[1]).toBeCloseTo(90, 2);
+    expect(b[2]).toBeCloseTo(180, 2);
+  });
+
+  it("estimates the time at cruise speed, a Change speed item, and a leg's own speed", () => {
+    let p = { ...sample(), cruiseSpeed: 10 };
+    expect(totalTime(p)).toBeCloseTo(110, 0); // 1100 m at 10 m/s
+    const last = p.waypoints[2] as NavItem;
+    p = updateWaypoint(p, last.id, { speed: 2 });
+    expect(totalTime(p)).toBeCloseTo(50 + 300, 0);
+    const change: Item = {
+      kind: "cmd",
+      id: "spd",
+      name: "",
+      command: MAV_CMD.DO_CHANGE_SPEED,
+      frame: 2,
+      params: [1, 5, -1, 0, 0, 0, 0],
+      autoContinue: true,
+    };
+    p = { ...p, waypoints: [p.waypoints[0] as Item, change, ...p.waypoints.slice(1)] };
+    expect(totalTime(p)).toBeCloseTo(100 + 300, 0); // 500 m at 5 m/s, then the leg's own 2 m/s
   });
 
   it("formats distances for people", () => {
@@ -80,22 +202,40 @@ describe("route", () => {
 describe("edits", () => {
   it("names and types new waypoints sensibly", () => {
     const p = sample();
-    expect(p.waypoints.map((w) => [w.name, w.type])).toEqual([
+    expect(p.waypoints.map((w) => [w.name, (w as NavItem).type])).toEqual([
       ["Start 1", "start"],
       ["WP 1", "waypoint"],
       ["Target 1", "target"],
     ]);
+    expect(p.waypoints.every((w) => w.kind === "nav" && w.command === 16 && w.alt === 50)).toBe(true);
   });
 
   it("updates, reorders and removes without mutating", () => {
     const p = sample();
     const [a, b, c] = p.waypoints as unknown as [{ id: string }, { id: string }, { id: string }];
-    const moved = updateWaypoint(p, b.id, { x: 12.345, name: "Ridge" });
-    expect(moved.waypoints[1]).toMatchObject({ x: 12.3, name: "Ridge" });
-    expect(p.waypoints[1]).toMatchObject({ x: 300, name: "WP 1" });
+    const moved = updateWaypoint(p, b.id, { lat: 1.123456789, name: "Ridge" });
+    expect(moved.waypoints[1]).toMatchObject({ lat: 1.1234568, name: "Ridge" });
+    expect(p.waypoints[1]).toMatchObject({ name: "WP 1" });
     expect(moveWaypoint(p, c.id, -2).waypoints.map((w) => w.id)).toEqual([c.id, a.id, b.id]);
     expect(moveWaypoint(p, a.id, -1)).toBe(p);
     expect(removeWaypoint(p, b.id).waypoints.map((w) => w.id)).toEqual([a.id, c.id]);
+  });
+
+  it("moves on the grid and keeps the grid's shape when the origin is set", () => {
+    const p = sample();
+    const id = (p.waypoints[1] as NavItem).id;
+    const q = moveWaypointTo(p, id, { x: -20, y: 35 });
+    const at = toGrid(q, q.waypoints[1] as NavItem);
+    expect(at.x).toBeCloseTo(-20, 1);
+    expect(at.y).toBeCloseTo(35, 1);
+    expect(p.originAssumed).toBe(true);
+    const placed = setOrigin(q, { lat: 51.5, lon: -0.12 });
+    expect(placed.originAssumed).toBeUndefined();
+    const w = placed.waypoints[1] as NavItem;
+    expect(w.lat).toBeCloseTo(51.5, 2);
+    const again = toGrid(placed, w);
+    expect(again.x).toBeCloseTo(-20, 1);
+    expect(again.y).toBeCloseTo(35, 1);
   });
 });
 
@@ -103,7 +243,7 @@ describe("describeChange", () => {
   it("names what the leader did", () => {
     const p = sample();
     const id = (p.waypoints[1] as { id: string }).id;
-    const q = updateWaypoint(p, id, { x: 1, y: 2 });
+    const q = moveWaypointTo(p, id, { x: 1, y: 2 });
     expect(describeChange(p, q)).toMatchObject({ ids: [id], summary: "Moved WP 1" });
     expect(describeChange(p, removeWaypoint(p, id)).summary).toBe("Removed WP 1");
     expect(describeChange(p, { ...p, title: "x" })).toMatchObject({ title: true, summary: "Changed the title" });

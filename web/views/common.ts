@@ -1,13 +1,19 @@
 /** Pieces shared by the leader and follower views. */
 import { h, s } from "../dom.ts";
+import { formatDuration, formatLatLon } from "../geo.ts";
 import {
+  commandLabel,
+  formatAlt,
   formatBearing,
-  formatCoord,
   formatDistance,
+  type Item,
+  itemName,
+  type Leg,
   legs,
   type Plan,
   TYPE_LABELS,
   totalDistance,
+  totalTime,
   type WaypointType,
 } from "../plan.ts";
 
@@ -32,7 +38,18 @@ export interface RouteListOptions {
   onSelect?: (id: string) => void;
 }
 
-/** The ordered route: one row per waypoint with the leg from the previous one. */
+/** What a row says under an item's name: its command and place, or why it cannot be edited here. */
+function itemMeta(w: Item): string {
+  if (w.kind === "nav") {
+    const what = w.command === 16 ? TYPE_LABELS[w.type] : `${TYPE_LABELS[w.type]} · ${commandLabel(w.command)}`;
+    return `${what} · ${formatLatLon(w)} · ${formatAlt(w)}`;
+  }
+  if (w.kind === "cmd")
+    return `${commandLabel(w.command)} (MAV_CMD ${w.command}) · kept as imported, not editable here`;
+  return `${String(w.raw.complexItemType ?? "complex item")} · kept as imported, not editable here`;
+}
+
+/** The ordered mission: one row per item, with the leg that ends at each waypoint. */
 export function routeList(plan: Plan, o: RouteListOptions = {}): HTMLElement {
   if (plan.waypoints.length === 0) {
     return h(
@@ -41,19 +58,24 @@ export function routeList(plan: Plan, o: RouteListOptions = {}): HTMLElement {
       o.onSelect ? "No waypoints yet. Click the map to add the start point." : "No waypoints yet.",
     );
   }
-  const ls = legs(plan);
+  const legTo = new Map<string, Leg>(legs(plan).map((l) => [l.to.id, l]));
   return h(
     "ol",
     { class: "route-list", "data-testid": "route-list" },
     plan.waypoints.map((w, i) => {
-      const leg = i > 0 ? ls[i - 1] : undefined;
+      const leg = legTo.get(w.id);
       const body = [
-        h("span", { class: "badge" }, typeIcon(w.type), h("span", { class: "n" }, String(i + 1))),
+        h(
+          "span",
+          { class: "badge" },
+          w.kind === "nav" ? typeIcon(w.type) : null,
+          h("span", { class: "n" }, String(i + 1)),
+        ),
         h(
           "span",
           { class: "what" },
-          h("span", { class: "wname" }, w.name || "(unnamed)"),
-          h("span", { class: "wmeta" }, `${TYPE_LABELS[w.type]} · ${formatCoord(w.x, w.y)}`),
+          h("span", { class: "wname" }, itemName(w) || "(unnamed)"),
+          h("span", { class: "wmeta" }, itemMeta(w)),
         ),
         h(
           "span",
@@ -62,7 +84,8 @@ export function routeList(plan: Plan, o: RouteListOptions = {}): HTMLElement {
           leg ? h("small", {}, formatBearing(leg.bearing)) : null,
         ),
       ];
-      const cls = `${w.id === o.selected ? "selected " : ""}${o.highlight?.has(w.id) ? "changed" : ""}`.trim();
+      const cls =
+        `${w.id === o.selected ? "selected " : ""}${o.highlight?.has(w.id) ? "changed " : ""}${w.kind === "nav" ? "" : "kept"}`.trim();
       return h(
         "li",
         { class: cls || undefined, "data-wp-id": w.id },
@@ -84,12 +107,22 @@ export function routeList(plan: Plan, o: RouteListOptions = {}): HTMLElement {
 }
 
 export function routeSummary(plan: Plan): HTMLElement {
-  const n = plan.waypoints.length;
+  const ls = legs(plan);
+  const n = ls.length + (plan.waypoints.some((w) => w.kind === "nav") ? 1 : 0);
+  const other = plan.waypoints.length - n;
+  const layers = [
+    plan.fence.polygons.length + plan.fence.circles.length
+      ? `${plan.fence.polygons.length + plan.fence.circles.length} fence area(s)`
+      : "",
+    plan.rally.length ? `${plan.rally.length} rally point${plan.rally.length === 1 ? "" : "s"}` : "",
+  ].filter(Boolean);
   return h(
     "p",
     { class: "route-summary", "data-testid": "route-total" },
     h("strong", {}, formatDistance(totalDistance(plan))),
-    ` total · ${n} waypoint${n === 1 ? "" : "s"} · ${Math.max(0, n - 1)} leg${n === 2 ? "" : "s"}`,
+    ` total · about ${formatDuration(totalTime(plan))} at ${plan.cruiseSpeed} m/s cruise · ${n} waypoint${n === 1 ? "" : "s"} · ${ls.length} leg${ls.length === 1 ? "" : "s"}`,
+    other > 0 ? ` · ${other} other item${other === 1 ? "" : "s"}` : "",
+    layers.length ? ` · ${layers.join(" · ")}` : "",
   );
 }
 
@@ -103,13 +136,18 @@ export function legend(): HTMLElement {
 }
 
 export function downloadPlan(plan: Plan, fallbackName: string, json: string): void {
+  downloadText(plan, fallbackName, json, ".plan.json", "application/json");
+}
+
+/** Saves `text` as "<plan title>.<extension>". */
+export function downloadText(plan: Plan, fallbackName: string, text: string, extension: string, mime: string): void {
   const slug =
     (plan.title || fallbackName || "mission")
       .toLowerCase()
       .replace(/[^a-z0-9]+/g, "-")
       .replace(/^-|-$/g, "") || "mission";
-  const url = URL.createObjectURL(new Blob([json], { type: "application/json" }));
-  const a = h("a", { href: url, download: `${slug}.plan.json` });
+  const url = URL.createObjectURL(new Blob([text], { type: mime }));
+  const a = h("a", { href: url, download: `${slug}${extension}` });
   document.body.append(a);
   a.click();
   a.remove();

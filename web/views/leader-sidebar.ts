@@ -4,18 +4,33 @@
  * and calls its actions; it never holds a plan of its own.
  */
 import { field, h } from "../dom.ts";
+import { EXPORTS, IMPORT_ACCEPT, importPlanFile } from "../formats/index.ts";
+import { formatLatLon } from "../geo.ts";
 import type { LeaderController, LeaderState } from "../leader-controller.ts";
 import {
+  ALT_REF_LABELS,
+  ALT_REFS,
+  type AltRef,
+  commandLabel,
+  itemName,
   LIMITS,
   moveWaypoint,
-  parsePlanJson,
   planToJson,
+  setOrigin,
   TYPE_LABELS,
   updateWaypoint,
   WAYPOINT_TYPES,
   type WaypointType,
 } from "../plan.ts";
-import { banner, downloadPlan, filePicker, replaceKeepingFocus, routeList, routeSummary } from "./common.ts";
+import {
+  banner,
+  downloadPlan,
+  downloadText,
+  filePicker,
+  replaceKeepingFocus,
+  routeList,
+  routeSummary,
+} from "./common.ts";
 
 export interface SidebarHooks {
   notify(text: string): void;
@@ -58,46 +73,86 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
   let editorFor: string | undefined;
 
   function buildEditor(s: LeaderState) {
-    const w = s.plan.waypoints.find((x) => x.id === s.selected);
-    editorFor = w?.id;
-    if (!w) {
+    const item = s.plan.waypoints.find((x) => x.id === s.selected);
+    editorFor = item?.id;
+    if (!item) {
       editor.replaceChildren(h("p", { class: "empty" }, "Select a waypoint on the map or in the route to edit it."));
       return;
     }
-    const id = w.id;
+    const id = item.id;
+    const button = (cls: string, label: string, onclick: () => void) =>
+      h("button", { type: "button", class: `btn small ${cls}`, onclick }, label);
+    const order = h(
+      "div",
+      { class: "row-actions" },
+      button("ghost", "Move earlier", () => c.edit(moveWaypoint(plan(), id, -1))),
+      button("ghost", "Move later", () => c.edit(moveWaypoint(plan(), id, 1))),
+      button("danger", item.kind === "nav" ? "Delete waypoint" : "Delete item", () => hooks.remove(id)),
+    );
+    if (item.kind !== "nav") {
+      // Kept verbatim so the file round-trips; this page shows them but does not edit them.
+      const what = item.kind === "cmd" ? `${commandLabel(item.command)} (MAV_CMD ${item.command})` : itemName(item);
+      const detail =
+        item.kind === "cmd"
+          ? `Frame ${item.frame}; parameters ${item.params.map((p) => (p === null ? "unset" : String(p))).join(", ")}.`
+          : "A QGroundControl complex item; edit it in QGroundControl. It is exported unchanged.";
+      editor.replaceChildren(h("h3", {}, "Selected item"), h("p", {}, what), h("p", { class: "hint" }, detail), order);
+      return;
+    }
+    const w = item;
     const nameIn = h("input", { type: "text", id: "wp-name", maxlength: LIMITS.name, value: w.name });
     const typeIn = h(
       "select",
       { id: "wp-type" },
       WAYPOINT_TYPES.map((t) => h("option", { value: t, selected: t === w.type }, TYPE_LABELS[t])),
     );
-    const xIn = h("input", { type: "number", id: "wp-x", step: "any", inputmode: "decimal", value: w.x });
-    const yIn = h("input", { type: "number", id: "wp-y", step: "any", inputmode: "decimal", value: w.y });
+    const num = (elId: string, value: number | string, step = "any") =>
+      h("input", { type: "number", id: elId, step, inputmode: "decimal", value });
+    const latIn = num("wp-lat", w.lat);
+    const lonIn = num("wp-lon", w.lon);
+    const altIn = num("wp-alt", w.alt);
+    const speedIn = num("wp-speed", w.speed ?? "");
+    speedIn.placeholder = `${plan().cruiseSpeed} (cruise)`;
+    const refIn = h(
+      "select",
+      { id: "wp-altref" },
+      ALT_REFS.map((r) => h("option", { value: r, selected: r === w.altRef }, ALT_REF_LABELS[r])),
+    );
     nameIn.addEventListener("input", () =>
       c.edit(updateWaypoint(plan(), id, { name: nameIn.value }), { group: `name:${id}` }),
     );
     typeIn.addEventListener("change", () => c.edit(updateWaypoint(plan(), id, { type: typeIn.value as WaypointType })));
-    const coord = (input: HTMLInputElement, key: "x" | "y") =>
+    refIn.addEventListener("change", () => c.edit(updateWaypoint(plan(), id, { altRef: refIn.value as AltRef })));
+    const numeric = (input: HTMLInputElement, key: "lat" | "lon" | "alt") =>
       input.addEventListener("change", () => {
         const v = Number(input.value);
         if (input.value !== "" && Number.isFinite(v))
           c.edit(updateWaypoint(plan(), id, { [key]: v }), { group: `coord:${id}` });
       });
-    coord(xIn, "x");
-    coord(yIn, "y");
-    const button = (cls: string, label: string, onclick: () => void) =>
-      h("button", { type: "button", class: `btn small ${cls}`, onclick }, label);
+    numeric(latIn, "lat");
+    numeric(lonIn, "lon");
+    numeric(altIn, "alt");
+    speedIn.addEventListener("change", () => {
+      const v = Number(speedIn.value);
+      if (speedIn.value === "") c.edit(updateWaypoint(plan(), id, { speed: undefined }));
+      else if (Number.isFinite(v) && v > 0) c.edit(updateWaypoint(plan(), id, { speed: Math.min(1000, v) }));
+    });
     editor.replaceChildren(
       h("h3", {}, "Selected waypoint"),
       h("div", { class: "row2" }, field("Name", nameIn), field("Type", typeIn)),
-      h("div", { class: "row2" }, field("Easting (m)", xIn), field("Northing (m)", yIn)),
+      h("div", { class: "row2" }, field("Latitude (°)", latIn), field("Longitude (°)", lonIn)),
+      h("div", { class: "row2" }, field("Altitude (m)", altIn), field("Altitude is", refIn)),
       h(
         "div",
-        { class: "row-actions" },
-        button("ghost", "Move earlier", () => c.edit(moveWaypoint(plan(), id, -1))),
-        button("ghost", "Move later", () => c.edit(moveWaypoint(plan(), id, 1))),
-        button("danger", "Delete waypoint", () => hooks.remove(id)),
+        { class: "row2" },
+        field("Leg speed (m/s)", speedIn),
+        h(
+          "p",
+          { class: "hint" },
+          w.command === 16 ? "Waypoint (MAV_CMD 16)" : `${commandLabel(w.command)} (MAV_CMD ${w.command})`,
+        ),
       ),
+      order,
     );
   }
 
@@ -106,28 +161,71 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
     if (editorFor !== s.selected) return buildEditor(s);
     const w = s.plan.waypoints.find((x) => x.id === s.selected);
     if (!w) return buildEditor(s);
-    const set = (id: string, v: string) => {
-      const el = editor.querySelector<HTMLInputElement | HTMLSelectElement>(`#${id}`);
+    if (w.kind !== "nav") return;
+    const set = (elId: string, v: string) => {
+      const el = editor.querySelector<HTMLInputElement | HTMLSelectElement>(`#${elId}`);
       if (el && document.activeElement !== el && el.value !== v) el.value = v;
     };
     set("wp-name", w.name);
     set("wp-type", w.type);
-    set("wp-x", String(w.x));
-    set("wp-y", String(w.y));
+    set("wp-lat", String(w.lat));
+    set("wp-lon", String(w.lon));
+    set("wp-alt", String(w.alt));
+    set("wp-altref", w.altRef);
+    set("wp-speed", w.speed === undefined ? "" : String(w.speed));
+  }
+
+  // ---- the grid's place on earth -------------------------------------------------------
+  const originText = h("p", { class: "hint", "data-testid": "origin" });
+  const originLat = h("input", { type: "number", id: "origin-lat", step: "any", inputmode: "decimal" });
+  const originLon = h("input", { type: "number", id: "origin-lon", step: "any", inputmode: "decimal" });
+  const originBtn = h(
+    "button",
+    {
+      type: "button",
+      class: "btn small ghost",
+      onclick: () => {
+        const la = Number(originLat.value);
+        const lo = Number(originLon.value);
+        if (originLat.value === "" || originLon.value === "" || !(Math.abs(la) <= 90) || !(Math.abs(lo) <= 180)) {
+          hooks.notify("Enter the origin's latitude (-90 to 90) and longitude (-180 to 180) in degrees.");
+          return;
+        }
+        c.edit(setOrigin(plan(), { lat: la, lon: lo }));
+        hooks.imported();
+        hooks.notify("Origin set: the plan keeps its shape and now sits there. Undo puts it back.");
+      },
+    },
+    "Place the plan here",
+  );
+  function renderOrigin(s: LeaderState) {
+    const p = s.plan;
+    originText.replaceChildren(
+      p.originAssumed
+        ? banner(
+            "warn",
+            `This plan is not placed on earth yet: the grid sits at ${formatLatLon(p.origin)} by default. Enter the real origin (the grid's 0,0) below.`,
+          )
+        : `The map grid's 0,0 is at ${formatLatLon(p.origin)}.`,
+    );
+    if (document.activeElement !== originLat) originLat.value = p.originAssumed ? "" : String(p.origin.lat);
+    if (document.activeElement !== originLon) originLon.value = p.originAssumed ? "" : String(p.origin.lon);
   }
 
   const fileMsg = h("div", { class: "form-msg" });
-  const importPicker = filePicker(".json,application/json", async (f) => {
-    const r = parsePlanJson(await f.text());
+  const importPicker = filePicker(IMPORT_ACCEPT, async (f) => {
+    // A refused file changes nothing: the plan, the undo history and the stream stay as they were.
+    const r = importPlanFile(f.name, await f.text());
     if (!r.ok) {
-      hooks.notify(r.error);
-      fileMsg.replaceChildren(banner("error", r.error));
+      const text = `${f.name} was not imported. ${r.error}`;
+      hooks.notify(text);
+      fileMsg.replaceChildren(banner("error", text));
       return;
     }
-    fileMsg.replaceChildren();
+    fileMsg.replaceChildren(...(r.notice ? [banner("warn", r.notice)] : []));
     c.importPlan(r.plan);
     hooks.imported();
-    hooks.notify(`Imported ${f.name}: ${r.plan.waypoints.length} waypoints. Undo returns to the previous plan.`);
+    hooks.notify(`Imported ${f.name}: ${r.plan.waypoints.length} items. Undo returns to the previous plan.`);
   });
 
   const fieldset = h(
@@ -140,6 +238,9 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
       h("h2", { id: "mission-h" }, "Mission"),
       field("Title", title),
       field("Notes", notes),
+      originText,
+      h("div", { class: "row2" }, field("Origin latitude (°)", originLat), field("Origin longitude (°)", originLon)),
+      h("div", { class: "row-actions" }, originBtn),
     ),
     h(
       "section",
@@ -152,7 +253,22 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
   const importBtn = h(
     "button",
     { type: "button", class: "btn small ghost", onclick: () => importPicker.click() },
-    "Import JSON…",
+    "Import file…",
+  );
+  const exportButtons = EXPORTS.map((fmt) =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: "btn small ghost",
+        onclick: () => {
+          const out = fmt.write(plan());
+          downloadText(plan(), name, out.text, fmt.extension, fmt.mime);
+          fileMsg.replaceChildren(...out.warnings.map((w) => banner("info", w)));
+        },
+      },
+      `Export ${fmt.label}`,
+    ),
   );
   const fileSection = h(
     "section",
@@ -168,6 +284,12 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
       ),
       importBtn,
       importPicker,
+    ),
+    h("div", { class: "row-actions" }, ...exportButtons),
+    h(
+      "p",
+      { class: "hint" },
+      "Imports QGroundControl .plan, QGC WPL 110 waypoints (.waypoints, .txt) and this page's JSON.",
     ),
     fileMsg,
   );
@@ -185,10 +307,12 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
       if (document.activeElement !== title && title.value !== p.title) title.value = p.title;
       if (document.activeElement !== notes && notes.value !== p.notes) notes.value = p.notes;
       syncEditor(s);
+      renderOrigin(s);
     },
     renderLock(s) {
       fieldset.disabled = s.locked;
       importBtn.disabled = s.locked;
+      originBtn.disabled = s.locked;
     },
   };
 }
