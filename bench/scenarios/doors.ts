@@ -16,6 +16,8 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import WebSocket from "ws";
+import type { Follower } from "../../src/index.ts";
+import { createRelay } from "../../src/node.ts";
 import type { Ctx } from "../lib/ctx.ts";
 import { makePlan } from "../lib/plan.ts";
 import { Scenario } from "../lib/report.ts";
@@ -190,6 +192,41 @@ async function measureOne(s: Setup, record: boolean): Promise<void> {
   s.benchCpuMs += (b1.user + b1.system) / 1000;
 }
 
+/**
+ * The client's own door choice (createRelay with every subscription door: each
+ * follower ranks the doors by rendezvous over a random id of its own): how the
+ * followers spread over the doors, and one publish until all of them have it.
+ * Few of them: each connect runs PBKDF2.
+ */
+async function clientSpread(ctx: Ctx, s: Setup, count: number) {
+  const doorUrls = s.stack.subscribeDoors.map((d) => d.url);
+  const relay = createRelay({ url: s.stack.webdis.url, subscribeUrls: doorUrls, heartbeatMs: 0 });
+  const followers: Follower[] = [];
+  try {
+    await pool(Array.from({ length: count }), 4, async () => {
+      const f = await relay.connect(s.stream.name, { password: "bench-pw" }).catch(() => undefined);
+      if (f) followers.push(f);
+    });
+    await until("client followers live", () => followers.every((f) => f.status === "live"), 30_000, 50).catch(
+      (e: Error) => ctx.log(`  ${e.message}`),
+    );
+    const perDoor = doorUrls.map((u) => followers.filter((f) => f.door === u && f.status === "live").length);
+    const want = s.rev + 1;
+    const got: number[] = [];
+    for (const f of followers)
+      f.on("state", (u) => {
+        if ((u.state as { rev?: number }).rev === want) got.push(performance.now());
+      });
+    const start = performance.now();
+    await publish(s);
+    await until("client followers updated", () => got.length >= followers.length, 30_000, 2).catch(() => {});
+    const all = got.length === followers.length && got.length ? Math.max(...got) - start : null;
+    return { perDoor, live: sum(perDoor), all, webSocket: followers.filter((f) => f.transport === "websocket").length };
+  } finally {
+    for (const f of followers) f.disconnect();
+  }
+}
+
 async function tearDown(s: Setup): Promise<void> {
   for (const w of s.sockets) w.terminate();
   s.agent.destroy();
@@ -225,6 +262,30 @@ export async function doors(ctx: Ctx): Promise<Scenario> {
         await measureOne(s, true);
         await sleep(150);
       }
+    const four = setups.find((s) => s.doors === 4);
+    if (four) {
+      const n = ctx.quick ? 24 : 80;
+      ctx.log(`  ${n} client followers on the 4 doors (their own choice)...`);
+      const c = await clientSpread(ctx, four, n);
+      ctx.log(`    per door ${c.perDoor.join(" / ")}; all updated in ${c.all?.toFixed(1)} ms`);
+      sc.fig("client_live", `client followers (createRelay, ${n}, 4 doors): live`, c.live, "followers");
+      sc.fig("client_ws", "client followers: on the WebSocket", c.webSocket, "followers");
+      c.perDoor.forEach((k, d) => {
+        sc.fig(`client_door${d}`, `client followers: on door ${d}`, k, "followers");
+      });
+      sc.fig("client_all", "client followers: one publish, all updated", c.all, "ms");
+      // Random ids: the counts vary run to run (binomial); what must hold is that no door is
+      // left empty and the first does not get most of them (with 24, by chance < 1 % of runs).
+      const spreadOk = c.perDoor.every((k) => k > 0) && (c.perDoor[0] ?? 0) < c.live / 2;
+      sc.target(
+        "client_spread",
+        "client followers spread over the 4 doors (none empty, under half on the first)",
+        "every door",
+        Math.min(...c.perDoor),
+        "followers (fewest on a door)",
+        c.live ? spreadOk : null,
+      );
+    }
   } finally {
     for (const s of setups) await tearDown(s);
   }
