@@ -18,8 +18,9 @@ import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import type { StartedTestContainer } from "testcontainers";
 import { bundleLua } from "../../src/server/lua.ts";
-import { freePort, redisArgs, repoRoot, waitForSubscribeDoor, webdisConfig } from "../../src/server/native.ts";
+import { freePort, redisArgs, repoRoot, waitForSubscribeDoor } from "../../src/server/native.ts";
 import { redisCommand } from "../../src/server/resp.ts";
+import { doorConfigFor, planTopology, redisOptionsFor } from "../../src/server/topology.ts";
 import { pidAlive, within } from "../support/util.ts";
 import { inspector } from "./inspector.ts";
 import type { Stack, StackOptions, Target } from "./types.ts";
@@ -217,17 +218,26 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
   const dir = mkdtempSync(join(tmpdir(), TMP_PREFIX));
   const dataDir = join(dir, "redis");
   mkdirSync(dataDir);
-  const redisPort = await freePort();
-  const ports = new Set([redisPort]);
+  const ports = new Set<number>();
   const another = async () => {
     let p = await freePort();
     while (ports.has(p)) p = await freePort();
     ports.add(p);
     return p;
   };
-  const webdisPort = await another();
-  const replicaPort = await another();
-  const subscribePort = await another();
+  // The single topology, as `mission-relay up` and the native stack run it
+  // (src/server/topology.ts): the same nodes, ports, Redis arguments and door
+  // configs, here as containers on the host network.
+  const topology = await planTopology({ kind: "single" }, another);
+  const [shard] = topology.shards;
+  if (!shard) throw new Error("the single topology has no shard");
+  const portOf = (id: string) => [...topology.redis, ...topology.doors].find((n) => n.id === id)?.port ?? 0;
+  const redisPort = portOf(shard.primary);
+  const webdisPort = portOf(shard.commandDoor);
+  const replicaId = shard.replicas[0] ?? "";
+  const subscribeId = shard.subscribeDoors[0] ?? "";
+  const replicaPort = portOf(replicaId);
+  const subscribePort = portOf(subscribeId);
   const webdisUrl = `http://127.0.0.1:${webdisPort}`;
   const subscribeUrl = `http://127.0.0.1:${subscribePort}`;
   // Run as the host user so files in the bind-mounted data folder are ours.
@@ -235,12 +245,12 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
 
   const extra = opts.webdis ?? {};
   const config = {
-    ...baseConfig,
+    ...doorConfigFor(topology, shard.commandDoor, { dir }, "/dev/stdout"),
+    // A test may hand a whole webdis.json of its own (opts.webdisConfig).
+    ...(opts.webdisConfig ? { ...baseConfig, redis_port: redisPort, http_port: webdisPort } : {}),
     ...extra,
     redis_host: "127.0.0.1",
-    redis_port: redisPort,
     http_host: "127.0.0.1",
-    http_port: webdisPort,
     daemonize: false,
     // Log to the container's stdout so the log-message wait strategy sees it.
     logfile: "/dev/stdout",
@@ -256,20 +266,8 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
     .withLabels({ ...labels, "mission-relay.role": "redis" })
     .withCommand([
       "redis-server",
-      "--bind",
-      "127.0.0.1",
-      "--port",
-      String(redisPort),
-      "--appendonly",
-      aof ? "yes" : "no",
-      "--dir",
-      DATA_DIR,
-      "--save",
-      "",
-      "--protected-mode",
-      "yes",
-      "--logfile",
-      "",
+      // Logs to stdout (logfile ""), data in the bind-mounted folder.
+      ...redisArgs({ ...redisOptionsFor(topology, shard.primary, { dir, aof }), dir: DATA_DIR }, ""),
     ])
     .withBindMounts([{ source: dataDir, target: DATA_DIR, mode: "rw" }])
     .withCopyContentToContainer([{ content: functions, target: FUNCTIONS_PATH, mode: 0o644 }])
@@ -277,17 +275,16 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
     .withStartupTimeout(STARTUP_TIMEOUT_MS);
   // The subscription door: a replica whose default user may only subscribe,
   // and a second Webdis (WebSockets on) in front of it.
-  const subConfig = {
-    ...webdisConfig({ redisPort: replicaPort, port: subscribePort, logfile: "/dev/stdout" }, "subscribe"),
-    redis_host: "127.0.0.1",
-    verbosity: 3,
-  };
+  const subConfig = { ...doorConfigFor(topology, subscribeId, { dir }, "/dev/stdout"), verbosity: 3 };
   const replicaDef = new GenericContainer(redisImage())
     .withNetworkMode("host")
     .withLabels({ ...labels, "mission-relay.role": "replica" })
     .withCommand([
       "redis-server",
-      ...redisArgs({ port: replicaPort, dir: "/tmp", replicaOf: redisPort, inspectorSha256: inspector.sha256 }, ""),
+      ...redisArgs(
+        { ...redisOptionsFor(topology, replicaId, { dir, inspectorSha256: inspector.sha256 }), dir: "/tmp" },
+        "",
+      ),
     ])
     .withWaitStrategy(Wait.forLogMessage(/MASTER <-> REPLICA sync: Finished with success/))
     .withStartupTimeout(STARTUP_TIMEOUT_MS);
