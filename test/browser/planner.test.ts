@@ -461,7 +461,7 @@ describe("mission planner in the browser", () => {
     const file = join(artifacts, "exported.plan.json");
     await download.saveAs(file);
     const parsed = parsePlanJson(readFileSync(file, "utf8"));
-    expect(parsed.ok && parsed.plan.version).toBe(1);
+    expect(parsed.ok && parsed.plan.version).toBe(2);
     expect(parsed.ok && parsed.plan.waypoints).toHaveLength(5);
 
     const page = await open();
@@ -476,6 +476,55 @@ describe("mission planner in the browser", () => {
     await page.getByTestId("leader-view").waitFor();
     expect(await markers(page)).toEqual(await markers(leader));
     await expect.poll(() => page.getByLabel("Title").inputValue()).toBe("Op Heron: ridge survey");
+    await page.getByRole("button", { name: "Leave" }).click();
+  });
+
+  it("a refused plan file starts nothing; a QGroundControl .plan and a WPL file show their waypoints", async () => {
+    const page = await open();
+    mkdirSync(artifacts, { recursive: true });
+    const broken = join(artifacts, "broken.plan");
+    writeFileSync(
+      broken,
+      '{"fileType": "Plan", "version": 1, "mission": {"version": 2, "items": [{"type": "SimpleItem"}]}}',
+    );
+    const choose = async (file: string) => {
+      const [chooser] = await Promise.all([
+        page.waitForEvent("filechooser"),
+        page.getByRole("button", { name: "Choose plan file…" }).click(),
+      ]);
+      await chooser.setFiles(file);
+    };
+    await page.getByRole("tab", { name: "Start" }).click();
+    await choose(broken);
+    await expect
+      .poll(() => page.locator(".file-name").textContent().then(clean))
+      .toMatch(/Mission item 1 has no "command"/);
+    const stream = `${name} qgc`;
+    await start(page, stream);
+    await expect
+      .poll(() => page.locator("#start-form [role=alert]").textContent().then(clean))
+      .toMatch(/nothing was started/);
+    expect(await page.getByTestId("leader-view").count()).toBe(0);
+    // The name is still free (no empty stream was started), and a real .plan starts it with its items.
+    await choose(join(root, "test/fixtures/qgc/px4-survey.plan"));
+    await expect.poll(() => page.locator(".file-name").textContent().then(clean)).toMatch(/8 waypoints/);
+    await start(page, stream);
+    await page.getByTestId("leader-view").waitFor();
+    await expect
+      .poll(async () => (await markers(page)).map((m) => m.type))
+      .toEqual(["start", "waypoint", "waypoint", "waypoint"]);
+    await expect.poll(() => page.locator("ol.route-list li").count()).toBe(8);
+    await expect.poll(() => page.locator("ol.route-list li.kept").count()).toBe(4); // 3 commands + the survey
+    await expect.poll(() => page.getByTestId("route-total").textContent().then(clean)).toMatch(/4 waypoints · 3 legs/);
+    // The leader's import takes WPL 110 too and replaces the plan as one undo step.
+    const [chooser] = await Promise.all([
+      page.waitForEvent("filechooser"),
+      page.getByRole("button", { name: "Import file…" }).click(),
+    ]);
+    await chooser.setFiles(join(root, "test/fixtures/qgc/mission.waypoints"));
+    await expect.poll(() => page.locator("ol.route-list li").count()).toBe(7);
+    expect((await markers(page)).map((m) => m.type)).toEqual(["start", "waypoint", "waypoint", "waypoint"]);
+    await screenshot(page, "leader-qgc-import");
     await page.getByRole("button", { name: "Leave" }).click();
   });
 

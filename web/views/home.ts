@@ -4,8 +4,9 @@
  */
 import { appBar, type View } from "../app.ts";
 import { field, h } from "../dom.ts";
+import { IMPORT_ACCEPT, importPlanFile } from "../formats/index.ts";
 import { ago, errorText } from "../messages.ts";
-import { emptyPlan, type Plan, parsePlanJson } from "../plan.ts";
+import { emptyPlan, type Plan } from "../plan.ts";
 import type { StreamInfo } from "../relay.ts";
 import { rememberFollower, tabStorage } from "../session.ts";
 import { clock, margin } from "../status.ts";
@@ -234,14 +235,18 @@ export const homeView: View = (ctx, root) => {
     h("input", { name, type, required: true, autocomplete, spellcheck: "false", ...extra });
 
   let startPlan: Plan | undefined;
+  // Set while the chosen file was refused: Start then starts nothing (not an empty stream).
+  let planRefused: string | undefined;
   const planName = h("span", { class: "file-name" }, "None: start with an empty map");
-  const planPicker = filePicker(".json,application/json", async (f) => {
-    const r = parsePlanJson(await f.text());
+  const planPicker = filePicker(IMPORT_ACCEPT, async (f) => {
+    const r = importPlanFile(f.name, await f.text());
     if (r.ok) {
       startPlan = r.plan;
+      planRefused = undefined;
       planName.textContent = `${f.name} (${r.plan.waypoints.length} waypoints)`;
     } else {
       startPlan = undefined;
+      planRefused = `${f.name} was not read, so nothing was started. ${r.error} Choose another file.`;
       planName.textContent = r.error;
     }
   });
@@ -279,6 +284,10 @@ export const homeView: View = (ctx, root) => {
           "The leader code must differ from the password. Followers know the password, so with the same code any of them could take over.",
         );
         startForm.querySelector<HTMLInputElement>('input[name="code"]')?.select();
+        return;
+      }
+      if (planRefused) {
+        fail(planRefused);
         return;
       }
       try {
