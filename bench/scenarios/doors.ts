@@ -78,7 +78,9 @@ export const doorCapacity = (webdisFds: number, replicaFds: number, maxclients =
 export const doorFor = (i: number, doors: number) => i % doors;
 
 async function setUp(ctx: Ctx, doors: number, followers: number): Promise<Setup> {
-  const stack = await BenchStack.start({ kind: "replicated", replicas: doors });
+  // No Sentinel: the fan-out path (replica -> its door -> subscribers) is the same with or
+  // without it, and three topologies with 3 sentinels and a route each would only load the box.
+  const stack = await BenchStack.start({ kind: "replicated", replicas: doors, failover: false });
   try {
     const stream = await startSealedStream(stack, "doors", "bench-pw");
     const s: Setup = {

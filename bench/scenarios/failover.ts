@@ -223,7 +223,7 @@ export async function failover(ctx: Ctx): Promise<Scenario> {
   const errors = [...new Set(runs.flatMap((r) => r.leaderErrors))];
   sc.note(
     `5 runs, each on a fresh replicated topology with Sentinel (primary + 2 replicas, 3 sentinels, quorum 2, down-after ${downAfterMs} ms; ` +
-      "test/cluster/support.ts startCluster). The door probe is a relay_start every 50 ms through the edge's command door; " +
+      "src/server/topology.ts plus the edge, test/cluster/support.ts startCluster). The door probe is a relay_start every 50 ms through the edge's command door; " +
       "the leader is createRelay with its default timeouts and backoff, publishing every 100 ms; both count only attempts started after the kill." +
       (errors.length ? ` Leader errors seen meanwhile: ${errors.join(", ")}.` : ""),
   );
