@@ -187,6 +187,17 @@ describe("QGC WPL 110", () => {
     expect(refused(parseWpl("hello\n"))).toMatch(/^Line 1: a waypoint file starts with "QGC WPL 110"/);
   });
 
+  it("keeps a land-in-place (latitude and longitude 0) as a command, not a waypoint at 0°, 0°", () => {
+    const r = parseWpl(`${WPL}8\t0\t3\t21\t0\t0\t0\t0\t0\t0\t0\t1\r\n`);
+    if (!r.ok) throw new Error(r.error);
+    expect(r.plan.waypoints.at(-1)).toMatchObject({ kind: "cmd", command: 21 });
+    expect(legs(r.plan)).toHaveLength(3);
+    const data = JSON.parse(PX4);
+    data.mission.items[6].params.splice(4, 2, 0, 0);
+    const q = parseQgcPlan(JSON.stringify(data));
+    expect(q.ok && q.plan.waypoints[6]).toMatchObject({ kind: "cmd", command: 19 });
+  });
+
   it("leaves out what it cannot say, and says so", () => {
     const out = toWpl(load(PX4));
     expect(out.warnings.join(" ")).toMatch(/1 complex item .* left out/);

@@ -164,7 +164,9 @@ function readSimple(o: Obj, where: string, itemId: string, sofar: Plan): NavItem
     number | null,
   ];
   const ref = frameAltRef(frame);
-  if (NAV_COMMANDS.has(command) && ref && typeof p5 === "number" && typeof p6 === "number") {
+  // 0,0 is MAVLink's "where the vehicle is" (e.g. land in place), not a place on the map.
+  const placed = typeof p5 === "number" && typeof p6 === "number" && !(p5 === 0 && p6 === 0);
+  if (NAV_COMMANDS.has(command) && ref && placed) {
     if (p5 < -90 || p5 > 90) throw new FileError(`${where}: latitude ${p5} (parameter 5) is outside -90..90.`);
     if (p6 < -180 || p6 > 180) throw new FileError(`${where}: longitude ${p6} (parameter 6) is outside -180..180.`);
     const calc = o.AltitudeMode === ALT_MODE_CALC_ABOVE_TERRAIN && typeof o.Altitude === "number";

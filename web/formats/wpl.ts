@@ -97,7 +97,8 @@ function readWpl(text: string, title: string): Plan {
       number | null,
     ];
     const ref = frameAltRef(frame);
-    const placed = ref !== undefined && typeof x === "number" && typeof y === "number";
+    // 0,0 is MAVLink's "where the vehicle is" (e.g. land in place), not a place on the map.
+    const placed = ref !== undefined && typeof x === "number" && typeof y === "number" && !(x === 0 && y === 0);
     if (placed && (x < -90 || x > 90)) throw new LineError(`Line ${line}: latitude ${x} is outside -90..90.`);
     if (placed && (y < -180 || y > 180)) throw new LineError(`Line ${line}: longitude ${y} is outside -180..180.`);
     if (index === 0 && items.length === 0 && home === undefined) {
