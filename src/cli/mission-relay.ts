@@ -15,6 +15,7 @@ const HELP = `Usage: mission-relay <command> [options]
 Commands:
   up [--port P] [--subscribe-port S] [--redis-port R] [--web-port W] [--data DIR] [--install] [--no-edge]
      [--maxmemory SIZE] [--topology single|replicated|sharded] [--replicas N] [--shards S]
+     [--metrics-port M]
         Start Redis (+ a subscribe-only replica), the two Webdis doors and the
         HAProxy edge in front of them on 127.0.0.1, load the relay functions,
         serve the web UI, print the URLs (the edge's: P and S are its ports);
@@ -24,7 +25,8 @@ Commands:
         --topology: single (default: one primary, one replica); replicated (a
         primary and N replicas, default 2, each with its own subscription door,
         spread by the edge); sharded (S shards, default 2, each with its own
-        edge; clients pick a stream's shard by its name).
+        edge; clients pick a stream's shard by its name). Writes DIR/topology.json
+        for \`status\` and serves Prometheus /metrics and /healthz on M (default 9464).
   start NAME      Start a stream (needs password and leader code).
   stop NAME       Stop a stream: followers get "ended", the name is free again
                   (password and leader code).
@@ -72,6 +74,7 @@ function parse() {
         json: { type: "boolean" },
         replicas: { type: "string" },
         shards: { type: "string" },
+        "metrics-port": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -152,6 +155,7 @@ await runMain("mission-relay", async () => {
         edge: !values["no-edge"],
         maxmemory: memory(values.maxmemory),
         ...shape,
+        metricsPort: port(values["metrics-port"], "metrics-port"),
       });
       process.stdout.write("Ready. Ctrl-C to stop.\n");
       await new Promise<void>((resolve) => {

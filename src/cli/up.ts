@@ -8,10 +8,12 @@ import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
+import { CLUSTER_USERS, writePrivate } from "../server/acl.ts";
 import { type Edge, rmemMax, SERVER_RCVBUF, startEdge } from "../server/edge.ts";
+import { type MetricsServer, startMetricsServer } from "../server/metrics.ts";
 import { findBinary, freePort, repoRoot } from "../server/native.ts";
 import { DOOR_HOST, quickackRoute } from "../server/quickack.ts";
-import { redisCommand } from "../server/resp.ts";
+import { describeTopology, loadDescription } from "../server/status.ts";
 import { planShape, planTopology, type RunningTopology, startTopology, type TopologyKind } from "../server/topology.ts";
 import { serveWeb } from "../server/web.ts";
 import { chooseWebdis, describeWebdis, FIXED_WEBDIS, hasDoorFixes, type WebdisChoice } from "../server/webdis-bin.ts";
@@ -39,6 +41,8 @@ export interface UpOptions {
   replicas?: number;
   /** Shards (sharded: default 2). */
   shards?: number;
+  /** Port of /metrics and /healthz (default 9464, or a free one). */
+  metricsPort?: number;
 }
 
 /**
@@ -140,6 +144,14 @@ export async function up(o: UpOptions): Promise<Running> {
   const withEdge = o.edge ?? true;
   const shape = planShape({ kind: o.topology, replicas: o.replicas, shards: o.shards });
   const webdisBin = ensureInstalled(o.install, withEdge, log);
+  // A failover shard's command door logs in to Redis as the relay user: [user, pass]
+  // in redis_auth, which Webdis understands from 0.1.13 (0.1.9 can only AUTH as default).
+  if (shape.kind === "replicated" && !hasDoorFixes(webdisBin.version)) {
+    throw new Error(
+      `the replicated topology needs Webdis ${FIXED_WEBDIS} or later (its doors log in as a named Redis user); ` +
+        `this is ${describeWebdis(webdisBin)}: run mission-relay up --install, or unset RELAY_WEBDIS`,
+    );
+  }
   const redisPort = await portOrFree(o.redisPort, 6390, o.redisPort !== undefined);
   const replicaPort = await portOrFree(undefined, redisPort + 1, false);
   // The public ports; with the edge, Webdis listens on free ports only the edge dials.
@@ -162,9 +174,11 @@ export async function up(o: UpOptions): Promise<Running> {
   let run: RunningTopology | undefined;
   const edges: Edge[] = [];
   let web: Server | undefined;
+  let metrics: MetricsServer | undefined;
   const stop = async () => {
     try {
       web?.close();
+      await metrics?.close();
       await Promise.all(edges.map((e) => e.stop()));
       await run?.stop();
     } finally {
@@ -173,7 +187,7 @@ export async function up(o: UpOptions): Promise<Running> {
   };
   try {
     run = await startTopology(topology, { dir: o.dataDir, aof: true, maxmemory, log });
-    const version = await redisCommand(redisPort, ["FCALL_RO", "relay_version", "0"]);
+    const version = await run.admin(topology.shards[0]?.primary ?? "", "FCALL_RO", "relay_version", "0");
     const shards: PublicShard[] = [];
     if (withEdge) raiseRcvbufCap(log);
     for (const [i, s] of run.shards().entries()) {
@@ -197,12 +211,43 @@ export async function up(o: UpOptions): Promise<Running> {
     }
     const [first] = shards;
     if (!first) throw new Error("the topology has no shard");
+    // What `mission-relay status` and /metrics read: every node and door, the monitor
+    // user's password (and the sentinels') in 0600 files beside it, never in the JSON.
+    const description = describeTopology(topology, {
+      auth: { user: CLUSTER_USERS.monitor, passFile: "monitor.pass" },
+      sentinels: topology.shards.flatMap((s) =>
+        (s.failover?.sentinelPorts ?? []).map((port, i) => ({
+          id: `${s.id}-sentinel-${i}`,
+          host: "127.0.0.1",
+          port,
+          auth: { user: "default", passFile: "sentinels.pass" },
+        })),
+      ),
+    });
+    writePrivate(join(o.dataDir, "monitor.pass"), `${run.secrets.monitor}\n`);
+    if (description.sentinels?.length) writePrivate(join(o.dataDir, "sentinels.pass"), `${run.secrets.sentinels}\n`);
+    const descriptionFile = join(o.dataDir, "topology.json");
+    writeFileSync(descriptionFile, `${JSON.stringify(description, null, 2)}\n`);
+    const metricsPort = await portOrFree(o.metricsPort, 9464, o.metricsPort !== undefined);
+    metrics = await startMetricsServer({
+      port: metricsPort,
+      targets: loadDescription(descriptionFile).targets,
+    });
     const dist = join(repoRoot, "web", "dist");
     let webUrl: string | undefined;
     if (existsSync(join(dist, "index.html"))) {
       const webPort = await portOrFree(o.webPort, 8080, o.webPort !== undefined);
-      web = await serveWeb(dist, { url: first.url, subscribeUrl: first.subscribeUrl }, webPort, "127.0.0.1", (e) =>
-        log(`web UI server: ${e.message}`),
+      // Several shards: the page gets each shard's public doors (src/core/config.ts).
+      const config =
+        shards.length > 1
+          ? { shards: shards.map((s) => ({ id: s.id, url: s.url, subscribeUrls: [s.subscribeUrl] })) }
+          : undefined;
+      web = await serveWeb(
+        dist,
+        { url: first.url, subscribeUrl: first.subscribeUrl, config },
+        webPort,
+        "127.0.0.1",
+        (e) => log(`web UI server: ${e.message}`),
       );
       webUrl = `http://127.0.0.1:${webPort}/`;
     }
@@ -227,6 +272,16 @@ export async function up(o: UpOptions): Promise<Running> {
       }
     }
     log(webUrl ? `web UI  ${webUrl}` : "web UI  not built (run npm run build:web)");
+    log(`metrics ${metrics.url}/metrics  Prometheus; ${metrics.url}/healthz`);
+    log(`status  mission-relay status --topology ${descriptionFile}`);
+    if (shards.length > 1) {
+      const clientFile = join(o.dataDir, "relay-config.json");
+      writeFileSync(
+        clientFile,
+        `${JSON.stringify({ shards: shards.map((s) => ({ id: s.id, url: s.url, subscribeUrls: [s.subscribeUrl] })) }, null, 2)}\n`,
+      );
+      log(`clients RELAY_CONFIG=${clientFile} (every shard's doors; the CLI hashes each stream to its shard)`);
+    }
     return {
       webdisUrl: first.url,
       subscribeUrl: first.subscribeUrl,
