@@ -68,6 +68,22 @@ afterEach(() => {
 });
 
 describe("LeaderController", () => {
+  it("migrates a version 1 plan the stream holds (never lost) and sends it as version 2 with the next change", () => {
+    const v1 = {
+      version: 1,
+      title: "Old",
+      notes: "n",
+      waypoints: [{ id: "a", name: "A", type: "start", x: 120, y: -40 }],
+    };
+    const { leader, c } = setup(v1);
+    expect(leader.sent).toEqual([]);
+    const w = c.state.plan.waypoints[0];
+    expect(c.state.plan).toMatchObject({ version: 2, title: "Old", notes: "n", originAssumed: true });
+    expect(w?.kind === "nav" && Math.round(toGrid(c.state.plan, w).x)).toBe(120);
+    c.edit({ ...c.state.plan, title: "Old, placed" });
+    expect(leader.sent.map((p) => [p.version, p.waypoints.length])).toEqual([[2, 1]]);
+  });
+
   it("sends at once a plan the server lacks, and nothing for one it already has", () => {
     const fresh = setup(null);
     expect(fresh.leader.sent).toEqual([emptyPlan("Op")]);

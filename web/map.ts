@@ -433,7 +433,7 @@ export class PlanMap {
     );
   }
 
-  /** Geofence polygons and circles (inclusion solid, exclusion hatched red) and rally points. */
+  /** Geofence polygons and circles (inclusion green, exclusion red), rally points and the home position. */
   private renderLayers(): void {
     const plan = this.plan;
     if (!plan) {
@@ -470,6 +470,17 @@ export class PlanMap {
           { class: "rally-point", transform: `translate(${q.sx.toFixed(1)} ${q.sy.toFixed(1)})` },
           s("path", { d: "M-7 -7H7V7H-7Z" }),
           s("text", { "text-anchor": "middle", dy: "0.35em" }, "R"),
+        ),
+      );
+    }
+    if (plan.home) {
+      const q = screen(plan.home);
+      parts.push(
+        s(
+          "g",
+          { class: "home-point", transform: `translate(${q.sx.toFixed(1)} ${q.sy.toFixed(1)})` },
+          s("path", { d: "M0 -10L10 0V9H-10V0Z" }),
+          s("text", { "text-anchor": "middle", dy: "0.45em" }, "H"),
         ),
       );
     }
