@@ -486,7 +486,16 @@ function subscribeServers(b: Backend | Backend[]): string[] {
   return [
     // A follower holds its socket for hours: spread by how many each door holds now.
     "  balance leastconn",
-    ...b.map((x, i) => `  server webdis${i} ${x.host}:${x.port} check inter 1s fall 2 rise 1`),
+    // The check asks through the door: PING reaches the door's replica (its
+    // subscribe-only user may PING). A door whose replica died keeps its WebSockets
+    // open but deaf (Webdis never closes them); marked down, its sessions are cut,
+    // so its followers reconnect through the edge to a live door at once instead
+    // of waiting for their silence watchdog.
+    "  option httpchk",
+    "  http-check send meth POST uri / ver HTTP/1.1 hdr host door hdr content-type text/plain body PING",
+    "  http-check expect string PONG",
+    "  default-server inter 1s fall 2 rise 1 on-marked-down shutdown-sessions",
+    ...b.map((x, i) => `  server webdis${i} ${x.host}:${x.port} check`),
   ];
 }
 

@@ -15,7 +15,7 @@ import { type Edge, startEdge } from "../../src/server/edge.ts";
 import { redisCommand } from "../../src/server/resp.ts";
 import { planTopology, type RunningTopology, startTopology } from "../../src/server/topology.ts";
 import { fastBackoff } from "../faults/support.ts";
-import { uniqueName, waitFor } from "../support/util.ts";
+import { sleep, uniqueName, waitFor } from "../support/util.ts";
 
 const creds = { password: "topology-pw", code: "topology-code" };
 /** Leaders are closed and followers disconnected after each group. */
@@ -124,7 +124,31 @@ describe("replicated: one primary, three replicas, a subscription door each", ()
     expect(Math.max(...perDoor), `per door ${perDoor}`).toBeLessThan(6);
     await leader.publish({ n: 2 });
     await Promise.all(followers.map((f) => seen(f, 2)));
-  });
+
+    // A replica dies: Webdis keeps its door's WebSockets open, deaf. The edge's
+    // check (PING through the door) marks the door down and cuts its sessions, so
+    // its followers reconnect through the edge to a live door long before their
+    // own silence watchdog (45 s by default) would notice.
+    const victim = subs.findIndex((_, i) => (perDoor[i] ?? 0) > 0);
+    const victimNode = subs[victim]?.redis ?? "";
+    const killedAt = Date.now();
+    await run.redis(victimNode).stop("SIGKILL");
+    let n = 2;
+    do {
+      await leader.publish({ n: ++n });
+      await sleep(250);
+    } while (Date.now() - killedAt < 20_000 && !followers.every((f) => (f.state as { n?: number })?.n === n));
+    const movedMs = Date.now() - killedAt;
+    console.log(
+      `[cluster] a replica behind ${perDoor[victim]} followers killed: all had the newest state after ${movedMs} ms`,
+    );
+    expect(
+      followers.map((f) => (f.state as { n?: number })?.n),
+      "every follower at the newest state",
+    ).toEqual(followers.map(() => n));
+    expect(movedMs, "the goal is 10 s").toBeLessThan(20_000);
+    await run.startRedis(victimNode);
+  }, 60_000);
 });
 
 /**
