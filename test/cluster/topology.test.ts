@@ -6,12 +6,15 @@
  * others). The edge in front of several subscription doors spreads followers
  * over them.
  */
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compareNames } from "../../src/core/shards.ts";
 import { createRelay, type Follower, type Leader } from "../../src/node.ts";
 import { type Edge, startEdge } from "../../src/server/edge.ts";
+import { repoRoot } from "../../src/server/native.ts";
 import { redisCommand } from "../../src/server/resp.ts";
 import { planTopology, type RunningTopology, startTopology } from "../../src/server/topology.ts";
 import { fastBackoff } from "../faults/support.ts";
@@ -176,12 +179,12 @@ function established(pid: number, port: number): number {
   return n;
 }
 
-describe("sharded: two independent groups", () => {
+describe("sharded: three independent groups", () => {
   let run: RunningTopology;
   let dir: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "relay-topo-"));
-    run = await startTopology(await planTopology({ kind: "sharded", shards: 2 }), { dir, aof: false });
+    run = await startTopology(await planTopology({ kind: "sharded", shards: 3 }), { dir, aof: false });
   }, 60_000);
   afterAll(async () => {
     await closeAll();
@@ -189,9 +192,9 @@ describe("sharded: two independent groups", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("each shard serves its own streams; a stream started on one is unknown to the other", async () => {
+  it("each shard serves its own streams; a stream started on one is unknown to the others", async () => {
     const [a, b] = run.shards();
-    if (!a || !b) throw new Error("two shards expected");
+    if (!a || !b) throw new Error("three shards expected");
     expect(a.url).not.toBe(b.url);
     const name = uniqueName("shard");
     const leader = track(
@@ -209,5 +212,39 @@ describe("sharded: two independent groups", () => {
     const [pa, pb] = run.topology.shards.map((s) => run.topology.redis.find((n) => n.id === s.primary)?.port ?? 0);
     expect(await redisCommand(pa ?? 0, ["ZCARD", "relay:index"])).toBe(1);
     expect(await redisCommand(pb ?? 0, ["ZCARD", "relay:index"])).toBe(0);
+    await leader.stop();
   });
+
+  it("a sharded client puts each stream on its hash's shard; list-streams --all shows every stream once, in order", async () => {
+    const shards = run.shards();
+    const relay = createRelay({ shards, heartbeatMs: 0 });
+    // Two names per shard, found by the hash every client computes (bounded search).
+    const names: string[] = [];
+    for (let k = 0; k < 200 && names.length < 2 * shards.length; k++) {
+      const candidate = uniqueName(`sh${k}`);
+      const home = relay.shardOf(candidate);
+      if (names.filter((x) => relay.shardOf(x) === home).length < 2) names.push(candidate);
+    }
+    expect(names).toHaveLength(2 * shards.length);
+    for (const n of names) track(await relay.start(n, creds));
+    // Each stream is on its shard's primary and nowhere else.
+    for (const [i, s] of run.topology.shards.entries()) {
+      const port = run.topology.redis.find((n) => n.id === s.primary)?.port ?? 0;
+      const here = (await redisCommand(port, ["ZRANGE", "relay:index", "0", "-1"])) as string[];
+      const want = names.filter((x) => relay.shardOf(x) === shards[i]?.id).sort(compareNames);
+      expect([...here].sort(compareNames), s.id).toEqual(want);
+    }
+    const file = join(dir, "relay-config.json");
+    writeFileSync(file, JSON.stringify({ shards }));
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ["--import", "tsx", join(repoRoot, "src", "cli", "list-streams.ts"), "--json", "--all", "--count", "2"],
+        { cwd: repoRoot, env: { ...process.env, RELAY_CONFIG: file, RELAY_URL: "" }, timeout: 60_000 },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}: ${stderr}`)) : resolve(stdout)),
+      );
+    });
+    const listed = JSON.parse(out) as { streams: { name: string }[] };
+    expect(listed.streams.map((x) => x.name)).toEqual([...names].sort(compareNames));
+  }, 60_000);
 });
