@@ -18,6 +18,7 @@ import http from "node:http";
 import WebSocket from "ws";
 import type { Follower } from "../../src/index.ts";
 import { createRelay } from "../../src/node.ts";
+import { doorCapacity, replicaMaxclients } from "../../src/server/topology.ts";
 import type { Ctx } from "../lib/ctx.ts";
 import { makePlan } from "../lib/plan.ts";
 import { Scenario } from "../lib/report.ts";
@@ -64,15 +65,6 @@ function fdLimitOf(pid: number): number {
     return Number.NaN;
   }
 }
-
-/**
- * Followers one door can hold: Webdis needs 2 fds per WebSocket subscriber (the
- * client's socket and its own Redis connection to the replica), and the replica
- * one client slot each, up to maxclients (10,000 by default, less when Redis's
- * fd limit is lower: it keeps 32 for itself).
- */
-export const doorCapacity = (webdisFds: number, replicaFds: number, maxclients = 10_000) =>
-  Math.max(0, Math.min(Math.floor((webdisFds - 16) / 2), Math.min(maxclients, replicaFds - 32)));
 
 /** Round-robin: follower i on door i mod n (stable per follower, none left on the first only). */
 export const doorFor = (i: number, doors: number) => i % doors;
@@ -143,7 +135,13 @@ async function setUp(ctx: Ctx, doors: number, followers: number): Promise<Setup>
     s.webdisRssDeltaKiB = stack.subscribeDoors.map((d, i) => rssKiB(d.proc.pid) - (rss0[i] ?? 0));
     const replicas = stack.replicas;
     s.capacity = sum(
-      stack.subscribeDoors.map((d, i) => doorCapacity(fdLimitOf(d.proc.pid), fdLimitOf(replicas[i]?.pid ?? -1))),
+      stack.subscribeDoors.map((d, i) =>
+        doorCapacity(
+          fdLimitOf(d.proc.pid),
+          fdLimitOf(replicas[i]?.pid ?? -1),
+          replicaMaxclients(fdLimitOf(replicas[i]?.pid ?? -1)),
+        ),
+      ),
     );
     return s;
   } catch (e) {

@@ -9,12 +9,21 @@ import { existsSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { CLUSTER_USERS, writePrivate } from "../server/acl.ts";
-import { type Edge, rmemMax, SERVER_RCVBUF, startEdge } from "../server/edge.ts";
+import { DEFAULT_LIMITS, type Edge, rmemMax, SERVER_RCVBUF, startEdge } from "../server/edge.ts";
 import { type MetricsServer, startMetricsServer } from "../server/metrics.ts";
 import { findBinary, freePort, repoRoot } from "../server/native.ts";
 import { DOOR_HOST, quickackRoute } from "../server/quickack.ts";
 import { describeTopology, loadDescription } from "../server/status.ts";
-import { planShape, planTopology, type RunningTopology, startTopology, type TopologyKind } from "../server/topology.ts";
+import {
+  doorCapacity,
+  openFileLimit,
+  planShape,
+  planTopology,
+  type RunningTopology,
+  replicaMaxclients,
+  startTopology,
+  type TopologyKind,
+} from "../server/topology.ts";
 import { serveWeb } from "../server/web.ts";
 import { chooseWebdis, describeWebdis, FIXED_WEBDIS, hasDoorFixes, type WebdisChoice } from "../server/webdis-bin.ts";
 
@@ -270,6 +279,17 @@ export async function up(o: UpOptions): Promise<Running> {
         log(`webdis  ${s.url}  command door${tag}, no edge (development only; RELAY_URL)`);
         log(`webdis  ${s.doors.subscribe.join(" ")}  subscription door(s)${tag}, no edge (RELAY_SUBSCRIBE_URL)`);
       }
+    }
+    // Sizing: what one subscription door can hold with this machine's limits.
+    const fds = openFileLimit();
+    if (fds !== undefined) {
+      const perDoor = doorCapacity(fds, fds, replicaMaxclients(fds));
+      const doors = shards.reduce((n, s) => n + s.doors.subscribe.length, 0);
+      log(
+        `sizing  ~${perDoor} followers per subscription door, ~${perDoor * doors} in all (open-file limit ${fds}: ` +
+          `Webdis takes 2 per follower; replicas get maxclients ${replicaMaxclients(fds)}); more: ulimit -n, --replicas` +
+          (withEdge ? `; the edge admits ${DEFAULT_LIMITS.maxConnections} connections per door frontend` : ""),
+      );
     }
     log(webUrl ? `web UI  ${webUrl}` : "web UI  not built (run npm run build:web)");
     log(`metrics ${metrics.url}/metrics  Prometheus; ${metrics.url}/healthz`);

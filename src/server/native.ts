@@ -150,6 +150,8 @@ export interface RedisOptions {
    * hashes only), e.g. the status reader (src/server/acl.ts monitorUser).
    */
   users?: string[][];
+  /** Redis `maxclients` (replicas behind a subscription door: one client per follower). */
+  maxclients?: number;
 }
 
 export interface SentinelManagedNode {
@@ -210,6 +212,7 @@ export function redisArgs(
     wrap,
     sentinelManaged,
     users = [],
+    maxclients,
   }: RedisOptions,
   logfile = join(dir, "redis.log"),
 ): string[] {
@@ -217,7 +220,13 @@ export function redisArgs(
   // Protected mode refuses every peer but loopback. It is off only for a server the fault
   // tests start inside a network namespace they made (`wrap`): that address is reachable
   // only from their own namespaces, and the doors there must get in. Never for `up`.
-  const tail = ["--logfile", logfile, "--protected-mode", wrap ? "no" : "yes"];
+  const tail = [
+    ...(maxclients ? ["--maxclients", String(maxclients)] : []),
+    "--logfile",
+    logfile,
+    "--protected-mode",
+    wrap ? "no" : "yes",
+  ];
   const memory = maxmemory ? ["--maxmemory", maxmemory, "--maxmemory-policy", "noeviction"] : [];
   const inspector = [
     ...(inspectorSha256 ? ["--user", INSPECTOR_USER, "on", `#${inspectorSha256}`, "~*", "&*", "+@all"] : []),

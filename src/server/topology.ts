@@ -217,6 +217,36 @@ export async function planTopology(p: TopologyPlan, port: () => Promise<number> 
 
 export const doorUrl = (d: DoorNode) => `http://${d.place.host}:${d.port}`;
 
+/** The soft open-file limit of process `pid` (default: this one), from /proc; undefined where unreadable. */
+export function openFileLimit(pid: number | "self" = "self"): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/limits`, "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Followers one subscription door can hold: Webdis needs 2 fds per WebSocket
+ * subscriber (the client's socket and its own Redis connection to the replica),
+ * and the replica one client slot each, up to maxclients (Redis lowers it to its
+ * fd limit minus 32).
+ */
+export const doorCapacity = (webdisFds: number, replicaFds: number, maxclients = DEFAULT_MAXCLIENTS) =>
+  Math.max(0, Math.min(Math.floor((webdisFds - 16) / 2), Math.min(maxclients, replicaFds - 32)));
+
+/** Redis's own default `maxclients`. */
+export const DEFAULT_MAXCLIENTS = 10_000;
+
+/**
+ * `maxclients` for a replica behind a subscription door: as many as the fd limit
+ * allows (never below Redis's default), so the replica is not the tighter bound
+ * on its door's followers.
+ */
+export const replicaMaxclients = (fds = openFileLimit()) =>
+  fds === undefined ? DEFAULT_MAXCLIENTS : Math.max(DEFAULT_MAXCLIENTS, fds - 32);
+
 function byId<T extends { id: string }>(list: T[], id: string): T {
   const x = list.find((n) => n.id === id);
   if (!x) throw new TopologyError(`no node ${id} in the topology`);
@@ -314,7 +344,7 @@ export function redisOptionsFor(
   }
   const users = o.secrets ? [monitorUser(o.secrets.monitor)] : [];
   if (n.role === "primary") return { ...common, aof: o.aof ?? true, maxmemory: o.maxmemory, users };
-  return { ...common, replicaOf: of, inspectorSha256: o.inspectorSha256, users };
+  return { ...common, replicaOf: of, inspectorSha256: o.inspectorSha256, users, maxclients: replicaMaxclients() };
 }
 
 /**

@@ -3,7 +3,14 @@
  * is handed: what each kind lays out, and the shapes it refuses.
  */
 import { describe, expect, it } from "vitest";
-import { planShape, planTopology, shardDoors, TopologyError } from "../../src/server/topology.ts";
+import {
+  doorCapacity,
+  planShape,
+  planTopology,
+  replicaMaxclients,
+  shardDoors,
+  TopologyError,
+} from "../../src/server/topology.ts";
 
 /** Ports 20000, 20001, ... in the order the planner asks for them. */
 const counter = () => {
@@ -89,5 +96,23 @@ describe("planTopology", () => {
     expect(t.redis.find((n) => n.id === "s0-primary")?.dir).toBe(".");
     expect(port("s1-primary")).toBeGreaterThanOrEqual(20_000);
     expect(t.redis.find((n) => n.id === "s1-primary")?.dir).toBe("s1/redis");
+  });
+});
+
+describe("sizing", () => {
+  it("a door holds one follower per 2 of Webdis's fds, bounded by the replica's clients", () => {
+    expect(doorCapacity(20_000, 20_000, 19_968)).toBe(9_992);
+    // The replica is the tighter bound when its maxclients is low.
+    expect(doorCapacity(20_000, 20_000, 5_000)).toBe(5_000);
+    // Or when its own fd limit is.
+    expect(doorCapacity(20_000, 1_024)).toBe(992);
+    expect(doorCapacity(10, 10)).toBe(0);
+  });
+
+  it("replicas get maxclients as high as their fd limit allows, never below Redis's default", () => {
+    expect(replicaMaxclients(65_536)).toBe(65_504);
+    expect(replicaMaxclients(1_024)).toBe(10_000);
+    // Without an argument: this process's own limit.
+    expect(replicaMaxclients()).toBeGreaterThanOrEqual(10_000);
   });
 });
