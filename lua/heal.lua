@@ -98,20 +98,7 @@ local function relay_heal(keys, argv)
     -- Lost: re-made under relay_start's rules (names, look-alikes, the cap).
     local problem = new_name_problem(name)
     if problem then fail('INVALID', problem) end
-    local holder = skeleton_holder(name)
-    local holder_k, holder_stale
-    if holder then
-      local holder_live
-      holder_k = keys_for(holder)
-      holder_live, holder_stale = load_meta(holder_k, now)
-      if holder_live then fail('NAME_CONFUSABLE', 'a live stream has a name that looks the same') end
-    end
-    if cfg.max_streams > 0
-      and redis.call('ZCARD', INDEX) - redis.call('ZCOUNT', DEADLINES, '-inf', now) >= cfg.max_streams then
-      fail('FULL', 'the relay holds its maximum of ' .. cfg.max_streams .. ' live streams')
-    end
-    if stale then delete_stream(name, k, stale, now, 'expired') end
-    if holder then delete_stream(holder, holder_k, holder_stale, now, 'expired') end
+    make_room(name, stale, cfg, now) -- look-alikes, the cap, expired leftovers (lua/lib/6_expiry.lua)
     channel = redis.sha1hex('channel\0' .. argv[4] .. '\0' .. name .. '\0' .. origin)
     created = now
   end

@@ -34,23 +34,7 @@ local function relay_start(keys, argv)
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   local live, stale = load_meta(k, now)
   if live then fail('NAME_TAKEN', 'a stream with this name is live') end
-  -- Look-alikes (lua/lib/0_names.lua): refused while the holder of the skeleton is live.
-  local holder, holder_k, holder_stale = skeleton_holder(name), nil, nil
-  if holder then
-    local holder_live
-    holder_k = keys_for(holder)
-    holder_live, holder_stale = load_meta(holder_k, now)
-    if holder_live then fail('NAME_CONFUSABLE', 'a live stream has a name that looks the same') end
-  end
-  -- The cap counts live streams: indexed ones whose idle deadline has not passed
-  -- (expired ones wait for the sweep but hold no room). Checked before any write.
-  if cfg.max_streams > 0
-    and redis.call('ZCARD', INDEX) - redis.call('ZCOUNT', DEADLINES, '-inf', now) >= cfg.max_streams then
-    fail('FULL', 'the relay holds its maximum of ' .. cfg.max_streams .. ' live streams')
-  end
-  if stale then delete_stream(name, k, stale, now, 'expired') end
-  -- Another stream held the skeleton but is not live (expired, not swept): end it as the sweep would.
-  if holder then delete_stream(holder, holder_k, holder_stale, now, 'expired') end
+  make_room(name, stale, cfg, now) -- look-alikes, the cap, expired leftovers (lua/lib/6_expiry.lua)
 
   local epoch = t[1] .. string.format('%06d', tonumber(t[2]))
   local pw_salt = redis.sha1hex('pw\0' .. name .. '\0' .. epoch)

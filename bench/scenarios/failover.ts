@@ -18,7 +18,7 @@
  */
 import { createRelay, type Leader } from "../../src/node.ts";
 import { SENTINEL_DEFAULTS } from "../../src/server/sentinel.ts";
-import { type Cluster, canRun, skipReason, startCluster } from "../../test/cluster/support.ts";
+import { type Cluster, canRun, publisher, skipReason, startCluster } from "../../test/cluster/support.ts";
 import type { Ctx } from "../lib/ctx.ts";
 import { Scenario } from "../lib/report.ts";
 import { hex, webdisCall } from "../lib/stack.ts";
@@ -73,38 +73,6 @@ function doorProbe(url: string, everyMs: number) {
   };
 }
 
-/** The leader publishing one state at a time, every 100 ms, as a mission would. */
-function leaderLoop(l: Leader) {
-  let n = 0;
-  let running = true;
-  const acks: { n: number; at: number }[] = [];
-  const errors: string[] = [];
-  const done = (async () => {
-    while (running) {
-      const k = ++n;
-      try {
-        await l.publish({ n: k, at: Date.now() });
-        acks.push({ n: k, at: Date.now() });
-      } catch (e) {
-        errors.push((e as { code?: string }).code ?? String(e));
-        if (l.status === "closed" || l.status === "replaced") return;
-      }
-      await sleep(100);
-    }
-  })();
-  return {
-    acks,
-    errors,
-    get sent() {
-      return n;
-    },
-    async stop() {
-      running = false;
-      await done;
-    },
-  };
-}
-
 async function waitFor<T>(
   probe: () => T | undefined | Promise<T | undefined>,
   timeoutMs: number,
@@ -127,7 +95,7 @@ async function oneFailover(ctx: Ctx, downAfterMs: number): Promise<FailoverRun> 
     await leader.publish({ n: 0 });
     const oldPort = cluster.nodes[0]?.port;
     const probe = doorProbe(cluster.commandUrl, 50);
-    const pub = leaderLoop(leader);
+    const pub = publisher(leader);
     try {
       await waitFor(() => (pub.acks.length >= 3 ? true : undefined), 15_000);
       const sentBefore = pub.sent;

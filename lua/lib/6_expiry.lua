@@ -38,6 +38,28 @@ local function delete_stream(name, k, meta, ts, reason)
   release_skeleton(name) -- lua/lib/0_names.lua
 end
 
+-- Room for a new stream `name` (relay_start, and relay_heal re-making a lost one), checked
+-- before any write: refused while a look-alike (lua/lib/0_names.lua) is live, or when
+-- the relay holds cfg.max_streams live streams (indexed ones whose idle deadline has
+-- not passed: expired ones wait for the sweep but hold no room). Then the stream's own
+-- expired leftovers (`stale`) and an expired look-alike are ended, as the sweep would.
+local function make_room(name, stale, cfg, now)
+  local holder = skeleton_holder(name)
+  local holder_k, holder_stale
+  if holder then
+    local holder_live
+    holder_k = keys_for(holder)
+    holder_live, holder_stale = load_meta(holder_k, now)
+    if holder_live then fail('NAME_CONFUSABLE', 'a live stream has a name that looks the same') end
+  end
+  if cfg.max_streams > 0
+    and redis.call('ZCARD', INDEX) - redis.call('ZCOUNT', DEADLINES, '-inf', now) >= cfg.max_streams then
+    fail('FULL', 'the relay holds its maximum of ' .. cfg.max_streams .. ' live streams')
+  end
+  if stale then delete_stream(name, keys_for(name), stale, now, 'expired') end
+  if holder then delete_stream(holder, holder_k, holder_stale, now, 'expired') end
+end
+
 -- Ends up to cfg.sweep streams whose deadline passed: followers get `ended`. A live
 -- one found here has a later deadline in its meta than in the index (publishes renew
 -- the index only now and then, see `renew_due`): it gets its real one back, so it

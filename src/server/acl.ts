@@ -93,16 +93,6 @@ export const FUNCTION_COMMANDS = [
  */
 export function clusterUsers(s: ClusterSecrets): string[][] {
   const u = CLUSTER_USERS;
-  const user = (name: string, password: string, ...rules: string[]) => [
-    name,
-    "on",
-    "resetpass",
-    `#${sha256Hex(password)}`,
-    "resetkeys",
-    "resetchannels",
-    "-@all",
-    ...rules,
-  ];
   return [
     SUBSCRIBE_ONLY_USER,
     user(
@@ -147,14 +137,9 @@ export function clusterUsers(s: ClusterSecrets): string[][] {
  * user can only subscribe.
  */
 export function monitorUser(password: string): string[] {
-  return [
+  return user(
     CLUSTER_USERS.monitor,
-    "on",
-    "resetpass",
-    `#${sha256Hex(password)}`,
-    "resetkeys",
-    "resetchannels",
-    "-@all",
+    password,
     "+info",
     "+ping",
     "+role",
@@ -163,7 +148,12 @@ export function monitorUser(password: string): string[] {
     "+zcount",
     "%R~relay:index",
     "%R~relay:deadline",
-  ];
+  );
+}
+
+/** One user's `--user` rules: only what `rules` grant, the password as its SHA-256. */
+function user(name: string, password: string, ...rules: string[]): string[] {
+  return [name, "on", "resetpass", `#${sha256Hex(password)}`, "resetkeys", "resetchannels", "-@all", ...rules];
 }
 
 /** `--user <rules...>` for every cluster user (hashes only). */

@@ -14,45 +14,13 @@ import { createRelay, type Leader, type Relay } from "../../src/node.ts";
 import { managedConfFile } from "../../src/server/native.ts";
 import { RespError, redisCommand } from "../../src/server/resp.ts";
 import { uniqueName } from "../support/util.ts";
-import { type Cluster, canRun, poll, skipReason, sleep, startCluster } from "./support.ts";
+import { type Cluster, canRun, poll, publisher, skipReason, sleep, startCluster } from "./support.ts";
 
 const creds = { password: "cluster-pw", code: "cluster-code" };
 let cluster: Cluster;
 let relay: Relay;
 let leader: Leader;
 let name: string;
-
-/** A background publisher: one publish at a time, every ~100 ms, acks and errors kept. */
-function publisher(l: Leader) {
-  let n = 0;
-  let running = true;
-  const acks: { n: number; at: number }[] = [];
-  const errors: string[] = [];
-  const done = (async () => {
-    while (running) {
-      const k = ++n;
-      try {
-        await l.publish({ n: k, at: Date.now() });
-        acks.push({ n: k, at: Date.now() });
-      } catch (e) {
-        errors.push((e as { code?: string }).code ?? String(e));
-        if (l.status === "closed" || l.status === "replaced") return;
-      }
-      await sleep(100);
-    }
-  })();
-  return {
-    acks,
-    errors,
-    get sent() {
-      return n;
-    },
-    async stop() {
-      running = false;
-      await done;
-    },
-  };
-}
 
 /** Kills or freezes the primary while publishing; resolves with ms from the fault to the first publish sent after it being accepted. */
 async function publishThrough(fault: () => Promise<void>, what: string): Promise<number> {

@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Leader } from "../../src/node.ts";
 import type { ClusterSecrets } from "../../src/server/acl.ts";
 import { type Edge, startEdge } from "../../src/server/edge.ts";
 import type { Managed, RedisOptions, Supervised } from "../../src/server/native.ts";
@@ -162,4 +163,36 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
+}
+
+/** A background publisher: one publish at a time, every ~100 ms, acks and errors kept. */
+export function publisher(l: Leader) {
+  let n = 0;
+  let running = true;
+  const acks: { n: number; at: number }[] = [];
+  const errors: string[] = [];
+  const done = (async () => {
+    while (running) {
+      const k = ++n;
+      try {
+        await l.publish({ n: k, at: Date.now() });
+        acks.push({ n: k, at: Date.now() });
+      } catch (e) {
+        errors.push((e as { code?: string }).code ?? String(e));
+        if (l.status === "closed" || l.status === "replaced") return;
+      }
+      await sleep(100);
+    }
+  })();
+  return {
+    acks,
+    errors,
+    get sent() {
+      return n;
+    },
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
 }
