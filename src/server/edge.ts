@@ -657,7 +657,9 @@ export async function startRedisRoutes(o: {
   const child = spawn(bin, ["-db", "-f", configFile], { stdio: ["ignore", "ignore", "pipe"] });
   adopt(child);
   child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-    for (const line of d.split("\n")) if (line.trim()) o.log?.(line);
+    // HAProxy says each server state change twice: as a log line and as a
+    // "[WARNING] (pid) : ..." copy of it in the foreground. One is enough.
+    for (const line of d.split("\n")) if (line.trim() && !/^\[(WARNING|ALERT|NOTICE)\]/.test(line)) o.log?.(line);
   });
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   const stop = async () => {

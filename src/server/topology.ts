@@ -297,6 +297,8 @@ export interface RunningTopology {
   door(id: string): Supervised | undefined;
   /** A failover shard's sentinels. */
   sentinels(shard: string): Sentinels | undefined;
+  /** A failover shard's route to the primary (its HAProxy). */
+  route(shard: string): RedisRoutes | undefined;
   /** How each Redis node is started, for a restart on the same port and folder. */
   redisOptions(id: string): RedisOptions;
   /** Starts a stopped or killed Redis node again (same port and folder; a failover node keeps Sentinel's role). */
@@ -402,7 +404,7 @@ export async function startTopology(t: Topology, o: RunOptions): Promise<Running
   const procs = new Map<string, Managed>();
   const doors = new Map<string, Supervised | undefined>();
   const sentinels = new Map<string, Sentinels>();
-  const routes: RedisRoutes[] = [];
+  const routes = new Map<string, RedisRoutes>();
   const redisOptions = (id: string) => redisOptionsFor(t, id, { ...o, secrets });
   const node = (id: string) => byId(t.redis, id);
   // Nodes of failover shards have an admin user; elsewhere the primary's default user can do it all.
@@ -426,7 +428,7 @@ export async function startTopology(t: Topology, o: RunOptions): Promise<Running
     for (const m of procs.values()) if (alive(m)) m.process.kill("SIGCONT");
     for (const d of doors.values()) d?.signal("SIGCONT");
     await Promise.all([...doors.values()].map((d) => d?.stop().catch(() => {})));
-    await Promise.all([...routes, ...sentinels.values()].map((x) => x.stop().catch(() => {})));
+    await Promise.all([...routes.values(), ...sentinels.values()].map((x) => x.stop().catch(() => {})));
     // Replicas first: a primary that goes first makes them log reconnect errors.
     const replicasFirst = [...t.redis].sort((a, b) => (a.role === b.role ? 0 : a.role === "replica" ? -1 : 1));
     for (const n of replicasFirst) await procs.get(n.id)?.stop();
@@ -437,7 +439,11 @@ export async function startTopology(t: Topology, o: RunOptions): Promise<Running
       await startNode(primary.id);
       if (!s.failover) await loadFunctions(primary.port, primary.place.host);
     }
-    await Promise.all(t.redis.filter((x) => x.role === "replica").map((n) => startNode(n.id)));
+    // Settled, not Promise.all: a replica that fails must not leave the others starting
+    // after stop() has run (they would outlive the failed start).
+    const replicas = await Promise.allSettled(t.redis.filter((x) => x.role === "replica").map((n) => startNode(n.id)));
+    const failedReplica = replicas.find((r) => r.status === "rejected");
+    if (failedReplica) throw (failedReplica as PromiseRejectedResult).reason;
     for (const s of t.shards.filter((x) => x.failover)) {
       const f = s.failover as NonNullable<Shard["failover"]>;
       const primary = node(s.primary);
@@ -464,7 +470,8 @@ export async function startTopology(t: Topology, o: RunOptions): Promise<Running
         }),
       );
       const members = [s.primary, ...s.replicas].map(node);
-      routes.push(
+      routes.set(
+        s.id,
         await startRedisRoutes({
           routes: [
             {
@@ -506,6 +513,7 @@ export async function startTopology(t: Topology, o: RunOptions): Promise<Running
     },
     door: (id) => doors.get(id),
     sentinels: (shard) => sentinels.get(shard),
+    route: (shard) => routes.get(shard),
     redisOptions,
     startRedis: startNode,
     admin,

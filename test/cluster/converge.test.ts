@@ -14,7 +14,7 @@
  * Timings are printed; the bounds asserted are twice the issue's goals.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRelay, type Follower, type Leader } from "../../src/node.ts";
+import { createRelay, type Follower, type Leader, type Relay } from "../../src/node.ts";
 import { check, counterOf, type FollowerHistory, recordHistory } from "../faults/checker.ts";
 import { uniqueName } from "../support/util.ts";
 import { type Cluster, canRun, poll, skipReason, sleep, startCluster } from "./support.ts";
@@ -24,6 +24,8 @@ const backoff = (n: number) => Math.min(400, 25 * 2 ** n);
 
 let cluster: Cluster;
 let leader: Leader;
+let relay: Relay;
+let name: string;
 const followers: Follower[] = [];
 const histories: FollowerHistory[] = [];
 const published: { at: number; seq: number; i: number }[] = [];
@@ -44,7 +46,7 @@ if (!canRun) console.warn(`[cluster] skipped: ${skipReason}`);
 d("followers through a failover", () => {
   beforeAll(async () => {
     cluster = await startCluster();
-    const name = uniqueName("converge");
+    name = uniqueName("converge");
     // Heartbeats every 300 ms: how an idle leader finds its stream behind, and what
     // keeps followers' silence watchdog (2 s here) quiet while all is well.
     leader = await createRelay({ url: cluster.commandUrl, heartbeatMs: 300, timeoutMs: 2_000, backoff }).start(
@@ -54,7 +56,7 @@ d("followers through a failover", () => {
     leader.on("published", (p) => published.push({ at: Date.now(), seq: p.seq, i: counterOf(p.state) }));
     await step();
     // Followers pick their door by a hash of a random id: connect until both doors have some.
-    const relay = createRelay({
+    relay = createRelay({
       url: cluster.commandUrl,
       subscribeUrls: cluster.doorUrls,
       heartbeatMs: 0,
@@ -119,6 +121,13 @@ d("followers through a failover", () => {
     const primary = await cluster.primaryIndex();
     const victim = primary === 1 ? 2 : 1;
     const deadDoor = cluster.doorUrls[victim - 1];
+    // Followers may have moved doors in the failover: make sure two are on the victim's.
+    for (let n = 0; n < 16 && followers.filter((f) => f.door === deadDoor).length < 2; n++) {
+      const f = await relay.connect(name, { password: creds.password });
+      followers.push(f);
+      histories.push(recordHistory(`late follower ${n}`, f));
+    }
+    await poll("followers at the leader's state", async () => converged(), 10_000);
     const onIt = followers.filter((f) => f.door === deadDoor);
     expect(onIt.length, "followers on the victim's door").toBeGreaterThan(0);
     const killedAt = Date.now();

@@ -10,9 +10,11 @@
 import { readFileSync, statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { randomHex } from "../../src/core/secrets.ts";
+import { baseKey } from "../../src/core/wire.ts";
 import { createRelay, type Leader, type Relay } from "../../src/node.ts";
 import { managedConfFile } from "../../src/server/native.ts";
-import { RespError, redisCommand } from "../../src/server/resp.ts";
+import { redisCommand } from "../../src/server/resp.ts";
 import { uniqueName } from "../support/util.ts";
 import { type Cluster, canRun, poll, publisher, skipReason, sleep, startCluster } from "./support.ts";
 
@@ -96,19 +98,20 @@ d("replicated topology: Sentinel failover behind the edge's redis-primary route"
 
   it("keeps secrets out of argv and in 0600 files", async () => {
     const s = cluster.secrets;
-    const plain = [s.relay, s.replication, s.sentinel, s.check, s.admin, s.sentinels];
-    const pids = [
-      ...cluster.nodes.map((n) => n.proc?.pid as number),
-      ...cluster.sentinels.processes.map((p) => p.pid),
-      cluster.edge.pid,
-      ...cluster.doors.map((x) => x.pid as number),
-    ];
+    const plain = [s.relay, s.replication, s.sentinel, s.check, s.admin, s.monitor, s.sentinels];
+    // Every process: data nodes, sentinels, the route's HAProxy, the edge, every Webdis.
+    const pids = cluster.pids();
+    expect(pids.length).toBeGreaterThanOrEqual(3 + 3 + 1 + 1 + 3);
     for (const pid of pids) {
       const argv = readFileSync(`/proc/${pid}/cmdline`, "latin1");
       for (const pw of plain) expect(argv.includes(pw), `pid ${pid}'s argv holds a password`).toBe(false);
     }
     for (const n of cluster.nodes) expect(statSync(managedConfFile(n.opts.dir)).mode & 0o777).toBe(0o600);
-    expect(statSync(cluster.edge.configFile).mode & 0o777).toBe(0o600);
+    // The files that do hold one: the route's config (the check user's) and the command door's (relay's).
+    for (const f of cluster.secretFiles) {
+      expect(readFileSync(f, "utf8").includes(s.check) || readFileSync(f, "utf8").includes(s.relay), f).toBe(true);
+      expect(statSync(f).mode & 0o777, f).toBe(0o600);
+    }
   });
 
   it("the default user is subscribe-only on the primary too", async () => {
@@ -181,11 +184,25 @@ d("replicated topology: Sentinel failover behind the edge's redis-primary route"
       await poll("the thawed primary demoted", async () => (await cluster.role(i)) === "slave", 30_000);
       console.log(`[cluster] SIGSTOP: the thawed primary was a replica again ${Date.now() - thawed} ms after SIGCONT`);
       await expect(cluster.admin(i, "SET", "relay:x", "1")).rejects.toThrow(/READONLY/);
+      // A well-formed relay_start as the command door's user: refused for the role, not the form.
+      const fresh = uniqueName("thawed");
       await expect(
-        redisCommand(node?.port as number, ["FCALL", "relay_heartbeat", "1", "relay:{x}", "x"], {
-          auth: { user: "relay", password: cluster.secrets.relay },
-        }),
-      ).rejects.toBeInstanceOf(RespError);
+        redisCommand(
+          node?.port as number,
+          [
+            "FCALL",
+            "relay_start",
+            "1",
+            baseKey(fresh),
+            fresh,
+            randomHex(32),
+            randomHex(32),
+            randomHex(24),
+            randomHex(24),
+          ],
+          { auth: { user: "relay", password: cluster.secrets.relay } },
+        ),
+      ).rejects.toThrow(/READONLY/);
       const sent = p.sent;
       await poll("publishing goes on after the thaw", async () => p.acks.some((a) => a.n > sent), 20_000);
     } finally {

@@ -58,6 +58,12 @@ export interface Cluster {
   /** Subscription doors, straight on nodes 1 and 2 (index = node index - 1). */
   readonly doorUrls: string[];
   readonly doors: Supervised[];
+  /** The command door's Webdis (it holds the relay user's password in its config). */
+  readonly commandDoor: Supervised | undefined;
+  /** Files that hold a plaintext secret and must be 0600: the route's config, the command door's. */
+  readonly secretFiles: string[];
+  /** Pids of every process of the topology and the edge. */
+  pids(): number[];
   /** Sentinel's config file for the sentinel on `port`. */
   sentinelConf(port: number): string;
   /** A command as the admin user on node `i`. */
@@ -140,6 +146,21 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       get doors() {
         return shard.subscribeDoors.map((d) => run.door(d)).filter((x): x is Supervised => x !== undefined);
       },
+      get commandDoor() {
+        return run.door(shard.commandDoor);
+      },
+      secretFiles: [
+        run.route(shard.id)?.configFile ?? "",
+        join(dir, topology.doors.find((x) => x.id === shard.commandDoor)?.configName ?? ""),
+      ],
+      pids: () =>
+        [
+          ...ids.map((id) => run.redis(id).pid),
+          ...sentinels.processes.map((p) => p.pid),
+          run.route(shard.id)?.pid ?? -1,
+          edge.pid,
+          ...topology.doors.map((x) => run.door(x.id)?.pid ?? -1),
+        ].filter((p) => p > 0),
       admin,
       role,
       sentinelConf: (port) => join(dir, shard.failover?.dir ?? "", `sentinel-${port}.conf`),

@@ -3,10 +3,11 @@
  * after its AOF lost the tail (what a power cut or kernel crash does to writes
  * not yet fsynced under `appendfsync everysec`; a plain kill -9 loses nothing,
  * since Redis has already written them to the page cache, so the test cuts the
- * AOF back itself). The stream "went back": the leader's next publish builds
- * on a seq the stream no longer has (STALE), so it sends its newest state
- * whole on the stream's seq; every follower, on either door, ends on the
- * leader's newest state, and none shows a state the leader never published.
+ * AOF back itself). The stream "went back": the leader's next publish says it
+ * stands at a seq the stream no longer has (BEHIND), so it heals the stream
+ * with its newest state whole on a new epoch (lua/heal.lua); every follower,
+ * on either door, resets onto the leader's newest state, and none shows a
+ * state the leader never published.
  */
 import { statSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -19,7 +20,7 @@ const fixture = useStack();
 const track = fixture.track;
 
 describe("AOF loss: the stream goes back", () => {
-  it("after Redis loses acknowledged writes, the leader republishes on the stream's seq and every follower converges", async () => {
+  it("after Redis loses acknowledged writes, the leader heals the stream on a new epoch and every follower converges", async () => {
     const { stack } = fixture;
     const name = uniqueName("aofloss");
     const fast = { backoff: fastBackoff, timeoutMs: 2_000 };
@@ -57,11 +58,14 @@ describe("AOF loss: the stream goes back", () => {
     // The crash: the primary dies and its AOF keeps only what it had at seq 5.
     expect(await loseAofTail(stack, aof, keptBytes, name), "the stream went back to seq 5").toBe(5);
 
-    // The leader knows nothing of the loss: its publish builds on seq 9 and is STALE,
-    // so it sends the state whole on seq 5 and lands at 6.
+    // The leader's publish says it stands at seq 9: the stream at 5 answers BEHIND,
+    // and the leader heals it (lua/heal.lua): its state whole, on a new epoch, at a
+    // seq past both (10), so seqs 6..9 never get a second meaning.
+    const epoch = leader.epoch;
     const r = await leader.publish({ i: 10, note: "after the crash" });
-    expect(r.seq).toBe(6);
-    expect(leader.seq).toBe(6);
+    expect(r.seq).toBe(10);
+    expect(leader.seq).toBe(10);
+    expect(leader.epoch).not.toBe(epoch);
     await leader.publish({ i: 11, note: "after the crash" });
     await expectConverged(leader, followers, 20_000);
     for (const f of followers) expect(f.state).toEqual({ i: 11, note: "after the crash" });
@@ -73,7 +77,7 @@ describe("AOF loss: the stream goes back", () => {
       const firstAfter = rec.updates.findIndex((u) => (u.state as { i: number }).i >= 10);
       expect(lastLost).toBeGreaterThanOrEqual(0);
       expect(firstAfter).toBeGreaterThan(lastLost);
-      expect(rec.statuses.find((s) => s.status === "reset")?.reason).toBe("stream went back");
+      expect(rec.statuses.find((s) => s.status === "reset")?.code).toBe("epoch-changed");
     }
   });
 });
