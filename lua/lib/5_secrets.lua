@@ -93,7 +93,11 @@ local function check_leader(m, term, token, epoch, seq)
   if term < tonumber(m.term) or (term ~= tonumber(m.term) and not epoch) then
     fail('LEADER_REPLACED', 'another leader took over this stream')
   end
-  if term > tonumber(m.term) then fail('BEHIND', 'the stream lost this leader\'s term' .. at) end
+  -- Before the token check (the stream holds an older leader's token), so without
+  -- `at`: a caller without the token learns nothing of where the stream stands. The
+  -- leader's heal proposes past its own epoch and seq; a heal's STALE (after the
+  -- code check) says where the stream is if that is not far enough.
+  if term > tonumber(m.term) then fail('BEHIND', 'the stream lost this leader\'s term') end
   if not same_digest(hash_secret(m.code_salt, token), m.tok_hash) then fail('BAD_CODE', 'wrong leader token') end
   if epoch and epoch ~= m.epoch then fail('BEHIND', 'the stream is not at this leader\'s epoch' .. at) end
   if seq and seq > tonumber(m.seq) then fail('BEHIND', 'the stream lost writes this leader had acknowledged' .. at) end

@@ -177,6 +177,18 @@ export async function up(o: UpOptions): Promise<Running> {
     ports: {
       primary: redisPort,
       replica: replicaPort,
+      // Fixed ports next to the primary's (or free ones if taken) for a replicated shard: the
+      // roles Sentinel writes into each node's redis.conf name ports, so a restart from the
+      // same data folder must find the same nodes there.
+      ...(shape.kind === "replicated"
+        ? {
+            replicas: await Promise.all(
+              Array.from({ length: shape.replicas - 1 }, (_, i) => portOrFree(undefined, redisPort + 2 + i, false)),
+            ),
+            route: await portOrFree(undefined, redisPort + 10, false),
+            sentinels: await Promise.all([11, 12, 13].map((d) => portOrFree(undefined, redisPort + d, false))),
+          }
+        : {}),
       ...(withEdge ? {} : { command: publicPort, subscribe: publicSubscribePort }),
     },
   });
@@ -235,6 +247,9 @@ export async function up(o: UpOptions): Promise<Running> {
     });
     writePrivate(join(o.dataDir, "monitor.pass"), `${run.secrets.monitor}\n`);
     if (description.sentinels?.length) writePrivate(join(o.dataDir, "sentinels.pass"), `${run.secrets.sentinels}\n`);
+    // A replicated shard's default user can only subscribe: operators (relay:config,
+    // FUNCTION LOAD) log in as admin, its password in a 0600 file.
+    if (topology.shards.some((s) => s.failover)) writePrivate(join(o.dataDir, "admin.pass"), `${run.secrets.admin}\n`);
     const descriptionFile = join(o.dataDir, "topology.json");
     writeFileSync(descriptionFile, `${JSON.stringify(description, null, 2)}\n`);
     const metricsPort = await portOrFree(o.metricsPort, 9464, o.metricsPort !== undefined);
@@ -262,11 +277,11 @@ export async function up(o: UpOptions): Promise<Running> {
     }
     const kind = `${topology.kind} topology: ${topology.shards.length} shard(s), ${shape.replicas} replica(s) each`;
     log(`${kind}; relay functions v${String(version)}; webdis ${describeWebdis(webdisBin)}: ${webdisBin.bin}`);
+    const primaries = new Set(topology.shards.map((s) => run?.primaryAtStart(s.id)));
     for (const n of topology.redis) {
-      const what =
-        n.role === "primary"
-          ? `primary, data in ${join(o.dataDir, n.dir)}, AOF on, maxmemory ${maxmemory} noeviction`
-          : "replica, subscribe-only default user";
+      const what = primaries.has(n.id)
+        ? `primary, data in ${join(o.dataDir, n.dir)}, AOF on, maxmemory ${maxmemory} noeviction`
+        : "replica, subscribe-only default user";
       log(`redis   ${n.place.host}:${n.port}  ${n.id}: ${what}`);
     }
     for (const s of shards) {

@@ -29,6 +29,7 @@ import {
   freePort,
   loadFunctions,
   type Managed,
+  managedConfFile,
   type RedisOptions,
   type Supervised,
   startRedis,
@@ -118,7 +119,16 @@ export interface TopologyPlan {
    */
   primaryDir?: string;
   /** Ports wanted for shard 0 (`up`'s defaults); anything else gets `port()`. */
-  ports?: { primary?: number; replica?: number; command?: number; subscribe?: number };
+  ports?: {
+    primary?: number;
+    replica?: number;
+    command?: number;
+    subscribe?: number;
+    /** Replicas after the first (a failover shard's nodes keep their ports across runs). */
+    replicas?: number[];
+    sentinels?: number[];
+    route?: number;
+  };
 }
 
 export class TopologyError extends Error {
@@ -181,8 +191,12 @@ export async function planTopology(p: TopologyPlan, port: () => Promise<number> 
     t.doors.push(command);
     const shard: Shard = { id, primary: primary.id, replicas: [], commandDoor: command.id, subscribeDoors: [] };
     if (kind === "replicated" && p.failover !== false) {
-      const sentinelPorts = [await port(), await port(), await port()];
-      shard.failover = { sentinelPorts, routePort: await port(), dir: `${base}sentinels` };
+      const sentinelPorts = [0, 1, 2].map((i) => (first ? p.ports?.sentinels?.[i] : undefined));
+      shard.failover = {
+        sentinelPorts: await Promise.all(sentinelPorts.map((n) => want(n, first))),
+        routePort: await want(p.ports?.route, first),
+        dir: `${base}sentinels`,
+      };
     }
     for (let r = 0; r < replicas; r++) {
       const suffix = replicas === 1 ? "" : `-${r}`;
@@ -191,7 +205,7 @@ export async function planTopology(p: TopologyPlan, port: () => Promise<number> 
         shard: id,
         role: "replica",
         place: redisAt,
-        port: await want(r === 0 ? p.ports?.replica : undefined, first),
+        port: await want(r === 0 ? p.ports?.replica : p.ports?.replicas?.[r - 1], first),
         dir: `${base}replica${suffix}`,
         replicaOf: primary.id,
       };
@@ -299,6 +313,8 @@ export interface RunningTopology {
   sentinels(shard: string): Sentinels | undefined;
   /** A failover shard's route to the primary (its HAProxy). */
   route(shard: string): RedisRoutes | undefined;
+  /** The node that was the shard's primary when the run started (a failover shard may have moved it). */
+  primaryAtStart(shard: string): string;
   /** How each Redis node is started, for a restart on the same port and folder. */
   redisOptions(id: string): RedisOptions;
   /** Starts a stopped or killed Redis node again (same port and folder; a failover node keeps Sentinel's role). */
@@ -380,6 +396,41 @@ export function doorConfigFor(
   };
 }
 
+/**
+ * The primary of failover shard `s` as its nodes' redis.conf files say after
+ * start: the node without a `replicaof` line (Sentinel rewrites the files on
+ * every role change; a fresh run has only the planned primary without one).
+ * Two without one (the old primary was down when the last run ended, before
+ * Sentinel could demote it): the one the replicas point at wins, and the other
+ * is told to replicate it, so the run never starts with two primaries.
+ */
+async function currentPrimary(
+  t: Topology,
+  s: Shard,
+  dir: string,
+  admin: (id: string, ...args: (string | number)[]) => Promise<unknown>,
+  log: (line: string) => void,
+): Promise<string> {
+  const members = [s.primary, ...s.replicas].map((id) => byId(t.redis, id));
+  const pointsAt = new Map<string, number | undefined>();
+  for (const n of members) {
+    const file = managedConfFile(join(dir, n.dir));
+    const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+    const m = /^replicaof \S+ (\d+)$/im.exec(text);
+    pointsAt.set(n.id, m ? Number(m[1]) : undefined);
+  }
+  const candidates = members.filter((n) => pointsAt.get(n.id) === undefined);
+  if (candidates.length === 1) return (candidates[0] as RedisNode).id;
+  if (candidates.length === 0) throw new TopologyError(`shard ${s.id}: no node is a primary in its redis.conf`);
+  const votes = (n: RedisNode) => [...pointsAt.values()].filter((p) => p === n.port).length;
+  const winner = [...candidates].sort((a, b) => votes(b) - votes(a) || (a.id === s.primary ? -1 : 1))[0] as RedisNode;
+  for (const n of candidates.filter((x) => x.id !== winner.id)) {
+    log(`${n.id} was a primary too when the last run ended; it now replicates ${winner.id}`);
+    await admin(n.id, "REPLICAOF", winner.place.host, winner.port);
+  }
+  return winner.id;
+}
+
 /** Polls until `probe` is true; throws `what` after `timeoutMs`. */
 async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -404,6 +455,8 @@ export async function startTopology(t: Topology, o: RunOptions): Promise<Running
   const procs = new Map<string, Managed>();
   const doors = new Map<string, Supervised | undefined>();
   const sentinels = new Map<string, Sentinels>();
+  /** A failover shard's primary as this run found it (see currentPrimary). */
+  const primaryNow = new Map<string, string>();
   const routes = new Map<string, RedisRoutes>();
   const redisOptions = (id: string) => redisOptionsFor(t, id, { ...o, secrets });
   const node = (id: string) => byId(t.redis, id);
@@ -446,10 +499,13 @@ export async function startTopology(t: Topology, o: RunOptions): Promise<Running
     if (failedReplica) throw (failedReplica as PromiseRejectedResult).reason;
     for (const s of t.shards.filter((x) => x.failover)) {
       const f = s.failover as NonNullable<Shard["failover"]>;
-      const primary = node(s.primary);
+      // After a failover in an earlier run the planned primary may be a replica now:
+      // the roles Sentinel wrote into each node's redis.conf count (currentPrimary).
+      const primary = node(await currentPrimary(t, s, o.dir, admin, log));
+      primaryNow.set(s.id, primary.id);
       // With min-replicas-to-write 1 the primary refuses writes (FUNCTION LOAD too)
       // until a replica is in sync.
-      for (const r of s.replicas) {
+      for (const r of [s.primary, ...s.replicas].filter((x) => x !== primary.id)) {
         await until(
           `replica ${r} in sync`,
           async () => /master_link_status:up/.test(String(await admin(r, "INFO", "replication"))),
@@ -493,7 +549,7 @@ export async function startTopology(t: Topology, o: RunOptions): Promise<Running
       t.doors
         .filter((d) => d.kind === "subscribe")
         .map((d) => {
-          const primary = node(node(d.redis).replicaOf ?? "");
+          const primary = node(primaryNow.get(d.shard) ?? node(d.redis).replicaOf ?? "");
           const auth = inFailoverShard(t, primary.id) ? adminAuth : undefined;
           return waitForSubscribeDoor(primary.port, doorUrl(d), 10_000, primary.place.host, auth);
         }),
@@ -514,6 +570,7 @@ export async function startTopology(t: Topology, o: RunOptions): Promise<Running
     door: (id) => doors.get(id),
     sentinels: (shard) => sentinels.get(shard),
     route: (shard) => routes.get(shard),
+    primaryAtStart: (shard) => primaryNow.get(shard) ?? byId(t.shards, shard).primary,
     redisOptions,
     startRedis: startNode,
     admin,

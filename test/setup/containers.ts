@@ -17,6 +17,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import type { StartedTestContainer } from "testcontainers";
+import { newClusterSecrets } from "../../src/server/acl.ts";
 import { bundleLua } from "../../src/server/lua.ts";
 import { freePort, redisArgs, repoRoot, waitForSubscribeDoor } from "../../src/server/native.ts";
 import { redisCommand } from "../../src/server/resp.ts";
@@ -229,6 +230,8 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
   // (src/server/topology.ts): the same nodes, ports, Redis arguments and door
   // configs, here as containers on the host network.
   const topology = await planTopology({ kind: "single" }, another);
+  // The run's passwords, as startTopology makes them (only the monitor user's hash reaches argv).
+  const secrets = newClusterSecrets();
   const [shard] = topology.shards;
   if (!shard) throw new Error("the single topology has no shard");
   const portOf = (id: string) => [...topology.redis, ...topology.doors].find((n) => n.id === id)?.port ?? 0;
@@ -267,7 +270,7 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
     .withCommand([
       "redis-server",
       // Logs to stdout (logfile ""), data in the bind-mounted folder.
-      ...redisArgs({ ...redisOptionsFor(topology, shard.primary, { dir, aof }), dir: DATA_DIR }, ""),
+      ...redisArgs({ ...redisOptionsFor(topology, shard.primary, { dir, aof, secrets }), dir: DATA_DIR }, ""),
     ])
     .withBindMounts([{ source: dataDir, target: DATA_DIR, mode: "rw" }])
     .withCopyContentToContainer([{ content: functions, target: FUNCTIONS_PATH, mode: 0o644 }])
@@ -282,7 +285,7 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
     .withCommand([
       "redis-server",
       ...redisArgs(
-        { ...redisOptionsFor(topology, replicaId, { dir, inspectorSha256: inspector.sha256 }), dir: "/tmp" },
+        { ...redisOptionsFor(topology, replicaId, { dir, inspectorSha256: inspector.sha256, secrets }), dir: "/tmp" },
         "",
       ),
     ])
