@@ -5,7 +5,8 @@
  * user, and the command door reaches any primary as `relay`, a user that can
  * call our functions and nothing else. Passwords are random per run; only
  * their SHA-256 reaches argv (`#<hex>`); plaintext lives in 0600 files in the
- * data dir (masterauth, sentinel auth-pass, haproxy.cfg, webdis.json).
+ * data dir (masterauth, sentinel auth-pass, the route's haproxy-routes.cfg,
+ * webdis.json, and `up`'s monitor.pass / sentinels.pass / admin.pass).
  */
 import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, writeFileSync } from "node:fs";

@@ -7,9 +7,10 @@
  * clients are cut. `edgeConfig` renders haproxy.cfg (pure); `startEdge` runs
  * it as a child process (`haproxy -db -f`), never as a system service.
  *
- * HAProxy rather than nginx: the failover work will route Redis through the
- * same proxy (TCP mode, health checks that find the primary), and stick tables
- * give per-client limits without modules. See docs/edge.md.
+ * HAProxy rather than nginx: the same proxy routes a replicated shard's
+ * command door to its primary (startRedisRoutes: TCP mode, health checks that
+ * find the primary), and stick tables give per-client limits without modules.
+ * See docs/edge.md and docs/failover.md.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -172,13 +173,6 @@ export interface EdgeConfigOptions {
    * client's address instead of the balancer's. See docs/edge.md.
    */
   acceptProxy?: boolean;
-  /**
-   * TCP routes to Redis (failover: docs/failover.md). Each listens on `port` and
-   * forwards to the one node whose health check says it is a primary that can take
-   * writes; the command door's Webdis dials the `redis-primary` route instead of a
-   * fixed node, so it follows Sentinel's promotions without knowing Sentinel.
-   */
-  redisRoutes?: RedisRoute[];
 }
 
 export interface RedisRoute {
@@ -477,7 +471,7 @@ backend command_webdis
 
 backend subscribe_webdis
 ${subscribeServers(o.subscribeBackend).join("\n")}
-${o.redisRoutes?.length ? `\n${REDIS_DEFAULTS}\n\n${o.redisRoutes.map((r) => redisRouteConfig(r, host)).join("\n\n")}\n` : ""}`;
+`;
 }
 
 function subscribeServers(b: Backend | Backend[]): string[] {

@@ -51,7 +51,7 @@ export interface Cluster {
   readonly nodes: Node[];
   readonly sentinels: Sentinels;
   readonly edge: Edge;
-  /** The route the command Webdis dials (the edge's redis-primary frontend). */
+  /** The route the command Webdis dials (its own HAProxy: startRedisRoutes). */
   readonly routePort: number;
   /** The client's command door (through the edge). */
   readonly commandUrl: string;
