@@ -241,12 +241,11 @@ export async function up(o: UpOptions): Promise<Running> {
           id: `${s.id}-sentinel-${i}`,
           host: "127.0.0.1",
           port,
-          auth: { user: "default", passFile: "sentinels.pass" },
+          auth: { user: CLUSTER_USERS.monitor, passFile: "monitor.pass" },
         })),
       ),
     });
     writePrivate(join(o.dataDir, "monitor.pass"), `${run.secrets.monitor}\n`);
-    if (description.sentinels?.length) writePrivate(join(o.dataDir, "sentinels.pass"), `${run.secrets.sentinels}\n`);
     // A replicated shard's default user can only subscribe: operators (relay:config,
     // FUNCTION LOAD) log in as admin, its password in a 0600 file.
     if (topology.shards.some((s) => s.failover)) writePrivate(join(o.dataDir, "admin.pass"), `${run.secrets.admin}\n`);

@@ -82,6 +82,9 @@ export class GatewayError extends RelayError {
 
 const OP_CODE_SET: ReadonlySet<string> = new Set(OP_CODES);
 
+/** Redis errors of a node that cannot take a write now; the function never ran. */
+const REFUSED_BEFORE_RUN: ReadonlySet<string> = new Set(["NOREPLICAS", "READONLY", "LOADING", "MASTERDOWN"]);
+
 /**
  * Turns a Redis error text from Webdis (`[false, "CODE message script: ..."]`)
  * into the matching error. Redis appends where the error was raised; we drop it.
@@ -95,6 +98,11 @@ export function errorFromRedis(text: string): RelayError {
   // Redis at maxmemory with noeviction refuses a writing function before it runs, so
   // nothing was written: a typed "no room", not a door fault.
   if (code === "OOM") return new OpError("FULL", "the relay is out of memory; nothing was written");
+  // A failover under way (src/server/topology.ts): a primary without a replica in reach
+  // (min-replicas-to-write), a node demoted under the route for a moment, one loading its
+  // data. Redis refused before the function ran, so nothing was written and a retry is
+  // right: the status of "no Redis behind the door" (503), which the leader retries.
+  if (REFUSED_BEFORE_RUN.has(code)) return new GatewayError(`Redis error: ${clean.slice(0, 200)}`, 503);
   return new GatewayError(`Redis error: ${clean.slice(0, 200)}`);
 }
 

@@ -10,7 +10,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { CLUSTER_USERS, type ClusterSecrets, writePrivate } from "./acl.ts";
+import { CLUSTER_USERS, type ClusterSecrets, sha256Hex, writePrivate } from "./acl.ts";
 import { findBinary, freePort, type Managed, manage, missingHelp } from "./native.ts";
 import { redisCommand } from "./resp.ts";
 
@@ -83,6 +83,9 @@ export function sentinelConf(
     // a local process must not be able to SENTINEL FAILOVER or SENTINEL SET.
     `requirepass ${o.secrets.sentinels}`,
     `sentinel sentinel-pass ${o.secrets.sentinels}`,
+    // `mission-relay status` and /metrics read SENTINEL MASTERS as this user: the
+    // sentinels' own password could SENTINEL FAILOVER / SET / REMOVE (hash only here).
+    `user ${CLUSTER_USERS.monitor} on #${sha256Hex(o.secrets.monitor)} -@all +ping +sentinel|masters +sentinel|master`,
     `sentinel monitor ${m} ${o.primary.host} ${o.primary.port} ${o.quorum}`,
     `sentinel down-after-milliseconds ${m} ${o.downAfterMs}`,
     `sentinel failover-timeout ${m} ${o.failoverTimeoutMs}`,

@@ -512,7 +512,24 @@ export async function startTopology(t: Topology, o: RunOptions): Promise<Running
           20_000,
         );
       }
-      await loadFunctions(primary.port, primary.place.host, adminAuth);
+      // In sync is not yet "good" for min-replicas-max-lag (a replica's ack is up to
+      // a second old, more on a loaded box): NOREPLICAS is retried for a while.
+      let loadError: unknown;
+      await until(
+        `FUNCTION LOAD on ${primary.id}`,
+        () =>
+          loadFunctions(primary.port, primary.place.host, adminAuth).then(
+            () => true,
+            (e: unknown) => {
+              loadError = e;
+              if (/NOREPLICAS/.test(String(e))) return false;
+              throw e;
+            },
+          ),
+        20_000,
+      ).catch((e: unknown) => {
+        throw loadError ?? e;
+      });
       sentinels.set(
         s.id,
         await startSentinels({

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { errorFromRedis, GatewayError, OpError, staleSeq } from "../../src/core/errors.ts";
 import { httpCommander } from "../../src/core/http.ts";
+import { isTransient, surelyNotSent } from "../../src/core/leader/failure.ts";
 
 describe("errorFromRedis", () => {
   it("maps a relay code to an OpError and drops Redis's location suffix", () => {
@@ -23,6 +24,19 @@ describe("errorFromRedis", () => {
   it("SEALED is the client's own verdict: a server error text naming it is no SEALED", () => {
     const e = errorFromRedis("SEALED change 3 does not open script: x");
     expect([e instanceof GatewayError, e.code]).toEqual([true, "GATEWAY"]);
+  });
+  it("a node that cannot take a write now (a failover under way) is a retryable 503: nothing ran", () => {
+    for (const text of [
+      "NOREPLICAS Not enough good replicas to write.",
+      "READONLY You can't write against a read only replica.",
+      "LOADING Redis is loading the dataset in memory",
+    ]) {
+      const e = errorFromRedis(text);
+      expect([e instanceof GatewayError, e.code, (e as GatewayError).status], text).toEqual([true, "GATEWAY", 503]);
+      expect(isTransient(e), text).toBe(true);
+      expect(surelyNotSent(e), text).toBe(true);
+    }
+    expect((errorFromRedis("ERR Function not found") as GatewayError).status).toBeUndefined();
   });
   it("anything else is a GatewayError", () => {
     const e = errorFromRedis("ERR Function not found");
