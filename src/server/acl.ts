@@ -88,9 +88,11 @@ export const FUNCTION_COMMANDS = [
 /**
  * ACL rules for `--user`, one list per user, the same on every node. Keys: our
  * `relay:` prefix only; channels: any (a stream's channel is 40 hex, no prefix).
- * The relay user cannot FUNCTION LOAD, CONFIG, FLUSHALL, SET outside relay:*, or
- * call commands directly on keys beyond what it could do through a function: it
- * holds those commands only because Redis checks them inside functions too.
+ * The relay user cannot FUNCTION LOAD, CONFIG, FLUSHALL, or touch keys outside
+ * relay:*. It holds the commands our functions run (Redis checks them inside
+ * functions too), so called directly they work on any relay:* key, relay:config
+ * included: only the door's own ACL (FCALL, FCALL_RO, SUBSCRIBE, PING; HTTP only,
+ * WebSockets off) keeps clients to our functions. Not narrowed further yet.
  */
 export function clusterUsers(s: ClusterSecrets): string[][] {
   const u = CLUSTER_USERS;
