@@ -86,13 +86,21 @@ export const FUNCTION_COMMANDS = [
 ];
 
 /**
+ * The keys our functions touch (lua/lib/3_keys.lua, 0_names.lua, 1_config.lua):
+ * each stream's `relay:{<name>}:*` keys, the index, the deadlines and the
+ * look-alike skeletons; the operator's relay:config only to read.
+ */
+export const RELAY_KEYS = ["~relay:{*", "~relay:index", "~relay:deadline", "~relay:skeleton", "%R~relay:config"];
+
+/**
  * ACL rules for `--user`, one list per user, the same on every node. Keys: our
  * `relay:` prefix only; channels: any (a stream's channel is 40 hex, no prefix).
  * The relay user cannot FUNCTION LOAD, CONFIG, FLUSHALL, or touch keys outside
- * relay:*. It holds the commands our functions run (Redis checks them inside
- * functions too), so called directly they work on any relay:* key, relay:config
- * included: only the door's own ACL (FCALL, FCALL_RO, SUBSCRIBE, PING; HTTP only,
- * WebSockets off) keeps clients to our functions. Not narrowed further yet.
+ * RELAY_KEYS. It holds the commands our functions run (Redis checks them inside
+ * functions too), so called directly they work on a stream's keys and the
+ * index: the door's own ACL (FCALL, FCALL_RO, SUBSCRIBE, PING; HTTP only,
+ * WebSockets off) keeps clients to our functions. relay:config is read-only to
+ * it: the operator's limits cannot be lifted from the command door.
  */
 export function clusterUsers(s: ClusterSecrets): string[][] {
   const u = CLUSTER_USERS;
@@ -101,7 +109,7 @@ export function clusterUsers(s: ClusterSecrets): string[][] {
     user(
       u.relay,
       s.relay,
-      "~relay:*",
+      ...RELAY_KEYS,
       "&*",
       ...["fcall", "fcall_ro", "ping", "select", "subscribe", "unsubscribe", ...FUNCTION_COMMANDS].map((c) => `+${c}`),
     ),

@@ -7,7 +7,14 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CLUSTER_USERS, clusterUsers, FUNCTION_COMMANDS, newClusterSecrets, sha256Hex } from "../../src/server/acl.ts";
+import {
+  CLUSTER_USERS,
+  clusterUsers,
+  FUNCTION_COMMANDS,
+  newClusterSecrets,
+  RELAY_KEYS,
+  sha256Hex,
+} from "../../src/server/acl.ts";
 import { luaDir } from "../../src/server/lua.ts";
 import { SUBSCRIBE_ONLY_USER } from "../../src/server/native.ts";
 
@@ -32,6 +39,22 @@ describe("cluster ACL", () => {
     for (const f of luaFiles(luaDir())) expect(readFileSync(f, "utf8")).not.toMatch(/redis\.p?call\(\s*[^'"\s]/);
   });
 
+  it("the relay user may touch every key the functions name, and relay:config only to read", () => {
+    const named = new Set<string>();
+    for (const f of luaFiles(luaDir())) {
+      for (const m of readFileSync(f, "utf8").matchAll(/'(relay:[^'{]*)'/g)) named.add(m[1] as string);
+    }
+    expect(named.size).toBeGreaterThanOrEqual(4);
+    const globals = RELAY_KEYS.map((k) => k.replace(/^%R~|^~/, ""));
+    // Each global key the Lua names is granted; stream keys all start with relay:{ .
+    for (const k of named) {
+      if (k === "relay:") continue; // the stream keys' prefix, built as relay:{<name>}
+      expect(globals, k).toContain(k);
+    }
+    expect(RELAY_KEYS).toContain("~relay:{*");
+    expect(RELAY_KEYS).toContain("%R~relay:config");
+  });
+
   it("every node gets the subscribe-only default user and only password hashes", () => {
     const s = newClusterSecrets();
     const users = clusterUsers(s);
@@ -40,7 +63,8 @@ describe("cluster ACL", () => {
     for (const pw of Object.values(s)) expect(text.includes(pw)).toBe(false);
     expect(text).toContain(`#${sha256Hex(s.relay)}`);
     const relay = users.find((u) => u[0] === CLUSTER_USERS.relay) ?? [];
-    expect(relay).toContain("~relay:*");
+    for (const k of RELAY_KEYS) expect(relay).toContain(k);
+    expect(relay).not.toContain("~relay:*");
     for (const c of ["+@all", "+function", "+config", "+flushall", "+eval"]) expect(relay).not.toContain(c);
   });
 });

@@ -122,6 +122,8 @@ d("replicated topology: Sentinel failover behind the edge's redis-primary route"
     const relayAuth = { auth: { user: "relay", password: cluster.secrets.relay } };
     await expect(redisCommand(p, ["FUNCTION", "FLUSH"], relayAuth)).rejects.toThrow(/NOPERM/);
     await expect(redisCommand(p, ["SET", "other", "1"], relayAuth)).rejects.toThrow(/NOPERM/);
+    // The operator's limits cannot be lifted from the command door's user.
+    await expect(redisCommand(p, ["HSET", "relay:config", "fail_limit", "0"], relayAuth)).rejects.toThrow(/NOPERM/);
     expect(await redisCommand(p, ["FCALL_RO", "relay_version", "0"], relayAuth)).toBeTruthy();
   });
 
