@@ -236,6 +236,13 @@ export async function up(o: UpOptions): Promise<Running> {
     // user's password (and the sentinels') in 0600 files beside it, never in the JSON.
     const description = describeTopology(topology, {
       auth: { user: CLUSTER_USERS.monitor, passFile: "monitor.pass" },
+      // The public ports too: a dead edge must not look healthy because the doors behind it are.
+      edges: withEdge
+        ? shards.flatMap((s) => [
+            { id: `${s.id}-edge-command`, shard: s.id, url: s.url },
+            { id: `${s.id}-edge-subscribe`, shard: s.id, url: s.subscribeUrl },
+          ])
+        : [],
       sentinels: topology.shards.flatMap((s) =>
         (s.failover?.sentinelPorts ?? []).map((port, i) => ({
           id: `${s.id}-sentinel-${i}`,

@@ -102,7 +102,11 @@ export async function renderMetrics(s: Status, roles?: RoleWatch): Promise<{ tex
     "node",
     "shard",
   ]);
-  const doorUp = gauge("relay_door_up", "1 when the door answers PING, else 0", ["door", "shard", "kind"]);
+  const doorUp = gauge(
+    "relay_door_up",
+    "1 when the door answers (PING through a Webdis door; the edge's own JSON refusal on an edge port), else 0",
+    ["door", "shard", "kind"],
+  );
   const doorFollowers = gauge("relay_door_followers", "Followers on the door's Redis node", ["door", "shard"]);
   const sentinelUp = gauge("relay_sentinel_up", "1 when the sentinel answers SENTINEL MASTERS", ["sentinel"]);
   const sentinelDown = gauge("relay_sentinel_primary_down", "1 when the sentinel flags the primary s_down or o_down", [

@@ -23,6 +23,13 @@ import type { Topology, TopologyKind } from "./topology.ts";
 // ---------------------------------------------------------------- description
 
 const KINDS = ["single", "replicated", "sharded"] as const satisfies readonly TopologyKind[];
+/**
+ * A Webdis door (probed with PING through it), or a public port of the edge in
+ * front of the doors (probed with a GET the edge itself refuses as JSON: it
+ * answers, whatever is behind it; the doors behind it are probed as doors).
+ */
+const DOOR_KINDS = ["command", "subscribe", "edge"] as const;
+type DoorKind = (typeof DOOR_KINDS)[number];
 const id = z.string().check(z.regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 of A-Z a-z 0-9 . _ -"));
 const host = z.string().check(z.minLength(1), z.maxLength(255));
 const port = z.number().check(z.int(), z.gte(1), z.lte(65535));
@@ -47,9 +54,7 @@ export const topologyDescriptionSchema = z.object({
     }),
   ),
   /** Every Webdis door; `redis` is the node it talks to (followers per door come from it). */
-  doors: z.array(
-    z.object({ id, shard: id, kind: z.enum(["command", "subscribe"]), url: httpUrl, redis: z.optional(id) }),
-  ),
+  doors: z.array(z.object({ id, shard: id, kind: z.enum(DOOR_KINDS), url: httpUrl, redis: z.optional(id) })),
   /** Sentinels watching the primaries (replicated topologies with failover). */
   sentinels: z.optional(z.array(z.object({ id, host, port, auth: z.optional(authSchema) }))),
   /** The monitor user on every node (see docs/operating.md for its ACL). Without it, the default user. */
@@ -65,7 +70,12 @@ export const DEFAULT_DESCRIPTION = ".relay/topology.json";
  */
 export function describeTopology(
   t: Topology,
-  extra: { auth?: TopologyDescription["auth"]; sentinels?: TopologyDescription["sentinels"] } = {},
+  extra: {
+    auth?: TopologyDescription["auth"];
+    sentinels?: TopologyDescription["sentinels"];
+    /** The edge's public doors, per shard (what clients dial under `up`). */
+    edges?: { id: string; shard: string; url: string }[];
+  } = {},
 ): TopologyDescription {
   const url = (d: Topology["doors"][number]) => `http://${d.place.host}:${d.port}`;
   const door = (doorId: string) => {
@@ -81,7 +91,10 @@ export function describeTopology(
       subscribeUrls: s.subscribeDoors.map((d) => url(door(d))),
     })),
     nodes: t.redis.map((n) => ({ id: n.id, shard: n.shard, role: n.role, host: n.place.host, port: n.port })),
-    doors: t.doors.map((d) => ({ id: d.id, shard: d.shard, kind: d.kind, url: url(d), redis: d.redis })),
+    doors: [
+      ...t.doors.map((d) => ({ id: d.id, shard: d.shard, kind: d.kind, url: url(d), redis: d.redis })),
+      ...(extra.edges ?? []).map((e) => ({ ...e, kind: "edge" as const })),
+    ],
     ...(extra.sentinels ? { sentinels: extra.sentinels } : {}),
     ...(extra.auth ? { auth: extra.auth } : {}),
   };
@@ -155,7 +168,7 @@ export interface NodeTarget {
 export interface DoorTarget {
   id: string;
   shard: string;
-  kind: "command" | "subscribe";
+  kind: DoorKind;
   url: string;
   /** The Redis node behind it: its subscribers are the door's followers. */
   redis?: string;
@@ -227,7 +240,7 @@ export interface NodeStatus {
 export interface DoorStatus {
   id: string;
   shard: string;
-  kind: "command" | "subscribe";
+  kind: DoorKind;
   url: string;
   up: boolean;
   error?: string;
@@ -484,8 +497,21 @@ export async function probeNode(t: NodeTarget, o: ProbeOptions = {}): Promise<No
 }
 
 /** A door answers when `POST /` with body PING gets PONG back. Never throws. */
+/** The edge answers a GET on its doors itself: 405 with a JSON body (src/server/edge.ts). */
+async function probeEdge(t: DoorTarget, base: DoorStatus, o: ProbeOptions): Promise<DoorStatus> {
+  try {
+    const r = await fetch(new URL("/", t.url), { signal: AbortSignal.timeout(o.timeoutMs ?? 2_000) });
+    await r.text();
+    if (r.status === 405 && r.headers.get("content-type") === "application/json") return { ...base, up: true };
+    return { ...base, error: `HTTP ${r.status}, not the edge's own refusal` };
+  } catch (e) {
+    return { ...base, error: why(e) };
+  }
+}
+
 export async function probeDoor(t: DoorTarget, o: ProbeOptions = {}): Promise<DoorStatus> {
   const base: DoorStatus = { id: t.id, shard: t.shard, kind: t.kind, url: t.url, up: false };
+  if (t.kind === "edge") return probeEdge(t, base, o);
   try {
     const r = await fetch(new URL("/", t.url), {
       method: "POST",
