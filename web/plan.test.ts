@@ -204,10 +204,31 @@ describe("edits", () => {
     const p = sample();
     expect(p.waypoints.map((w) => [w.name, (w as NavItem).type])).toEqual([
       ["Start 1", "start"],
-      ["WP 1", "waypoint"],
-      ["Target 1", "target"],
+      ["WP 2", "waypoint"],
+      ["Target 3", "target"],
     ]);
     expect(p.waypoints.every((w) => w.kind === "nav" && w.command === 16 && w.alt === 50)).toBe(true);
+  });
+
+  it("names a new waypoint with the number its marker shows (its place in the item list)", () => {
+    // The map numbers a marker by the item's place in the whole list, kept commands included (map.ts).
+    let p = sample();
+    const speed: Item = {
+      kind: "cmd",
+      id: "speed",
+      name: "",
+      command: MAV_CMD.DO_CHANGE_SPEED,
+      frame: 2,
+      params: [1, 8, -1, 0, 0, 0, 0],
+      autoContinue: true,
+    };
+    p = { ...p, waypoints: [...p.waypoints, speed] };
+    const [q, wp] = addWaypoint(p, { x: 0, y: 500 });
+    expect(q.waypoints.indexOf(wp) + 1).toBe(5);
+    expect(wp.name).toBe("WP 5");
+    // A name already taken is not repeated: the next free number.
+    const taken = updateWaypoint(p, (p.waypoints[1] as NavItem).id, { name: "WP 5" });
+    expect(addWaypoint(taken, { x: 1, y: 1 })[1].name).toBe("WP 6");
   });
 
   it("updates, reorders and removes without mutating", () => {
@@ -215,7 +236,7 @@ describe("edits", () => {
     const [a, b, c] = p.waypoints as unknown as [{ id: string }, { id: string }, { id: string }];
     const moved = updateWaypoint(p, b.id, { lat: 1.123456789, name: "Ridge" });
     expect(moved.waypoints[1]).toMatchObject({ lat: 1.1234568, name: "Ridge" });
-    expect(p.waypoints[1]).toMatchObject({ name: "WP 1" });
+    expect(p.waypoints[1]).toMatchObject({ name: "WP 2" });
     expect(moveWaypoint(p, c.id, -2).waypoints.map((w) => w.id)).toEqual([c.id, a.id, b.id]);
     expect(moveWaypoint(p, a.id, -1)).toBe(p);
     expect(removeWaypoint(p, b.id).waypoints.map((w) => w.id)).toEqual([a.id, c.id]);
@@ -244,8 +265,8 @@ describe("describeChange", () => {
     const p = sample();
     const id = (p.waypoints[1] as { id: string }).id;
     const q = moveWaypointTo(p, id, { x: 1, y: 2 });
-    expect(describeChange(p, q)).toMatchObject({ ids: [id], summary: "Moved WP 1" });
-    expect(describeChange(p, removeWaypoint(p, id)).summary).toBe("Removed WP 1");
+    expect(describeChange(p, q)).toMatchObject({ ids: [id], summary: "Moved WP 2" });
+    expect(describeChange(p, removeWaypoint(p, id)).summary).toBe("Removed WP 2");
     expect(describeChange(p, { ...p, title: "x" })).toMatchObject({ title: true, summary: "Changed the title" });
     expect(describeChange(undefined, p).summary).toBe("Plan loaded");
   });

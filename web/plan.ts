@@ -561,11 +561,15 @@ export function newId(plan: Plan): string {
   }
 }
 
-/** The default name for a new waypoint of a type: "Target 2" etc. */
+/**
+ * The default name for an item appended to `plan`: "Target 3" etc. The number is
+ * the one its marker shows, its place in the whole item list (map.ts counts kept
+ * commands too), so "WP 2" sits on marker 2; a name already taken moves on to the
+ * next free number.
+ */
 export function defaultName(plan: Plan, type: WaypointType): string {
   const base = type === "waypoint" ? "WP" : TYPE_LABELS[type];
-  const nav = navItems(plan);
-  let n = nav.filter((w) => w.type === type).length + 1;
+  let n = plan.waypoints.length + 1;
   const names = new Set(plan.waypoints.map((w) => w.name));
   while (names.has(`${base} ${n}`)) n++;
   return `${base} ${n}`;

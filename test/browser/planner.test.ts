@@ -189,7 +189,15 @@ describe("mission planner in the browser", () => {
     await leader.getByLabel("Type").selectOption("landing");
     const want = await expectInSync(leader, [f1, f2]);
     expect(want.map((m) => m.type)).toEqual(["start", "waypoint", "waypoint", "target", "landing"]);
-    expect(want[3]?.name).toBe("Objective Kestrel");
+    // Auto-names carry the marker's number ("WP 2" on marker 2).
+    expect(want.map((m) => m.name)).toEqual(["Start 1", "WP 2", "WP 3", "Objective Kestrel", "WP 5"]);
+    expect(await leader.$$eval("svg.map g.wp .num", (ns) => ns.map((n) => n.textContent))).toEqual([
+      "1",
+      "2",
+      "3",
+      "4",
+      "5",
+    ]);
   });
 
   it("a drag publishes a few times a second and its last position lands", async () => {
@@ -224,19 +232,19 @@ describe("mission planner in the browser", () => {
     await leader.locator("ol.route-list li").nth(2).getByRole("button").click();
     await leader.getByRole("button", { name: "Delete waypoint" }).click();
     let want = await expectInSync(leader, [f1, f2]);
-    expect(want.map((m) => m.name)).not.toContain("WP 2");
+    expect(want.map((m) => m.name)).not.toContain("WP 3");
     await leader.getByRole("button", { name: "Undo" }).click();
     want = await expectInSync(leader, [f1, f2]);
-    expect(want.map((m) => m.name)).toContain("WP 2");
+    expect(want.map((m) => m.name)).toContain("WP 3");
     await leader.getByRole("button", { name: "Redo" }).click();
     want = await expectInSync(leader, [f1, f2]);
     expect(want).toHaveLength(4);
     // Keyboard: focus a marker, nudge it east with the arrow key.
-    await leader.locator('svg.map g.wp[data-name="WP 1"]').focus();
-    const x0 = (await markers(leader)).find((m) => m.name === "WP 1")?.x ?? 0;
+    await leader.locator('svg.map g.wp[data-name="WP 2"]').focus();
+    const x0 = (await markers(leader)).find((m) => m.name === "WP 2")?.x ?? 0;
     await leader.keyboard.press("Shift+ArrowRight");
     want = await expectInSync(leader, [f1, f2]);
-    expect(want.find((m) => m.name === "WP 1")?.x).toBeCloseTo(x0 + 100, 1);
+    expect(want.find((m) => m.name === "WP 2")?.x).toBeCloseTo(x0 + 100, 1);
   });
 
   it("a leader can plan with the keyboard alone", async () => {
