@@ -10,4 +10,4 @@ export type {
   Relay,
   StreamInfo,
 } from "../src/index.ts";
-export { createRelay, RelayError, TabElection } from "../src/index.ts";
+export { createRelay, MAX_NAME_BYTES, RelayError, TabElection } from "../src/index.ts";

@@ -1,6 +1,7 @@
 /** Pieces shared by the leader and follower views. */
-import { h, s } from "../dom.ts";
+import { field, h, s } from "../dom.ts";
 import { formatDuration, formatLatLon } from "../geo.ts";
+import { streamNameTooLong } from "../names.ts";
 import {
   commandLabel,
   formatAlt,
@@ -206,4 +207,26 @@ export function replaceKeepingFocus(container: HTMLElement, ...nodes: Node[]): v
     active && container.contains(active) ? active.closest<HTMLElement>("[data-wp-id]")?.dataset.wpId : undefined;
   container.replaceChildren(...nodes);
   if (id) container.querySelector<HTMLElement>(`[data-wp-id="${CSS.escape(id)}"] button`)?.focus();
+}
+
+/**
+ * A stream-name field that refuses, as it is typed, a name longer than the
+ * relay takes in UTF-8 bytes (names.ts): the message sits under the field and
+ * is announced, the input is marked invalid, and its custom validity carries
+ * the message so the form's submit refuses it too (home.ts).
+ */
+export function streamNameField(label: string, input: HTMLInputElement): HTMLElement {
+  const f = field(label, input);
+  const msg = h("small", { class: "field-error", id: `${input.id}-error`, "aria-live": "polite" });
+  input.setAttribute("aria-describedby", msg.id);
+  const check = () => {
+    const problem = streamNameTooLong(input.value) ?? "";
+    if (msg.textContent !== problem) msg.textContent = problem;
+    input.setCustomValidity(problem);
+    if (problem) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+  };
+  input.addEventListener("input", check);
+  f.append(msg);
+  return f;
 }

@@ -10,7 +10,7 @@ import { emptyPlan, type Plan } from "../plan.ts";
 import type { StreamInfo } from "../relay.ts";
 import { rememberFollower, tabStorage } from "../session.ts";
 import { clock, margin } from "../status.ts";
-import { banner, filePicker } from "./common.ts";
+import { banner, filePicker, streamNameField } from "./common.ts";
 
 const PAGE = 20;
 /** When searching, read at most this many pages to find matches. */
@@ -218,6 +218,13 @@ export const homeView: View = (ctx, root) => {
         missing.focus();
         return;
       }
+      // A field that refused its value as it was typed (a stream name too long in bytes) refuses the submit too.
+      const invalid = [...el.querySelectorAll<HTMLInputElement>("input")].find((i) => i.validity.customError);
+      if (invalid) {
+        msg.append(banner("error", invalid.validationMessage));
+        invalid.focus();
+        return;
+      }
       button.disabled = true;
       const old = button.textContent;
       button.textContent = "Working…";
@@ -261,7 +268,7 @@ export const homeView: View = (ctx, root) => {
     "Start a stream",
     "You become the leader. Followers need the password; keep the leader code to resume later.",
     [
-      field("Stream name", input("name", "text", "off", { maxlength: "200" })),
+      streamNameField("Stream name", input("name", "text", "off", { maxlength: "200" })),
       field("Password for followers", input("password", "password", "new-password")),
       field(
         "Leader code",
@@ -308,7 +315,7 @@ export const homeView: View = (ctx, root) => {
     "Join a stream",
     "Follow a live plan, read-only. Ask the leader for the password.",
     [
-      field("Stream name", input("name", "text", "off")),
+      streamNameField("Stream name", input("name", "text", "off")),
       field("Password", input("password", "password", "current-password")),
       rememberBox(),
     ],
@@ -331,7 +338,7 @@ export const homeView: View = (ctx, root) => {
     "Resume as leader",
     "Take the lead of a live stream with its password and leader code, e.g. after a reload or from another machine.",
     [
-      field("Stream name", input("name", "text", "off")),
+      streamNameField("Stream name", input("name", "text", "off")),
       field("Password", input("password", "password", "current-password")),
       field("Leader code", input("code", "password", "current-password")),
     ],
@@ -391,7 +398,9 @@ export const homeView: View = (ctx, root) => {
 
   function pick(f: HTMLFormElement, name: string) {
     showTab(entries.findIndex(([, , x]) => x === f));
-    (f.elements.namedItem("name") as HTMLInputElement).value = name;
+    const nameIn = f.elements.namedItem("name") as HTMLInputElement;
+    nameIn.value = name;
+    nameIn.dispatchEvent(new Event("input")); // its length check sees the new name
     f.scrollIntoView({ block: "nearest", behavior: "smooth" });
     (f.querySelector("input[type=password]") as HTMLInputElement).focus();
   }
