@@ -294,6 +294,8 @@ describe("mission planner in the browser", () => {
 
   it("leader and follower views pass axe and are screenshotted", async () => {
     await leader.locator("ol.route-list li").nth(2).getByRole("button").click();
+    // The click scrolled the sidebar to the list item; the picture shows it from the top, editor first.
+    await leader.evaluate(() => document.querySelector(".sidebar")?.scrollTo(0, 0));
     expect(formatViolations(await axe(leader))).toEqual([]);
     expect(formatViolations(await axe(f1))).toEqual([]);
     const shot = await screenshot(leader, "leader-view");
@@ -301,6 +303,31 @@ describe("mission planner in the browser", () => {
     // The README's screenshot is refreshed on request only: a test run leaves the tree clean.
     if (process.env.RELAY_UPDATE_SCREENSHOT === "1") copyFileSync(shot, join(root, "docs", "leader-view.png"));
     await screenshot(f1, "follower-view");
+  });
+
+  it("the selected waypoint's editor is in view at 1280x800, and below the map at phone width", async () => {
+    try {
+      await leader.setViewportSize({ width: 1280, height: 800 });
+      await leader.locator('svg.map g.wp[data-name="WP 2"]').focus();
+      await leader.keyboard.press("Enter"); // selects it: the editor shows it
+      const editor = leader.locator(".editor");
+      await expect.poll(() => editor.getByLabel("Name", { exact: true }).inputValue()).toBe("WP 2");
+      // Without scrolling: neither the page nor the sidebar.
+      await leader.evaluate(() => {
+        window.scrollTo(0, 0);
+        document.querySelector(".sidebar")?.scrollTo(0, 0);
+      });
+      const box = await editor.boundingBox();
+      if (!box) throw new Error("no editor");
+      expect(box.y).toBeGreaterThanOrEqual(0);
+      expect(box.y + box.height).toBeLessThanOrEqual(800);
+      // A phone: the editor follows the map, within the first screen (issue 16: it was 1,379 px down).
+      await leader.setViewportSize({ width: 390, height: 844 });
+      const top = await editor.evaluate((el) => el.getBoundingClientRect().top + window.scrollY);
+      expect(top).toBeLessThan(844);
+    } finally {
+      await leader.setViewportSize({ width: 1440, height: 900 });
+    }
   });
 
   it("a follower opened late shows the current plan", async () => {
@@ -343,6 +370,22 @@ describe("mission planner in the browser", () => {
       .toMatch(/no live stream called/);
     expect(formatViolations(await axe(page))).toEqual([]);
     await screenshot(page, "home-errors");
+  });
+
+  it("a stream name too long in bytes is refused in the field, and Start sends nothing", async () => {
+    const page = await open();
+    await page.getByRole("tab", { name: "Start" }).click();
+    const form = page.locator("#start-form");
+    const nameIn = form.getByLabel("Stream name");
+    await nameIn.fill("é".repeat(198)); // 198 characters but 396 bytes: the relay takes 200
+    await expect.poll(() => nameIn.getAttribute("aria-invalid")).toBe("true");
+    expect(await form.locator(".field-error").textContent().then(clean)).toMatch(/396 bytes.*at most 200/);
+    await form.getByLabel("Password for followers").fill(password);
+    await form.getByLabel("Leader code").fill(code);
+    await form.getByRole("button", { name: "Start stream" }).click();
+    await expect.poll(() => form.locator("[role=alert]").textContent().then(clean)).toMatch(/396 bytes/);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("name"))).toBe("name");
+    expect(await page.getByTestId("leader-view").count()).toBe(0);
   });
 
   it("an unreachable relay server is explained in plain words", async () => {

@@ -96,7 +96,7 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
         item.kind === "cmd"
           ? `Frame ${item.frame}; parameters ${item.params.map((p) => (p === null ? "unset" : String(p))).join(", ")}.`
           : "A QGroundControl complex item; edit it in QGroundControl. It is exported unchanged.";
-      editor.replaceChildren(h("h3", {}, "Selected item"), h("p", {}, what), h("p", { class: "hint" }, detail), order);
+      editor.replaceChildren(h("h2", {}, "Selected item"), h("p", {}, what), h("p", { class: "hint" }, detail), order);
       return;
     }
     const w = item;
@@ -138,7 +138,7 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
       else if (Number.isFinite(v) && v > 0) c.edit(updateWaypoint(plan(), id, { speed: Math.min(1000, v) }));
     });
     editor.replaceChildren(
-      h("h3", {}, "Selected waypoint"),
+      h("h2", {}, "Selected waypoint"),
       h("div", { class: "row2" }, field("Name", nameIn), field("Type", typeIn)),
       h("div", { class: "row2" }, field("Latitude (°)", latIn), field("Longitude (°)", lonIn)),
       h("div", { class: "row2" }, field("Altitude (m)", altIn), field("Altitude is", refIn)),
@@ -228,10 +228,14 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
     hooks.notify(`Imported ${f.name}: ${r.plan.waypoints.length} items. Undo returns to the previous plan.`);
   });
 
+  // The selected waypoint's editor comes first: it is what a click on the map opens, so it
+  // must be in view at once (at 1280x800, and right below the map at phone width), not
+  // below the title, notes and a route list that grows with the plan.
   const fieldset = h(
     "fieldset",
     { class: "side-inner" },
     h("legend", { class: "visually-hidden" }, "Plan"),
+    h("section", { class: "side-section", "aria-label": "Selected waypoint" }, editor),
     h(
       "section",
       { class: "side-section", "aria-labelledby": "mission-h" },
@@ -248,7 +252,6 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
       h("h2", { id: "route-h" }, "Route"),
       routeBox,
     ),
-    h("section", { class: "side-section", "aria-label": "Selected waypoint" }, editor),
   );
   const importBtn = h(
     "button",
