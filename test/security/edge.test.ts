@@ -19,6 +19,7 @@ import { randomHex } from "../../src/core/secrets.ts";
 import { createRelay, type Follower } from "../../src/node.ts";
 import { COMMAND_BODY_MAX, type Edge, type EdgeOptions, SUBSCRIBE_BODY_MAX, startEdge } from "../../src/server/edge.ts";
 import { findBinary } from "../../src/server/native.ts";
+import { hasDoorFixes } from "../../src/server/webdis-bin.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
 import { rawRequest, uniqueName, waitForSeq, waitForStatus } from "../support/util.ts";
 import { baseKeyBytes, encodeAll, eventually, rawStream, sealedOf, sleep } from "./support.ts";
@@ -233,10 +234,20 @@ describe.skipIf(!haveHaproxy)("the edge", () => {
     expect(late.status, late.text.slice(0, 200)).toBe(200);
     expectJsonReply(late, "a suffix beyond the inspected part");
     for (const base of [cmd, sub]) {
-      const res = await fetch(`${base}/`, {
-        method: "POST",
-        body: `SUBSCRIBE/${uniqueName("hdr")}`,
-        signal: AbortSignal.timeout(5_000),
+      // On Webdis 0.1.9 (CI's second pass) a connection the edge opens right after the
+      // .html request above can be cut by Webdis mid-answer (its late replies land on a
+      // socket it has given to another client: SECURITY.md, attack 1; CI runs 23-40 and
+      // 63 saw "other side closed" here once each). The edge never forwards such bytes as
+      // an answer; one more try on a new connection is enough to check the headers.
+      const subscribe = () =>
+        fetch(`${base}/`, {
+          method: "POST",
+          body: `SUBSCRIBE/${uniqueName("hdr")}`,
+          signal: AbortSignal.timeout(5_000),
+        });
+      const res = await subscribe().catch((e: Error) => {
+        if (hasDoorFixes(stack.webdisVersion)) throw e;
+        return subscribe();
       });
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toBe("application/json");
