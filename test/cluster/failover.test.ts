@@ -127,6 +127,18 @@ d("replicated topology: Sentinel failover behind the edge's redis-primary route"
     expect(await redisCommand(p, ["FCALL_RO", "relay_version", "0"], relayAuth)).toBeTruthy();
   });
 
+  it("the monitor user (status, /metrics) reads the sentinels and cannot steer them", async () => {
+    const monitor = { auth: { user: "monitor", password: cluster.secrets.monitor } };
+    const port = cluster.sentinels.ports[0] as number;
+    expect(String(await redisCommand(port, ["SENTINEL", "MASTERS"], monitor))).toContain("relay");
+    await expect(redisCommand(port, ["SENTINEL", "FAILOVER", "relay"], monitor)).rejects.toThrow(/NOPERM/);
+    await expect(redisCommand(port, ["SENTINEL", "SET", "relay", "quorum", "1"], monitor)).rejects.toThrow(/NOPERM/);
+    // On a data node: INFO, nothing that writes.
+    const node = cluster.nodes[0]?.port as number;
+    expect(String(await redisCommand(node, ["INFO", "replication"], monitor))).toMatch(/role:/);
+    await expect(redisCommand(node, ["SET", "relay:index", "x"], monitor)).rejects.toThrow(/NOPERM/);
+  });
+
   it("kill -9 of the primary mid-stream: publishing resumes through the same URL", async () => {
     const ms = await publishThrough(
       () => cluster.nodes[0]?.proc?.stop("SIGKILL") ?? Promise.resolve(),
