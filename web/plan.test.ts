@@ -271,3 +271,27 @@ describe("describeChange", () => {
     expect(describeChange(undefined, p).summary).toBe("Plan loaded");
   });
 });
+
+describe("describeChange counts what changed", () => {
+  it("says how many waypoints were added when there are many (issue 16: 402 added read 'and 400 more')", () => {
+    let p = emptyPlan("Big");
+    for (let i = 0; i < 402; i++) [p] = addWaypoint(p, { x: i * 10, y: 0 });
+    p = { ...p, waypoints: p.waypoints.map((w, i) => ({ ...w, name: `S0-${i + 1}` })) };
+    expect(describeChange(emptyPlan("Big"), p).summary).toBe("Added 402 waypoints: S0-1, S0-2, …");
+  });
+
+  it("groups each kind of change with its own count, then the plan-wide changes", () => {
+    const p = sample();
+    const [a, b, c] = p.waypoints.map((w) => w.id) as [string, string, string];
+    let q = moveWaypointTo(p, a, { x: 5, y: 5 });
+    q = moveWaypointTo(q, b, { x: 7, y: 7 });
+    expect(describeChange(p, q).summary).toBe("Moved Start 1 and WP 2");
+    q = moveWaypointTo(q, c, { x: 9, y: 9 });
+    expect(describeChange(p, { ...q, title: "New" }).summary).toBe(
+      "Moved 3 waypoints: Start 1, WP 2, …; Changed the title",
+    );
+    expect(describeChange(p, { ...removeWaypoint(q, c), title: "New", notes: "n" }).summary).toBe(
+      "Moved Start 1 and WP 2; Removed Target 3 and 2 more changes",
+    );
+  });
+});

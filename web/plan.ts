@@ -664,36 +664,55 @@ export function itemName(w: Item): string {
   return commandLabel(w.command);
 }
 
+/** One kind of per-item change: how one item reads alone, and the verb that lists several. */
+interface ItemChange {
+  verb: string;
+  name: string;
+  alone: string;
+  nav: boolean;
+}
+
+/** Per-item changes in this order, each kind listed once with its own count. */
+const VERBS = ["Added", "Moved", "Renamed", "Changed the type of", "Changed the altitude of", "Changed", "Removed"];
+
+/**
+ * "Added WP 2", "Moved WP 2 and WP 3", "Added 402 waypoints: S0-1, S0-2, …":
+ * a count is always the number of items of that kind (before, "and 400 more"
+ * after two names counted lines of any kind, and read as 401).
+ */
+function groupPhrase(changes: ItemChange[]): string {
+  const [a, b] = changes;
+  if (!a) return "";
+  if (!b) return a.alone;
+  if (changes.length === 2) return `${a.verb} ${a.name} and ${b.name}`;
+  const noun = changes.every((c) => c.nav) ? "waypoints" : "items";
+  return `${a.verb} ${changes.length} ${noun}: ${a.name}, ${b.name}, …`;
+}
+
 export function describeChange(prev: Plan | undefined, next: Plan): Change {
   if (!prev) return { ids: [], title: false, notes: false, summary: "Plan loaded" };
   const before = new Map(prev.waypoints.map((w) => [w.id, w]));
   const after = new Map(next.waypoints.map((w) => [w.id, w]));
-  const lines: string[] = [];
+  const items: ItemChange[] = [];
   const ids: string[] = [];
+  const note = (verb: string, w: Item, alone = `${verb} ${itemName(w)}`) =>
+    items.push({ verb, name: itemName(w), alone, nav: w.kind === "nav" });
   for (const w of next.waypoints) {
     const old = before.get(w.id);
     const name = itemName(w);
-    if (!old) {
-      ids.push(w.id);
-      lines.push(`Added ${name}`);
-    } else if (old.kind === "nav" && w.kind === "nav" && (old.lat !== w.lat || old.lon !== w.lon)) {
-      ids.push(w.id);
-      lines.push(`Moved ${name}`);
-    } else if (old.name !== w.name) {
-      ids.push(w.id);
-      lines.push(`Renamed ${itemName(old)} to ${name}`);
-    } else if (old.kind === "nav" && w.kind === "nav" && old.type !== w.type) {
-      ids.push(w.id);
-      lines.push(`${name} is now a ${TYPE_LABELS[w.type].toLowerCase()}`);
-    } else if (old.kind === "nav" && w.kind === "nav" && (old.alt !== w.alt || old.altRef !== w.altRef)) {
-      ids.push(w.id);
-      lines.push(`Changed the altitude of ${name}`);
-    } else if (JSON.stringify(old) !== JSON.stringify(w)) {
-      ids.push(w.id);
-      lines.push(`Changed ${name}`);
-    }
+    if (!old) note("Added", w);
+    else if (old.kind === "nav" && w.kind === "nav" && (old.lat !== w.lat || old.lon !== w.lon)) note("Moved", w);
+    else if (old.name !== w.name) note("Renamed", w, `Renamed ${itemName(old)} to ${name}`);
+    else if (old.kind === "nav" && w.kind === "nav" && old.type !== w.type)
+      note("Changed the type of", w, `${name} is now a ${TYPE_LABELS[w.type].toLowerCase()}`);
+    else if (old.kind === "nav" && w.kind === "nav" && (old.alt !== w.alt || old.altRef !== w.altRef))
+      note("Changed the altitude of", w);
+    else if (JSON.stringify(old) !== JSON.stringify(w)) note("Changed", w);
+    else continue;
+    ids.push(w.id);
   }
-  for (const w of prev.waypoints) if (!after.has(w.id)) lines.push(`Removed ${itemName(w)}`);
+  for (const w of prev.waypoints) if (!after.has(w.id)) note("Removed", w);
+  const lines = VERBS.map((v) => groupPhrase(items.filter((c) => c.verb === v))).filter(Boolean);
   const order = (p: Plan) => p.waypoints.filter((w) => before.has(w.id) && after.has(w.id)).map((w) => w.id);
   if (order(prev).join() !== order(next).join()) lines.push("Changed the route order");
   const title = prev.title !== next.title;
@@ -702,8 +721,10 @@ export function describeChange(prev: Plan | undefined, next: Plan): Change {
   if (notes) lines.push("Edited the notes");
   if (JSON.stringify(prev.fence) !== JSON.stringify(next.fence)) lines.push("Changed the geofence");
   if (JSON.stringify(prev.rally) !== JSON.stringify(next.rally)) lines.push("Changed the rally points");
+  if (prev.cruiseSpeed !== next.cruiseSpeed) lines.push(`Set the cruise speed to ${next.cruiseSpeed} m/s`);
   if (prev.origin.lat !== next.origin.lat || prev.origin.lon !== next.origin.lon) lines.push("Moved the plan's origin");
   let summary = lines.slice(0, 2).join("; ");
-  if (lines.length > 2) summary += ` and ${lines.length - 2} more`;
+  const rest = lines.length - 2;
+  if (rest > 0) summary += ` and ${rest} more change${rest === 1 ? "" : "s"}`;
   return { ids, title, notes, summary: summary || "No visible change" };
 }
