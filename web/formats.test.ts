@@ -187,6 +187,20 @@ describe("QGC WPL 110", () => {
     expect(refused(parseWpl("hello\n"))).toMatch(/^Line 1: a waypoint file starts with "QGC WPL 110"/);
   });
 
+  it("range-checks only a waypoint's place: another command's parameters 5/6 survive both formats as they came", () => {
+    // DO_SET_SERVO (183) in a frame with latitude/longitude: its parameters 5/6 are not a place.
+    const row = "8\t0\t3\t183\t0.00000000\t0.00000000\t0.00000000\t0.00000000\t120.00000000\t200.00000000\t0.000000\t1";
+    const r = parseWpl(`${WPL}${row}\r\n`);
+    if (!r.ok) throw new Error(r.error);
+    expect(r.plan.waypoints.at(-1)).toMatchObject({ kind: "cmd", command: 183, params: [0, 0, 0, 0, 120, 200, 0] });
+    expect(toWpl(r.plan).text.split("\r\n").at(-2)).toBe(row);
+    const data = JSON.parse(PX4);
+    data.mission.items[6].params.splice(4, 2, 120, 200);
+    data.mission.items[6].command = 183;
+    const q = parseQgcPlan(JSON.stringify(data));
+    expect(q.ok && q.plan.waypoints[6]).toMatchObject({ kind: "cmd", command: 183 });
+  });
+
   it("keeps a land-in-place (latitude and longitude 0) as a command, not a waypoint at 0°, 0°", () => {
     const r = parseWpl(`${WPL}8\t0\t3\t21\t0\t0\t0\t0\t0\t0\t0\t1\r\n`);
     if (!r.ok) throw new Error(r.error);

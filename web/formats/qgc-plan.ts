@@ -23,18 +23,16 @@ import {
   DEFAULT_CRUISE_SPEED,
   DEFAULT_HOVER_SPEED,
   DEFAULT_ORIGIN,
-  defaultName,
   emptyPlan,
   type Fence,
   type Item,
   LIMITS,
-  NAV_COMMANDS,
   type NavItem,
   type Plan,
   PlanSchema,
   type RallyPoint,
-  type WaypointType,
 } from "../plan.ts";
+import { canonicalFrame, mavItem, type OutOfRange, type Params7 } from "./mav.ts";
 import { qtJson } from "./qt-json.ts";
 
 export type ImportResult = { ok: true; plan: Plan; notice?: string } | { ok: false; error: string };
@@ -42,28 +40,10 @@ export type ImportResult = { ok: true; plan: Plan; notice?: string } | { ok: fal
 /** Thrown inside a reader with the words the user sees. */
 export class FileError extends Error {}
 
-// MAV_FRAME numbers that carry latitude/longitude, and what their altitude is measured from.
-const FRAME_ALT: Record<number, AltRef> = { 0: "msl", 3: "home", 10: "terrain", 5: "msl", 6: "home", 11: "terrain" };
-const CANONICAL_FRAME: Record<AltRef, number> = { msl: 0, home: 3, terrain: 10 };
 /** QGroundControl's AltMode enum (QGroundControlQmlGlobal::AltMode). */
 const ALT_MODE: Record<AltRef, number> = { home: 1, msl: 2, terrain: 4 };
 const ALT_MODE_CALC_ABOVE_TERRAIN = 3;
 const MISSION_FRAME = 2;
-
-export function frameAltRef(frame: number): AltRef | undefined {
-  return FRAME_ALT[frame];
-}
-
-export function canonicalFrame(ref: AltRef): number {
-  return CANONICAL_FRAME[ref];
-}
-
-/** The marker kind a command suggests: takeoffs start, landings land. */
-export function typeForCommand(command: number): WaypointType {
-  if (command === 22 || command === 84) return "start";
-  if (command === 21 || command === 85) return "landing";
-  return "waypoint";
-}
 
 // ---- small readers with plain-words errors ---------------------------------------------
 
@@ -150,61 +130,24 @@ const SIMPLE_KEYS = ["type", "command", "frame", "params", "autoContinue", "doJu
 function readSimple(o: Obj, where: string, itemId: string, sofar: Plan): NavItem | CommandItem {
   const command = int(need(o, "command", where, "a MAV command number"), where, "command");
   const frame = int(need(o, "frame", where, "a MAV frame number"), where, "frame");
-  const ps = params(need(o, "params", where, "7 parameters"), where);
+  const ps = params(need(o, "params", where, "7 parameters"), where) as Params7;
   const auto = need(o, "autoContinue", where, "true or false");
   if (typeof auto !== "boolean") throw new FileError(`${where}: "autoContinue" should be true or false.`);
   const jump = o.doJumpId === undefined ? undefined : int(o.doJumpId, where, "doJumpId");
-  const [p1, p2, p3, p4, p5, p6, p7] = ps as [
-    number | null,
-    number | null,
-    number | null,
-    number | null,
-    number | null,
-    number | null,
-    number | null,
-  ];
-  const ref = frameAltRef(frame);
-  // 0,0 is MAVLink's "where the vehicle is" (e.g. land in place), not a place on the map.
-  const placed = typeof p5 === "number" && typeof p6 === "number" && !(p5 === 0 && p6 === 0);
-  if (NAV_COMMANDS.has(command) && ref && placed) {
-    if (p5 < -90 || p5 > 90) throw new FileError(`${where}: latitude ${p5} (parameter 5) is outside -90..90.`);
-    if (p6 < -180 || p6 > 180) throw new FileError(`${where}: longitude ${p6} (parameter 6) is outside -180..180.`);
-    const calc = o.AltitudeMode === ALT_MODE_CALC_ABOVE_TERRAIN && typeof o.Altitude === "number";
-    const type = typeForCommand(command);
-    const nav: NavItem = {
-      kind: "nav",
-      id: itemId,
-      name: defaultName(sofar, type),
-      type,
-      lat: p5,
-      lon: p6,
-      // "Calculated above terrain": the vehicle gets an AMSL altitude, the planner meant height above ground.
-      alt: calc ? (o.Altitude as number) : (p7 ?? 0),
-      altRef: calc ? "terrain" : ref,
-      command,
-      params: [p1, p2, p3, p4],
-      autoContinue: auto,
-    };
-    if (calc) nav.terrainAmsl = p7;
-    if (frame !== CANONICAL_FRAME[nav.altRef]) nav.frame = frame;
-    if (jump !== undefined) nav.doJumpId = jump;
-    const extra = rest(o, [...SIMPLE_KEYS, "Altitude"]);
-    if (extra) nav.extra = extra;
-    return nav;
-  }
-  const cmd: CommandItem = {
-    kind: "cmd",
-    id: itemId,
-    name: "",
-    command,
-    frame,
-    params: [p1, p2, p3, p4, p5, p6, p7],
-    autoContinue: auto,
+  const outOfRange: OutOfRange = (axis, value, param) => {
+    throw new FileError(
+      `${where}: ${axis} ${value} (parameter ${param}) is outside ${axis === "latitude" ? "-90..90" : "-180..180"}.`,
+    );
   };
-  if (jump !== undefined) cmd.doJumpId = jump;
-  const extra = rest(o, SIMPLE_KEYS);
-  if (extra) cmd.extra = extra;
-  return cmd;
+  // "Calculated above terrain": the vehicle gets an AMSL altitude, the planner meant height above ground.
+  const calc = o.AltitudeMode === ALT_MODE_CALC_ABOVE_TERRAIN && typeof o.Altitude === "number";
+  const alt = calc ? { alt: o.Altitude as number, altRef: "terrain" as const } : undefined;
+  const item = mavItem({ id: itemId, command, frame, params: ps, autoContinue: auto, sofar, alt }, outOfRange);
+  if (item.kind === "nav" && calc) item.terrainAmsl = ps[6];
+  if (jump !== undefined) item.doJumpId = jump;
+  const extra = rest(o, item.kind === "nav" ? [...SIMPLE_KEYS, "Altitude"] : SIMPLE_KEYS);
+  if (extra) item.extra = extra;
+  return item;
 }
 
 function readFence(v: unknown): Fence {
@@ -410,7 +353,7 @@ function writeItems(plan: Plan): Obj[] {
       });
       continue;
     }
-    const frame = w.frame ?? CANONICAL_FRAME[w.altRef];
+    const frame = w.frame ?? canonicalFrame(w.altRef);
     const calc = w.terrainAmsl !== undefined;
     const sent = calc ? w.terrainAmsl : w.alt;
     const extra: Obj = { ...w.extra };

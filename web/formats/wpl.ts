@@ -10,8 +10,9 @@
  * the export leaves them out and says so. A parameter with no value (null,
  * NaN in MAVLink) is written "NaN" and read back as no value.
  */
-import { DEFAULT_ORIGIN, defaultName, emptyPlan, type Item, LIMITS, NAV_COMMANDS, type Plan } from "../plan.ts";
-import { canonicalFrame, frameAltRef, type ImportResult, typeForCommand } from "./qgc-plan.ts";
+import { DEFAULT_ORIGIN, emptyPlan, type Item, LIMITS, type Plan } from "../plan.ts";
+import { canonicalFrame, checkOnGlobe, mavItem, type OutOfRange, type Params7, placeOf } from "./mav.ts";
+import type { ImportResult } from "./qgc-plan.ts";
 
 const HEADER = /^QGC WPL (\d+)\s*$/;
 const COLUMNS = [
@@ -87,58 +88,27 @@ function readWpl(text: string, title: string): Plan {
     if (command < 0 || command > 65_535)
       throw new LineError(`Line ${line}: command ${command} is not a MAV command number.`);
     void current;
-    const [p1, p2, p3, p4, x, y, z] = ps as [
-      number | null,
-      number | null,
-      number | null,
-      number | null,
-      number | null,
-      number | null,
-      number | null,
-    ];
-    const ref = frameAltRef(frame);
-    // 0,0 is MAVLink's "where the vehicle is" (e.g. land in place), not a place on the map.
-    const placed = ref !== undefined && typeof x === "number" && typeof y === "number" && !(x === 0 && y === 0);
-    if (placed && (x < -90 || x > 90)) throw new LineError(`Line ${line}: latitude ${x} is outside -90..90.`);
-    if (placed && (y < -180 || y > 180)) throw new LineError(`Line ${line}: longitude ${y} is outside -180..180.`);
+    const params = ps as Params7;
+    const outOfRange: OutOfRange = (axis, value) => {
+      throw new LineError(
+        `Line ${line}: ${axis} ${value} is outside ${axis === "latitude" ? "-90..90" : "-180..180"}.`,
+      );
+    };
     if (index === 0 && items.length === 0 && home === undefined) {
       // Row 0 is where the vehicle is armed: the home position, not a mission item.
-      if (!placed)
-        throw new LineError(`Line ${line}: row 0 should be the home position with a latitude and longitude.`);
-      home = { lat: x as number, lon: y as number, alt: z ?? 0 };
+      const at = placeOf(frame, params);
+      if (!at) throw new LineError(`Line ${line}: row 0 should be the home position with a latitude and longitude.`);
+      checkOnGlobe(at, outOfRange);
+      home = { lat: at.lat, lon: at.lon, alt: params[6] ?? 0 };
       continue;
     }
     if (items.length >= LIMITS.waypoints) {
       throw new LineError(`Line ${line}: this page holds at most ${LIMITS.waypoints} items.`);
     }
-    const itemId = `item-${items.length + 1}`;
-    if (placed && NAV_COMMANDS.has(command)) {
-      const type = typeForCommand(command);
-      items.push({
-        kind: "nav",
-        id: itemId,
-        name: defaultName({ ...plan, waypoints: items }, type),
-        type,
-        lat: x as number,
-        lon: y as number,
-        alt: z ?? 0,
-        altRef: ref,
-        command,
-        params: [p1, p2, p3, p4],
-        ...(frame !== canonicalFrame(ref) ? { frame } : {}),
-        autoContinue: auto === 1,
-      });
-    } else {
-      items.push({
-        kind: "cmd",
-        id: itemId,
-        name: "",
-        command,
-        frame,
-        params: [p1, p2, p3, p4, x, y, z],
-        autoContinue: auto === 1,
-      });
-    }
+    const sofar = { ...plan, waypoints: items };
+    items.push(
+      mavItem({ id: `item-${items.length + 1}`, command, frame, params, autoContinue: auto === 1, sofar }, outOfRange),
+    );
   }
   const firstNav = items.find((w) => w.kind === "nav");
   const origin = home ?? (firstNav?.kind === "nav" ? firstNav : undefined);
