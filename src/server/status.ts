@@ -18,11 +18,10 @@ import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import * as z from "zod/mini";
 import { redisCommand } from "./resp.ts";
-import type { Topology, TopologyKind } from "./topology.ts";
+import { doorUrl, shardDoors, TOPOLOGY_KINDS, type Topology } from "./topology.ts";
 
 // ---------------------------------------------------------------- description
 
-const KINDS = ["single", "replicated", "sharded"] as const satisfies readonly TopologyKind[];
 /**
  * A Webdis door (probed with PING through it), or a public port of the edge in
  * front of the doors (probed with a GET the edge itself refuses as JSON: it
@@ -38,7 +37,7 @@ const httpUrl = z.url({ protocol: /^https?$/ });
 const authSchema = z.object({ user: z.string().check(z.minLength(1)), passFile: z.string().check(z.minLength(1)) });
 
 export const topologyDescriptionSchema = z.object({
-  kind: z.enum(KINDS),
+  kind: z.enum(TOPOLOGY_KINDS),
   /** What a client needs (relay-config.json's `shards`). */
   shards: z.array(z.object({ id, url: httpUrl, subscribeUrls: z.array(httpUrl) })),
   /** Every Redis node; `role` is the role it was started with (Sentinel may change it). */
@@ -77,22 +76,12 @@ export function describeTopology(
     edges?: { id: string; shard: string; url: string }[];
   } = {},
 ): TopologyDescription {
-  const url = (d: Topology["doors"][number]) => `http://${d.place.host}:${d.port}`;
-  const door = (doorId: string) => {
-    const d = t.doors.find((x) => x.id === doorId);
-    if (!d) throw new DescriptionError(`no door ${doorId} in the topology`);
-    return d;
-  };
   return {
     kind: t.kind,
-    shards: t.shards.map((s) => ({
-      id: s.id,
-      url: url(door(s.commandDoor)),
-      subscribeUrls: s.subscribeDoors.map((d) => url(door(d))),
-    })),
+    shards: shardDoors(t),
     nodes: t.redis.map((n) => ({ id: n.id, shard: n.shard, role: n.role, host: n.place.host, port: n.port })),
     doors: [
-      ...t.doors.map((d) => ({ id: d.id, shard: d.shard, kind: d.kind, url: url(d), redis: d.redis })),
+      ...t.doors.map((d) => ({ id: d.id, shard: d.shard, kind: d.kind, url: doorUrl(d), redis: d.redis })),
       ...(extra.edges ?? []).map((e) => ({ ...e, kind: "edge" as const })),
     ],
     ...(extra.sentinels ? { sentinels: extra.sentinels } : {}),

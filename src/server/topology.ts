@@ -40,8 +40,8 @@ import {
 import { redisCommand } from "./resp.ts";
 import { type Sentinels, startSentinels } from "./sentinel.ts";
 
-export type TopologyKind = "single" | "replicated" | "sharded";
-export const TOPOLOGY_KINDS: readonly TopologyKind[] = ["single", "replicated", "sharded"];
+export const TOPOLOGY_KINDS = ["single", "replicated", "sharded"] as const;
+export type TopologyKind = (typeof TOPOLOGY_KINDS)[number];
 
 /** Where a process runs: its address, and (fault tests) a command it is started through. */
 export interface Place {
@@ -142,7 +142,8 @@ export const MAX_SHARDS = 8;
 /** What the plan asks for, checked: a typed error for nonsense, defaults filled in. */
 export function planShape(p: TopologyPlan): { kind: TopologyKind; replicas: number; shards: number } {
   const kind = p.kind ?? "single";
-  if (!TOPOLOGY_KINDS.includes(kind)) throw new TopologyError(`unknown topology "${String(kind)}"`);
+  if (!(TOPOLOGY_KINDS as readonly string[]).includes(kind))
+    throw new TopologyError(`unknown topology "${String(kind)}"`);
   const replicas = p.replicas ?? (kind === "replicated" ? 2 : 1);
   const shards = p.shards ?? (kind === "sharded" ? 2 : 1);
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS)
