@@ -11,7 +11,15 @@ import type { WebSocketFactory } from "./core/subscribe.ts";
 export { TabElection, type TabElectionEvents, type TabElectionOptions } from "./core/election.ts";
 export * from "./core/errors.ts";
 export type { Follower, FollowerEvents, FollowerStatus, FollowerUpdate, ReasonCode } from "./core/follower.ts";
-export type { Leader, LeaderEvents, LeaderReason, LeaderStatus, PublishResult } from "./core/leader.ts";
+export type {
+  Leader,
+  LeaderEvents,
+  LeaderReason,
+  LeaderStatus,
+  PublishResult,
+  SavedLeader,
+} from "./core/leader.ts";
+export { savedLeaderSchema } from "./core/leader.ts";
 export type { Relay, RelayOptions } from "./core/relay.ts";
 export { relayOptionsSchema } from "./core/relay.ts";
 export type { TransportName, WebSocketFactory, WebSocketLike } from "./core/subscribe.ts";

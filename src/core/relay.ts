@@ -9,7 +9,7 @@ import { fold, openChange, openChanges, openReply } from "./content.ts";
 import { RelayError } from "./errors.ts";
 import { Follower } from "./follower.ts";
 import { type Commander, defaultBackoff, httpCommander } from "./http.ts";
-import { Leader, type LeaderSession } from "./leader.ts";
+import { Leader, type LeaderSession, restoreSaved, type SavedLeader } from "./leader.ts";
 import { OPS, type OpName } from "./ops.ts";
 import { derivePasswordKeys } from "./seal.ts";
 import { deriveVerifier, PBKDF2_ITERATIONS, randomHex } from "./secrets.ts";
@@ -119,6 +119,13 @@ export interface Relay {
    * LEADER_REPLACED). The password opens the sealed plan; the code proves leadership.
    */
   reconnect(name: string, creds: { password: string; code: string; pass?: string }): Promise<Leader>;
+  /**
+   * Rebuilds a leader from `leader.save()` (a reload of the same tab): no code, no network
+   * round trip. The server checks its next publish or heartbeat as usual (a session taken
+   * over meanwhile is fenced: LEADER_REPLACED; `leader.ping()` asks at once). INVALID for a
+   * record that is not one.
+   */
+  resume(saved: SavedLeader): Leader;
   /** Joins a stream as a follower: the current state at once, then every change. */
   connect(name: string, creds: { password: string; pass?: string }): Promise<Follower>;
   /** One page of live streams in name order. */
@@ -211,6 +218,7 @@ export function createRelay(options: RelayOptions, runtime: RuntimeParts = {}): 
       async stop() {
         parseReply(stopReply, await fcall("relay_stop", session.name, [codeVerifier, session.pass]));
       },
+      verifiers: { code: codeVerifier, password: pwVerifier },
     });
   }
 
@@ -268,6 +276,15 @@ export function createRelay(options: RelayOptions, runtime: RuntimeParts = {}): 
         code,
         pw.verifier,
       );
+    },
+
+    resume(saved) {
+      const { session, verifiers } = restoreSaved(saved);
+      // The name as every other entry takes it (NFC, in bytes): a record edited by hand is refused here.
+      if (streamName(session.name) !== session.name)
+        throw new RelayError("INVALID", "saved leader: name is not in NFC");
+      // The channel seed is not kept: a heal makes a new one, as for a leader that took over.
+      return leaderFor(session, verifiers.code, verifiers.password);
     },
 
     async connect(rawName, creds) {

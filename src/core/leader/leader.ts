@@ -14,6 +14,7 @@ import { type HealNeed, healFailure, healNeed, healTarget, MAX_REPROPOSE, stream
 import { beatFailure, scheduleHeartbeat } from "./heartbeat.ts";
 import { isSending, type LeaderEvent, transition } from "./machine.ts";
 import { type Job, PublishQueue, plainOf } from "./queue.ts";
+import { type SavedLeader, savedOf } from "./save.ts";
 import type {
   HealReply,
   LeaderDeps,
@@ -99,6 +100,29 @@ export class Leader extends Emitter<LeaderEvents> {
       this.#queue.offer(json, state, { resolve, reject });
       void this.#flush();
     });
+  }
+
+  /**
+   * This live session as a structured-clonable record, for `relay.resume(saved)` after a
+   * reload (save.ts): the acknowledged state, not what waits to be sent (the caller keeps
+   * its newest state itself). CLOSED once this leader was replaced or stopped.
+   */
+  save(): SavedLeader {
+    if (this.#status === "replaced" || this.#status === "stopped")
+      throw new RelayError(this.#status === "replaced" ? "LEADER_REPLACED" : "CLOSED", `leader is ${this.#status}`);
+    const v = this.#deps.verifiers;
+    if (!v) throw new RelayError("INVALID", "this leader cannot be saved");
+    return savedOf(this.#session, v);
+  }
+
+  /**
+   * A heartbeat now, whatever `heartbeatMs`: a resumed leader learns at once whether it
+   * still holds the stream (a fenced one turns `replaced`, a stopped stream `stopped`).
+   * Resolves with the status after the beat (a heal it started may still be on its way).
+   */
+  async ping(): Promise<LeaderStatus> {
+    await this.#beat();
+    return this.#status;
   }
 
   /** Resolves when nothing is waiting to be sent. */

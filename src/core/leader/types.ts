@@ -102,6 +102,8 @@ export interface LeaderDeps {
    */
   heal?(session: LeaderSession, opId: string, body: SealedHeal): Promise<HealReply>;
   stop(): Promise<void>;
+  /** The verifiers behind this session, for `save()` (save.ts); without them the leader cannot be saved. */
+  verifiers?: { code: string; password: string };
   heartbeatMs: number;
   backoff: (attempt: number) => number;
 }
