@@ -364,12 +364,18 @@ export async function startWebdis(
   return manage(child);
 }
 
+/** One TCP socket of a process, from /proc: addresses as "127.0.0.1:7379", the kernel's state ("0A" LISTEN, "01" ESTABLISHED). */
+interface ProcSocket {
+  local: string;
+  remote: string;
+  state: string;
+}
+
 /**
- * The TCP addresses process `pid` listens on ("127.0.0.1:7379"), from /proc
- * (its socket inodes matched against its network namespace's tables);
- * undefined where there is no /proc to read.
+ * The TCP sockets process `pid` holds (its socket inodes matched against its
+ * network namespace's tables); undefined where there is no /proc to read.
  */
-export function listeningOn(pid: number): string[] | undefined {
+function procSockets(pid: number): ProcSocket[] | undefined {
   let inodes: Set<string>;
   try {
     inodes = new Set(
@@ -386,7 +392,7 @@ export function listeningOn(pid: number): string[] | undefined {
   } catch {
     return undefined;
   }
-  const out: string[] = [];
+  const out: ProcSocket[] = [];
   for (const table of ["tcp", "tcp6"]) {
     let text: string;
     try {
@@ -395,13 +401,26 @@ export function listeningOn(pid: number): string[] | undefined {
       continue;
     }
     for (const line of text.split("\n").slice(1)) {
+      // sl local_address rem_address st ... inode (field 9).
       const f = line.trim().split(/\s+/);
-      // local_address rem_address st ... inode (field 9); st 0A is LISTEN.
-      if (f[3] !== "0A" || !inodes.has(f[9] ?? "")) continue;
-      out.push(procAddress(f[1] ?? ""));
+      if (!inodes.has(f[9] ?? "")) continue;
+      out.push({ local: procAddress(f[1] ?? ""), remote: procAddress(f[2] ?? ""), state: f[3] ?? "" });
     }
   }
-  return out.sort();
+  return out;
+}
+
+/** The TCP addresses process `pid` listens on ("127.0.0.1:7379"); undefined where there is no /proc. */
+export function listeningOn(pid: number): string[] | undefined {
+  return procSockets(pid)
+    ?.filter((x) => x.state === "0A")
+    .map((x) => x.local)
+    .sort();
+}
+
+/** How many established TCP connections process `pid` holds to `port` (any address); 0 without /proc. */
+export function connectionsTo(pid: number, port: number): number {
+  return procSockets(pid)?.filter((x) => x.state === "01" && x.remote.endsWith(`:${port}`)).length ?? 0;
 }
 
 /** "0100007F:1CD3" -> "127.0.0.1:7379" (IPv4 in host byte order; IPv6 kept hex). */

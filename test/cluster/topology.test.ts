@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareNames } from "../../src/core/shards.ts";
 import { createRelay, type Follower, type Leader } from "../../src/node.ts";
 import { type Edge, startEdge } from "../../src/server/edge.ts";
-import { repoRoot } from "../../src/server/native.ts";
+import { connectionsTo, repoRoot } from "../../src/server/native.ts";
 import { redisCommand } from "../../src/server/resp.ts";
 import { planTopology, type RunningTopology, startTopology } from "../../src/server/topology.ts";
 import { fastBackoff } from "../faults/support.ts";
@@ -110,7 +110,7 @@ describe("replicated: one primary, three replicas, a subscription door each", ()
         subs.map((d) => {
           const pid = run.door(d.id)?.pid;
           const port = run.topology.redis.find((n) => n.id === d.redis)?.port ?? 0;
-          return pid === undefined ? 0 : established(pid, port);
+          return pid === undefined ? 0 : connectionsTo(pid, port);
         }),
       );
     const before = await connections();
@@ -153,31 +153,6 @@ describe("replicated: one primary, three replicas, a subscription door each", ()
     await run.startRedis(victimNode);
   }, 60_000);
 });
-
-/**
- * Established TCP connections process `pid` holds to `port` on 127.0.0.1
- * (from /proc: its socket inodes matched against the namespace's table).
- */
-function established(pid: number, port: number): number {
-  const inodes = new Set(
-    readdirSync(`/proc/${pid}/fd`)
-      .map((fd) => {
-        try {
-          return readlinkSync(`/proc/${pid}/fd/${fd}`).match(/^socket:\[(\d+)\]$/)?.[1];
-        } catch {
-          return undefined;
-        }
-      })
-      .filter((x): x is string => x !== undefined),
-  );
-  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
-  let n = 0;
-  for (const line of readFileSync(`/proc/${pid}/net/tcp`, "utf8").split("\n").slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f[3] === "01" && f[2]?.endsWith(`:${hexPort}`) && inodes.has(f[9] ?? "")) n++;
-  }
-  return n;
-}
 
 describe("sharded: three independent groups", () => {
   let run: RunningTopology;
