@@ -39,3 +39,32 @@ describe("History", () => {
     expect([h.undo(), h.undo(), h.undo(), h.undo()]).toEqual([9, 8, 7, undefined]);
   });
 });
+
+describe("History snapshot (kept with a saved session)", () => {
+  it("restores undo and redo after a reload, bounded to the newest steps", () => {
+    const h = new History(0);
+    for (let i = 1; i <= 150; i++) h.push(i);
+    h.undo();
+    const snap = structuredClone(h.snapshot());
+    expect(snap.current).toBe(149);
+    expect(snap.past).toHaveLength(100);
+    expect(snap.past.at(-1)).toBe(148);
+    expect(snap.future).toEqual([150]);
+    const back = History.from(snap);
+    expect(back.value).toBe(149);
+    expect(back.redo()).toBe(150);
+    expect(back.undo()).toBe(149);
+    expect(back.undo()).toBe(148);
+    for (let i = 0; i < 99; i++) back.undo();
+    expect(back.value).toBe(49);
+    expect(back.canUndo).toBe(false);
+  });
+
+  it("a restored history groups nothing with the step before the reload", () => {
+    const h = History.from({ past: [0], current: 1, future: [] });
+    h.push(2, "typing:title");
+    h.push(3, "typing:title");
+    expect(h.undo()).toBe(1);
+    expect(h.undo()).toBe(0);
+  });
+});

@@ -3,7 +3,25 @@
  * drag, a burst of typing in the same field) share a `group` key, so one undo
  * takes back the whole gesture rather than each pixel or keystroke.
  */
+/** The steps of a History as plain data (kept with a saved leader session; web/store.ts). */
+export interface HistorySnapshot<T> {
+  past: T[];
+  current: T;
+  future: T[];
+}
+
+/** How many undo (and redo) steps go with a saved session: enough to undo a reload, bounded in size. */
+export const SAVED_STEPS = 100;
+
 export class History<T> {
+  /** A history with the steps of `s` (from `snapshot`): undo after a reload takes back what came before it. */
+  static from<T>(s: HistorySnapshot<T>, limit = 200, groupWindowMs = 1500): History<T> {
+    const h = new History<T>(s.current, limit, groupWindowMs);
+    h.past = s.past.slice(-limit);
+    h.future = s.future.slice(-limit);
+    return h;
+  }
+
   private past: T[] = [];
   private future: T[] = [];
   private lastGroup: string | undefined;
@@ -40,6 +58,11 @@ export class History<T> {
     this.future = [];
     this.lastGroup = group;
     this.lastAt = now;
+  }
+
+  /** The newest `steps` undo and redo steps and the current value (the values themselves, not copies). */
+  snapshot(steps = SAVED_STEPS): HistorySnapshot<T> {
+    return { past: this.past.slice(-steps), current: this.current, future: this.future.slice(-steps) };
   }
 
   /** Ends any open group, so the next push starts a new undo step. */

@@ -8,6 +8,7 @@ export type {
   ListPage,
   ReasonCode,
   Relay,
+  SavedLeader,
   StreamInfo,
 } from "../src/index.ts";
 export { createRelay, MAX_NAME_BYTES, RelayError, TabElection } from "../src/index.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { forgetFollower, memoryStorage, recallFollower, rememberFollower, type TabStorage } from "./session.ts";
+import { forgetFollower, memoryStorage, recallFollower, rememberFollower, type TabStorage, tabId } from "./session.ts";
 
 describe("a follower's password remembered for the tab", () => {
   it("is kept per stream and forgotten on request", () => {
@@ -35,5 +35,30 @@ describe("a follower's password remembered for the tab", () => {
     expect(recallFollower(refusing, "Alpha")).toBeUndefined();
     expect(() => forgetFollower(refusing, "Alpha")).not.toThrow();
     expect(recallFollower(undefined, "Alpha")).toBeUndefined();
+  });
+});
+
+describe("the tab's id (the key of its saved leader session)", () => {
+  it("is made once and kept for the tab; another tab's storage gets another", () => {
+    const s = memoryStorage();
+    const id = tabId(s);
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    expect(tabId(s)).toBe(id);
+    expect(tabId(memoryStorage())).not.toBe(id);
+  });
+
+  it("is none without storage, or where storage refuses it; junk is replaced", () => {
+    expect(tabId(undefined)).toBeUndefined();
+    const refusing: TabStorage = {
+      getItem: () => null,
+      setItem: () => {
+        throw new Error("QuotaExceededError");
+      },
+      removeItem: () => {},
+    };
+    expect(tabId(refusing)).toBeUndefined();
+    const s = memoryStorage();
+    s.setItem("mission-relay:tab", "not-an-id");
+    expect(tabId(s)).toMatch(/^[0-9a-f]{32}$/);
   });
 });

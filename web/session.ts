@@ -3,7 +3,8 @@
  * follower's password, only when the person ticked "remember in this tab".
  * sessionStorage belongs to this tab alone (a duplicated tab gets a copy) and
  * is gone when the tab closes; any script running on the page can read it,
- * which SECURITY.md says. Never the leader code: a leader's reload asks again.
+ * which SECURITY.md says. Never the leader code: a leader's reload resumes from
+ * the tab's IndexedDB record (web/store.ts), found by this tab's random id (`tabId`).
  *
  * The store is passed in (a Storage, or a Map-backed fake in unit tests).
  */
@@ -67,6 +68,26 @@ export function memoryStorage(): TabStorage & { readonly size: number } {
       return m.size;
     },
   };
+}
+
+const TAB_KEY = "mission-relay:tab";
+
+/**
+ * This tab's random id (made on first use, kept in sessionStorage): the key of its
+ * saved leader session in IndexedDB. Only this tab, or a duplicate of it (which gets
+ * a copy of sessionStorage), knows it; undefined where there is no tab storage.
+ */
+export function tabId(store: TabStorage | undefined): string | undefined {
+  if (!store) return undefined;
+  try {
+    const kept = store.getItem(TAB_KEY);
+    if (kept && /^[0-9a-f]{32}$/.test(kept)) return kept;
+    const id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+    store.setItem(TAB_KEY, id);
+    return store.getItem(TAB_KEY) === id ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The election key of a stream's writer (the gate asks whether a tab holds it). */
