@@ -67,10 +67,7 @@ const done = <T>(req: IDBRequest<T>) =>
   });
 
 /** Opens the page's database, or undefined where there is none (the caller keeps nothing). */
-export async function openStore(
-  idb: IDBFactory | undefined,
-  name = DB,
-): Promise<Store | undefined> {
+export async function openStore(idb: IDBFactory | undefined, name = DB): Promise<Store | undefined> {
   if (!idb) return undefined;
   let db: IDBDatabase;
   try {
