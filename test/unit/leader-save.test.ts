@@ -136,3 +136,25 @@ describe("relay.resume", () => {
     expect(anyKey).toBeInstanceOf(CryptoKey);
   });
 });
+
+describe("leader.retry", () => {
+  it("sends what waits now instead of after the backoff", async () => {
+    let calls = 0;
+    const leader = new Leader(
+      sessionAt(),
+      deps({
+        backoff: () => 60_000,
+        publish: async () => {
+          if (++calls === 1) throw new TypeError("offline");
+          return { seq: 8, changed: true };
+        },
+      }),
+    );
+    const sent = leader.publish({ title: "offline edit" });
+    await expect.poll(() => leader.status).toBe("offline");
+    leader.retry();
+    await expect(sent).resolves.toEqual({ seq: 8, changed: true });
+    expect(calls).toBe(2);
+    expect(leader.status).toBe("live");
+  });
+});

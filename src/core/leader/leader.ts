@@ -38,7 +38,7 @@ export class Leader extends Emitter<LeaderEvents> {
   #flushing = false;
   #attempt = 0;
   readonly #stopHeartbeat: () => void;
-  /** Ends a QUOTA wait early (the leader ended: nothing more will be sent). */
+  /** Ends a backoff or QUOTA wait early (the leader ended, or `retry()`). */
   #wake: (() => void) | undefined;
   readonly #deps: LeaderDeps;
   /** The stream lost what this leader had acknowledged (or is gone, not stopped): the next job heals it. */
@@ -123,6 +123,14 @@ export class Leader extends Emitter<LeaderEvents> {
   async ping(): Promise<LeaderStatus> {
     await this.#beat();
     return this.#status;
+  }
+
+  /**
+   * Sends what waits now instead of after the backoff: the caller knows the network is back
+   * (a page's 'online' event). Ends a QUOTA wait too: the server answers QUOTA again if it must.
+   */
+  retry(): void {
+    this.#wake?.();
   }
 
   /** Resolves when nothing is waiting to be sent. */
@@ -241,7 +249,7 @@ export class Leader extends Emitter<LeaderEvents> {
       q.unreachable(job, surelyNotSent(err));
       this.#dispatch({ type: "unreachable", message: err.message });
       this.emit("error", { error: err });
-      return new Promise((r) => setTimeout(r, this.#deps.backoff(++this.#attempt)));
+      return this.#pause(this.#deps.backoff(++this.#attempt));
     }
     if (outcome === "repropose" && this.#reproposed < MAX_REPROPOSE) {
       this.#reproposed++;
@@ -334,7 +342,7 @@ export class Leader extends Emitter<LeaderEvents> {
       q.unreachable(job, surelyNotSent(err));
       this.#dispatch({ type: "unreachable", message: err.message });
       this.emit("error", { error: err });
-      return new Promise((r) => setTimeout(r, this.#deps.backoff(++this.#attempt)));
+      return this.#pause(this.#deps.backoff(++this.#attempt));
     }
     q.failed(job);
     for (const w of job.waiters) w.reject(err);
