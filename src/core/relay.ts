@@ -177,6 +177,16 @@ export function createRelay(options: RelayOptions, runtime: RuntimeParts = {}): 
     return { id: s.id, http, subUrls, doors };
   });
   const ids = shards.map((s) => s.id);
+  /**
+   * Whether a subscription door's Redis answers: PING through it, no retry, a few
+   * seconds at most (a door whose replica is gone answers with an error, or not at all).
+   */
+  const probeDoor = async (url: string): Promise<boolean> => {
+    const door = httpCommander({ url, fetch: commandFetch, timeoutMs: Math.min(o.timeoutMs, 3_000), backoff });
+    const reply = await door.call("PING", [], { retries: 0 });
+    // Webdis answers a status reply as [true, "PONG"].
+    return reply === "PONG" || (Array.isArray(reply) && reply[1] === "PONG");
+  };
   /** The shard of a stream: every operation on it goes there (the name is in NFC already). */
   const shardFor = (name: string) => shards[shardIndex(name, ids)] ?? (shards[0] as (typeof shards)[number]);
   const first = shards[0] as (typeof shards)[number];
@@ -301,6 +311,9 @@ export function createRelay(options: RelayOptions, runtime: RuntimeParts = {}): 
         subscribers: doors[0] ?? [],
         doors,
         staleAfterMs: o.staleAfterMs,
+        // Silence past the leader's heartbeat and a half: ask the door (shell.ts #probeDoor).
+        suspectAfterMs: o.heartbeatMs > 0 ? Math.max(1_000, Math.round(o.heartbeatMs * 1.5)) : undefined,
+        probeDoor,
         reorderMs: o.reorderMs,
         backoff,
         async sync(epoch, lastSeq) {

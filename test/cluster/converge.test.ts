@@ -7,9 +7,12 @@
  *   URL (heal: src/core/leader/heal.ts), and every follower, on either
  *   replica's door, ends on the leader's last state, its seq strictly rising
  *   between resets, no state applied twice (test/faults/checker.ts);
- * - kill -9 of a replica: its followers move to the other door (they hear
- *   nothing: Webdis keeps a dead replica's WebSockets open, deaf, so the
- *   silence watchdog, staleAfterMs, finds it) and converge.
+ * - kill -9 of a replica: its followers move to the other door and converge.
+ *   They hear nothing (Webdis keeps a dead replica's WebSockets open, deaf):
+ *   after the leader's heartbeat and a half of silence each asks its door
+ *   (a PING through it: src/core/follower/shell.ts #probeDoor), which does not
+ *   answer, and moves on. The silence watchdog (staleAfterMs) is set past the
+ *   test's bound, so it cannot be what moves them.
  *
  * Timings are printed; the bounds asserted are twice the issue's goals.
  */
@@ -48,7 +51,7 @@ d("followers through a failover", () => {
     cluster = await startCluster();
     name = uniqueName("converge");
     // Heartbeats every 300 ms: how an idle leader finds its stream behind, and what
-    // keeps followers' silence watchdog (2 s here) quiet while all is well.
+    // keeps followers from asking their door while all is well.
     leader = await createRelay({ url: cluster.commandUrl, heartbeatMs: 300, timeoutMs: 2_000, backoff }).start(
       name,
       creds,
@@ -59,8 +62,9 @@ d("followers through a failover", () => {
     relay = createRelay({
       url: cluster.commandUrl,
       subscribeUrls: cluster.doorUrls,
-      heartbeatMs: 0,
-      staleAfterMs: 2_000,
+      // The leader's interval: silence past 1 s (at least) makes a follower ask its door.
+      heartbeatMs: 300,
+      staleAfterMs: 30_000,
       timeoutMs: 2_000,
       backoff,
     });

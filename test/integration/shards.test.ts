@@ -16,7 +16,7 @@ import { baseKey } from "../../src/core/wire.ts";
 import { createRelay, type Follower, type Relay } from "../../src/node.ts";
 import { fastBackoff } from "../faults/support.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
-import { record, uniqueName, waitForSeq, waitForStatus } from "../support/util.ts";
+import { record, sleep, uniqueName, waitForSeq, waitForStatus } from "../support/util.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 const creds = { password: "shard-pw", code: "shard-code" };
@@ -192,5 +192,36 @@ describe("several subscription doors", () => {
     const seqs = seen.map((u) => u.seq);
     expect(seqs).toEqual([...new Set(seqs)].sort((x, y) => x - y));
     expect((await waitForSeq(staying as Follower, leader.seq, 10_000)).state).toEqual({ n: 8 });
+  });
+
+  it("a quiet leader is not a dead door: followers past the heartbeat ask their door, it answers, they stay", async () => {
+    const door = await forwarder(a.subscribeUrl);
+    open.push({ close: () => door.close() });
+    // The leader never beats; followers expect a beat every 600 ms, so they ask at 1 s of silence.
+    const leader = await createRelay({ url: a.webdisUrl, heartbeatMs: 0, backoff: fastBackoff }).start(
+      uniqueName("quiet"),
+      creds,
+    );
+    open.push(leader);
+    await leader.publish({ n: 1 });
+    const relay = createRelay({
+      url: a.webdisUrl,
+      subscribeUrls: [door.url, a.subscribeUrl],
+      heartbeatMs: 600,
+      backoff: fastBackoff,
+    });
+    const followers: Follower[] = [];
+    for (let i = 0; i < 3; i++) followers.push(await relay.connect(leader.name, { password: creds.password }));
+    open.push(...followers);
+    for (const f of followers) await waitForStatus(f, "live", 10_000);
+    const doors = followers.map((f) => f.door);
+    const statuses: string[] = [];
+    for (const f of followers) f.on("status", (e) => statuses.push(`${e.status}:${e.code}`));
+    await sleep(3_500);
+    expect(statuses, "no follower moved or re-synced").toEqual([]);
+    expect(followers.map((f) => f.door)).toEqual(doors);
+    // And they still hear the leader.
+    await leader.publish({ n: 2 });
+    for (const f of followers) expect((await waitForSeq(f, leader.seq, 10_000)).state).toEqual({ n: 2 });
   });
 });

@@ -185,7 +185,11 @@ export class FakeSubscriber implements Subscriber {
   readonly subs: FakeSub[] = [];
   /** Throw at once on subscribe (e.g. no WebSocket here). */
   throws = false;
-  constructor(readonly name: TransportName) {}
+  constructor(
+    readonly name: TransportName,
+    /** The door it stands for (Link.door reports it; a door probe is asked about it). */
+    readonly url?: string,
+  ) {}
   subscribe(channel: string, h: SubscriptionHandlers): FakeSub {
     if (this.throws) throw new Error(`${this.name} refused`);
     const sub = new FakeSub(this.name, channel, h);

@@ -453,7 +453,7 @@ describe("follower shell: several subscription doors", () => {
   /** Two doors, each a WebSocket then an HTTP stream. */
   const twoDoors = () => {
     const [aWs, aHttp, bWs, bHttp] = (["websocket", "http-stream", "websocket", "http-stream"] as const).map(
-      (t) => new FakeSubscriber(t),
+      (t, i) => new FakeSubscriber(t, i < 2 ? "http://door-a" : "http://door-b"),
     ) as [FakeSubscriber, FakeSubscriber, FakeSubscriber, FakeSubscriber];
     return {
       aWs,
@@ -516,6 +516,71 @@ describe("follower shell: several subscription doors", () => {
     d.bWs.last?.open();
     await settle();
     expect(trail(r).slice(-2)).toEqual(["catching-up:silence", "live:door-switched"]);
+  });
+});
+
+describe("follower shell: asking a silent door", () => {
+  const twoDoors = () => {
+    const [a, b] = ["http://door-a", "http://door-b"].map((u) => new FakeSubscriber("websocket", u)) as [
+      FakeSubscriber,
+      FakeSubscriber,
+    ];
+    return { a, b, doors: [[a], [b]] };
+  };
+  /** A probe the test answers: `alive` per door, and every URL it was asked about. */
+  const prober = (alive: Record<string, boolean>) => {
+    const asked: string[] = [];
+    return { asked, probeDoor: async (url: string) => (asked.push(url), alive[url] ?? false) };
+  };
+
+  it("silence past suspectAfterMs and a door that does not answer: the next door at once, long before staleAfterMs", async () => {
+    const d = twoDoors();
+    const p = prober({ "http://door-a": false, "http://door-b": true });
+    const r = await track(rig({ doors: d.doors, staleAfterMs: 45_000, suspectAfterMs: 1_500, probeDoor: p.probeDoor }));
+    d.a.last?.open();
+    await settle();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(p.asked).toEqual([]); // within the heartbeat's margin: nothing asked
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(p.asked).toEqual(["http://door-a"]);
+    expect(d.a.last?.closed).toBe(true);
+    expect(d.b.subs).toHaveLength(1);
+    d.b.last?.open();
+    await settle();
+    expect(trail(r).slice(-2)).toEqual(["catching-up:silence", "live:door-switched"]);
+  });
+
+  it("a door that answers: the leader is away, not the door; stay, and ask again ever less often", async () => {
+    const d = twoDoors();
+    const p = prober({ "http://door-a": true });
+    const r = await track(rig({ doors: d.doors, staleAfterMs: 45_000, suspectAfterMs: 1_500, probeDoor: p.probeDoor }));
+    d.a.last?.open();
+    await settle();
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(r.f.status).toBe("live");
+    expect(d.b.subs).toHaveLength(0);
+    // At about 1.5, 3, 6, 12, 24 s of silence: a handful, not one every tick (60 ticks).
+    expect(p.asked.length).toBeGreaterThanOrEqual(3);
+    expect(p.asked.length).toBeLessThanOrEqual(6);
+    // A message starts the count again; staleAfterMs still ends a silence the door denies.
+    d.a.last?.send(msg(r.stream.publish({ n: 1 }) as never));
+    await settle();
+    const before = p.asked.length;
+    await vi.advanceTimersByTimeAsync(2_500);
+    expect(p.asked.length).toBe(before + 1);
+    await vi.advanceTimersByTimeAsync(45_000);
+    expect(d.b.subs).toHaveLength(1);
+  });
+
+  it("one door, or no probe: staleAfterMs only", async () => {
+    const p = prober({});
+    const one = new FakeSubscriber("websocket", "http://only");
+    const r = await track(rig({ doors: [[one]], staleAfterMs: 10_000, suspectAfterMs: 1_500, probeDoor: p.probeDoor }));
+    one.last?.open();
+    await settle();
+    await vi.advanceTimersByTimeAsync(9_000);
+    expect(p.asked).toEqual([]);
+    expect(r.f.status).toBe("live");
   });
 });
 

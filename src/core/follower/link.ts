@@ -45,6 +45,11 @@ export class Link {
     return this.#sub ? this.#subscriber?.url : undefined;
   }
 
+  /** How many doors this link may use. */
+  get doorCount(): number {
+    return this.#doors.length;
+  }
+
   /** The next subscription goes to the next door (a silent one is presumed dead). */
   moveOn(): void {
     this.#picker.nextDoor();

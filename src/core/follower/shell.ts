@@ -38,6 +38,11 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
   readonly #window = new OrderingWindow();
   #attempt = 0;
   #lastHeard = Date.now();
+  /** A door probe is under way (at most one). */
+  #probing = false;
+  /** When the door may be probed again, and the wait after the next probe that finds it well (doubling). */
+  #probeAfter = 0;
+  #probeGap = 0;
   /** Read-only facts for a page's honest status (web/status.ts): local times, undefined until first. */
   #heardAt: number | undefined;
   #answeredAt: number | undefined;
@@ -111,7 +116,8 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
     this.#channel = reply.channel;
     this.#applyReply(reply, false);
     this.#subscribe();
-    const tick = Math.max(250, Math.min(5_000, this.#deps.staleAfterMs / 3));
+    const suspect = this.#suspectAfterMs();
+    const tick = Math.max(250, Math.min(5_000, this.#deps.staleAfterMs / 3, suspect === undefined ? 5_000 : suspect / 2));
     this.#watchdog = setInterval(() => this.#checkStale(), tick);
     (this.#watchdog as { unref?: () => void }).unref?.();
   }
@@ -167,15 +173,58 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
     this.#retryTimer = setTimeout(() => this.#dispatch("retry", "retry"), this.#deps.backoff(++this.#attempt));
   }
 
+  /** Door probing is on only with several doors to move between and a probe to ask. */
+  #suspectAfterMs(): number | undefined {
+    const { suspectAfterMs, probeDoor, staleAfterMs } = this.#deps;
+    if (!probeDoor || suspectAfterMs === undefined || this.#link.doorCount < 2) return undefined;
+    return suspectAfterMs < staleAfterMs ? suspectAfterMs : undefined;
+  }
+
   #checkStale() {
     const silent = Date.now() - this.#lastHeard;
-    if (this.#status !== "live" || silent <= this.#deps.staleAfterMs) return;
-    this.#lastHeard = Date.now();
-    this.#dispatch("silence", "silence", `no message for ${silent} ms; resubscribing`);
+    if (this.#status !== "live") return;
+    if (silent > this.#deps.staleAfterMs) {
+      this.#lastHeard = Date.now();
+      this.#dispatch("silence", "silence", `no message for ${silent} ms; resubscribing`);
+      return;
+    }
+    const suspect = this.#suspectAfterMs();
+    if (suspect === undefined || silent <= suspect || this.#probing || Date.now() < this.#probeAfter) return;
+    this.#probeDoor(suspect);
+  }
+
+  /**
+   * Silence past the heartbeat: is it the leader (away: the door still answers) or the
+   * door (its Redis gone: move on now)? A leader away for long costs its followers one
+   * PING each at 1, 2, 4 … times `suspect`, not one per tick.
+   */
+  #probeDoor(suspect: number) {
+    const url = this.#link.door;
+    const probe = this.#deps.probeDoor;
+    if (!url || !probe) return;
+    this.#probing = true;
+    const heardBefore = this.#lastHeard;
+    void probe(url)
+      .catch(() => false)
+      .then((answers) => {
+        this.#probing = false;
+        // Heard meanwhile, moved, or no longer live: the question is moot.
+        if (this.#lastHeard !== heardBefore || this.#link.door !== url || this.#status !== "live") return;
+        if (answers) {
+          this.#probeGap = Math.min(Math.max(suspect, 2 * this.#probeGap), this.#deps.staleAfterMs);
+          this.#probeAfter = Date.now() + this.#probeGap;
+          return;
+        }
+        const silent = Date.now() - this.#lastHeard;
+        this.#lastHeard = Date.now();
+        this.#dispatch("silence", "silence", `no message for ${silent} ms and the door does not answer; moving on`);
+      });
   }
 
   #onMessage(payload: string) {
     this.#lastHeard = Date.now();
+    this.#probeAfter = 0;
+    this.#probeGap = 0;
     this.#heardAt = this.#lastHeard;
     const act = classify(payload, { seq: this.#seq, epoch: this.#epoch, syncing: this.#syncing });
     if (act.kind === "malformed") this.emit("error", { error: act.error });

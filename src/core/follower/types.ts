@@ -50,6 +50,15 @@ export interface FollowerDeps {
   /** Re-sync when nothing (not even a heartbeat) arrived for this long. */
   staleAfterMs: number;
   /**
+   * Several doors: after this much silence (the leader's heartbeat interval and a
+   * half), ask the door in use whether its Redis still answers (`probeDoor`). A
+   * door whose replica died keeps its WebSockets open but deaf, so without this a
+   * follower would sit there until staleAfterMs. Unset: staleAfterMs only.
+   */
+  suspectAfterMs?: number;
+  /** Whether the Redis behind a subscription door answers (a PING through it, bounded in time). */
+  probeDoor?(url: string): Promise<boolean>;
+  /**
    * How long a gap may stay open before a catch-up: Webdis delivers pub/sub
    * messages out of order under load, so a missing seq usually arrives a few
    * ms later. Default 200.
