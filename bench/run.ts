@@ -7,7 +7,8 @@
  *   --quick            short runs, fewer samples, no 5,000-follower fan-out
  *   --only=1,3         run only these scenarios (9: the v2 write path, about 2 minutes;
  *                      10: 1, 2 and 4 subscription doors, about a minute;
- *                      11: failover time over 5 kill -9 runs, 1-2 minutes)
+ *                      11: failover time over 5 kill -9 runs, 1-2 minutes;
+ *                      12: big plans in the browser, current vs a baseline build, 2-6 minutes)
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -18,6 +19,7 @@ import { chooseWebdis } from "../src/server/webdis-bin.ts";
 import type { Ctx } from "./lib/ctx.ts";
 import { type Scenario, type ScenarioResult, table, targetSummary } from "./lib/report.ts";
 import { BenchStack } from "./lib/stack.ts";
+import { bigPlan } from "./scenarios/big-plan.ts";
 import { bytesOnTheWire } from "./scenarios/bytes.ts";
 import { clientSize } from "./scenarios/client.ts";
 import { doors } from "./scenarios/doors.ts";
@@ -100,6 +102,7 @@ async function main() {
     [9, writePath],
     [10, doors],
     [11, failover],
+    [12, bigPlan],
   ];
   const results: ScenarioResult[] = [];
   try {
