@@ -1,11 +1,13 @@
 /** The app's shared context and the hash router (#/, #/lead/<name>, #/follow/<name>). */
 import type { RelayConfig } from "./config.ts";
 import { h } from "./dom.ts";
+import type { HistorySnapshot } from "./history.ts";
 import type { Plan } from "./plan.ts";
 import type { Follower, Leader, Relay } from "./relay.ts";
 
 export interface Session {
-  leader?: { name: string; leader: Leader; plan?: Plan };
+  /** `history`: undo steps kept from before a reload; `resumed`: from this tab's saved session (web/resume.ts), not yet confirmed by the server. */
+  leader?: { name: string; leader: Leader; plan?: Plan; history?: HistorySnapshot<Plan>; resumed?: boolean };
   follower?: { name: string; follower: Follower };
 }
 

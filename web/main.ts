@@ -4,6 +4,7 @@ import { type AppContext, parseRoute, type Route, routeHash, type View } from ".
 import { loadRelayConfig } from "./config.ts";
 import { h } from "./dom.ts";
 import { createRelay } from "./relay.ts";
+import { pageStore } from "./store.ts";
 import { followerView } from "./views/follower.ts";
 import { homeView } from "./views/home.ts";
 import { leaderView } from "./views/leader.ts";
@@ -75,6 +76,8 @@ async function boot() {
     main?.focus();
   });
   show();
+  // Saved leader sessions of tabs closed a day ago, and pending edits a week old (web/store.ts).
+  void pageStore().then((s) => s?.sweep().catch(() => 0));
   document.documentElement.dataset.ready = "true";
 }
 

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { forgetFollower, memoryStorage, recallFollower, rememberFollower, type TabStorage, tabId } from "./session.ts";
+import {
+  forgetFollower,
+  memoryStorage,
+  recallFollower,
+  rememberFollower,
+  renewTabId,
+  type TabStorage,
+  tabId,
+} from "./session.ts";
 
 describe("a follower's password remembered for the tab", () => {
   it("is kept per stream and forgotten on request", () => {
@@ -45,6 +53,11 @@ describe("the tab's id (the key of its saved leader session)", () => {
     expect(id).toMatch(/^[0-9a-f]{32}$/);
     expect(tabId(s)).toBe(id);
     expect(tabId(memoryStorage())).not.toBe(id);
+    // A duplicated tab has a copy of the id; renewing gives this one its own.
+    const renewed = renewTabId(s);
+    expect(renewed).toMatch(/^[0-9a-f]{32}$/);
+    expect(renewed).not.toBe(id);
+    expect(tabId(s)).toBe(renewed);
   });
 
   it("is none without storage, or where storage refuses it; junk is replaced", () => {

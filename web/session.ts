@@ -90,6 +90,19 @@ export function tabId(store: TabStorage | undefined): string | undefined {
   }
 }
 
+/**
+ * A new id for this tab (a resumed session is saved under it): a tab duplicated from this
+ * one got a copy of the old id, and from now on each keeps its own record.
+ */
+export function renewTabId(store: TabStorage | undefined): string | undefined {
+  try {
+    store?.removeItem(TAB_KEY);
+  } catch {
+    return undefined;
+  }
+  return tabId(store);
+}
+
 /** The election key of a stream's writer (the gate asks whether a tab holds it). */
 export const tabKey = (name: string) => `lead:${name}`;
 

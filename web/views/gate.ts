@@ -18,6 +18,8 @@ export function gateView(
   kind: "lead" | "follow",
   name: string,
   onReady: () => void,
+  /** Why the gate is shown (a kept leader session that no longer counts), in words. */
+  why?: string,
 ) {
   const lead = kind === "lead";
   document.title = `${lead ? "Resume" : "Join"} ${name} · Mission Relay`;
@@ -79,6 +81,7 @@ export function gateView(
       button.disabled = false;
     }
   });
+  if (why) msg.append(banner("warn", why));
   root.replaceChildren(appBar(ctx), h("main", { class: "gate-wrap", id: "main" }, form));
   (lead ? password : secret).focus();
   if (lead) {

@@ -1,0 +1,76 @@
+import "fake-indexeddb/auto";
+import { IDBFactory } from "fake-indexeddb";
+import { describe, expect, it } from "vitest";
+import { emptyPlan } from "./plan.ts";
+import type { SavedLeader } from "./relay.ts";
+import { historyOf, pendingChoice, resumeSaved } from "./resume.ts";
+import { openStore } from "./store.ts";
+
+const plan = (title: string) => emptyPlan(title);
+
+describe("pendingChoice", () => {
+  const pending = (o: Partial<{ epoch: string; seq: number; plan: unknown }> = {}) => ({
+    name: "R",
+    plan: plan("offline"),
+    epoch: "e1",
+    seq: 4,
+    at: 0,
+    ...o,
+  });
+  it("sends when the stream is where the edits started", () => {
+    expect(pendingChoice(pending(), { epoch: "e1", seq: 4, state: plan("before") })).toBe("send");
+  });
+  it("asks when another leader published since, or the epoch changed", () => {
+    expect(pendingChoice(pending(), { epoch: "e1", seq: 5, state: plan("theirs") })).toBe("ask");
+    expect(pendingChoice(pending(), { epoch: "e2", seq: 1, state: plan("theirs") })).toBe("ask");
+  });
+  it("drops what the stream already holds, and what is not a plan", () => {
+    expect(pendingChoice(pending(), { epoch: "e1", seq: 9, state: plan("offline") })).toBe("drop");
+    expect(pendingChoice(pending({ plan: { nope: 1 } }), { epoch: "e1", seq: 4, state: {} })).toBe("drop");
+  });
+});
+
+describe("historyOf", () => {
+  it("keeps the steps that are plans, none without a current plan", () => {
+    const h = historyOf({ past: [plan("a"), { junk: true }], current: plan("b"), future: "x" });
+    expect(h?.past.map((p) => p.title)).toEqual(["a"]);
+    expect(h?.current.title).toBe("b");
+    expect(h?.future).toEqual([]);
+    expect(historyOf({ current: { junk: true } })).toBeUndefined();
+    expect(historyOf(undefined)).toBeUndefined();
+  });
+});
+
+describe("resumeSaved", () => {
+  const leader = { v: 1 } as unknown as SavedLeader;
+  const record = (name: string) => ({
+    tab: "t1",
+    name,
+    savedAt: Date.now(),
+    leader,
+    history: { past: [plan("a")], current: plan("b"), future: [] },
+  });
+
+  it("resumes this tab's record for the stream, none for another stream or tab", async () => {
+    const store = await openStore(new IDBFactory());
+    await store?.saveSession(record("Ridge"));
+    const relay = { resume: () => ({ name: "Ridge" }) as never };
+    const r = await resumeSaved(relay, store, "t1", "Ridge");
+    expect(r).toMatchObject({ plan: { title: "b" }, history: { past: [{ title: "a" }] } });
+    expect(await resumeSaved(relay, store, "t1", "Other")).toBe("none");
+    expect(await resumeSaved(relay, store, "t2", "Ridge")).toBe("none");
+    expect(await resumeSaved(relay, undefined, "t1", "Ridge")).toBe("none");
+  });
+
+  it("drops a record the relay refuses", async () => {
+    const store = await openStore(new IDBFactory());
+    await store?.saveSession(record("Ridge"));
+    const relay = {
+      resume: () => {
+        throw new Error("INVALID");
+      },
+    };
+    expect(await resumeSaved(relay, store, "t1", "Ridge")).toBe("unreadable");
+    expect(await store?.loadSession("t1")).toBeUndefined();
+  });
+});

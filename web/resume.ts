@@ -1,0 +1,80 @@
+/**
+ * A leader tab coming back (no DOM): a reload finds this tab's saved session
+ * (web/store.ts, by the tab's id) and resumes it without the code; a tab that
+ * resumed with the code finds the edits a closed tab could not send, and
+ * `pendingChoice` says whether to send them at once or ask first.
+ */
+import type { HistorySnapshot } from "./history.ts";
+import { type Plan, parsePlan } from "./plan.ts";
+import type { Leader, Relay } from "./relay.ts";
+import type { PendingRecord, Store } from "./store.ts";
+
+/** What the leader view needs of a resumed session: the leader, its plan and undo history. */
+export interface Resumed {
+  leader: Leader;
+  plan: Plan;
+  history: HistorySnapshot<Plan>;
+}
+
+const planOf = (v: unknown): Plan | undefined => {
+  const r = parsePlan(v);
+  return r.ok ? r.plan : undefined;
+};
+
+/**
+ * The history read back, each step checked (migrated if old); a step that is not a plan is
+ * dropped, and a record whose current plan is not one has no history.
+ */
+export function historyOf(h: { past?: unknown; current?: unknown; future?: unknown } | undefined) {
+  const current = planOf(h?.current);
+  if (!current) return undefined;
+  const steps = (v: unknown) => (Array.isArray(v) ? v.map(planOf).filter((p): p is Plan => p !== undefined) : []);
+  return { past: steps(h?.past), current, future: steps(h?.future) } satisfies HistorySnapshot<Plan>;
+}
+
+/**
+ * This tab's saved session for `name`, resumed (no request: relay.resume), or why not.
+ * "none": nothing saved here for this stream; "unreadable": a record that is not one (dropped).
+ */
+export async function resumeSaved(
+  relay: Pick<Relay, "resume">,
+  store: Store | undefined,
+  tab: string | undefined,
+  name: string,
+): Promise<Resumed | "none" | "unreadable"> {
+  if (!store || !tab) return "none";
+  const rec = await store.loadSession(tab).catch(() => undefined);
+  if (!rec || rec.name !== name) return "none";
+  const history = historyOf(rec.history);
+  try {
+    if (!history) throw new Error("no plan");
+    return { leader: relay.resume(rec.leader), plan: history.current, history };
+  } catch {
+    await store.dropSession(tab).catch(() => {});
+    return "unreadable";
+  }
+}
+
+/**
+ * What to do with edits a tab could not send, once this tab leads the stream:
+ * - "drop": the stream already holds that plan (or it is not a plan);
+ * - "send": the stream is still where the edits started (same epoch, no newer seq):
+ *   only the newest state matters, so it goes whole as the next change;
+ * - "ask": the stream moved on since (another leader published, or it was re-made on
+ *   a new epoch): sending would overwrite that, so the person decides.
+ */
+export function pendingChoice(
+  pending: PendingRecord,
+  stream: { epoch: string; seq: number; state: unknown },
+): "drop" | "send" | "ask" {
+  const plan = planOf(pending.plan);
+  if (!plan) return "drop";
+  if (JSON.stringify(plan) === JSON.stringify(stream.state)) return "drop";
+  if (pending.epoch === stream.epoch && stream.seq <= pending.seq) return "send";
+  return "ask";
+}
+
+/** HH:MM of a pending record, in the page's locale. */
+export function pendingTime(at: number): string {
+  return new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
