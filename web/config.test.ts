@@ -32,6 +32,24 @@ describe("relay config", () => {
     expect(await loadRelayConfig(foreignSub, file, {}, true)).toMatchObject({ source: "file" });
   });
 
+  it("reads the map's tile server from relay-config.json, and ignores a bad one with a notice", async () => {
+    const map = { tileUrl: "https://tiles.example/{z}/{x}/{y}.png", attribution: "© Example", maxZoom: 18 };
+    expect(await loadRelayConfig(loc(), fileFetch({ url: "http://127.0.0.1:7400", map }), {}, false)).toEqual({
+      url: "http://127.0.0.1:7400",
+      source: "file",
+      map,
+    });
+    const bad = await loadRelayConfig(
+      loc(),
+      fileFetch({ url: "http://127.0.0.1:7400", map: { tileUrl: "https://{s}.tiles.example/{z}/{x}/{y}.png" } }),
+      {},
+      false,
+    );
+    expect(bad.map).toBeUndefined();
+    expect(bad.mapNotice).toMatch(/not used: map\.tileUrl may not use \{s\}/);
+    expect(bad.url).toBe("http://127.0.0.1:7400"); // the doors still count
+  });
+
   it("then relay-config.json beside the page", async () => {
     expect(await loadRelayConfig(loc(), fileFetch({ url: "http://127.0.0.1:7400" }), { url: "http://y:2" })).toEqual({
       url: "http://127.0.0.1:7400",

@@ -14,6 +14,7 @@
  * src/server/web.ts) enforces the same in the browser.
  */
 import { configJson, parseConfig, type RelayConfigInput } from "../src/core/config.ts";
+import { parseMapConfig, type TileSource } from "./map-config.ts";
 
 export interface RelayConfig {
   /** The (first) command door. */
@@ -32,6 +33,10 @@ export interface RelayConfig {
    */
   heartbeatMs?: number;
   staleAfterMs?: number;
+  /** A raster tile server under the offline basemap (relay-config.json `map`, web/map-config.ts). */
+  map?: TileSource;
+  /** Why a `map` in relay-config.json is not used (shown on the map). */
+  mapNotice?: string;
 }
 
 /** A whole number of ms in a sane range, or undefined. */
@@ -105,6 +110,9 @@ export async function loadRelayConfig(
         const staleAfterMs = timing(body?.staleAfterMs, 1000);
         if (heartbeatMs !== undefined) c.heartbeatMs = heartbeatMs;
         if (staleAfterMs !== undefined) c.staleAfterMs = staleAfterMs;
+        const { map, notice } = parseMapConfig(body?.map);
+        if (map) c.map = map;
+        if (notice) c.mapNotice = notice;
         return c;
       }
     }

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Emitter } from "../src/core/events.ts";
 import type { LeaderEvents, LeaderStatus, PublishResult } from "../src/index.ts";
 import { DRAG_PUBLISH_MS, LeaderController, type LeaderSessionLike } from "./leader-controller.ts";
-import { addWaypoint, emptyPlan, type Plan, toGrid } from "./plan.ts";
+import { addWaypoint, emptyPlan, fromGrid, type Plan, toGrid } from "./plan.ts";
 
 /** A Leader that records what it was asked to send; replies are settled by the test. */
 class FakeLeader extends Emitter<LeaderEvents> {
@@ -48,6 +48,9 @@ const xs = (l: FakeLeader) =>
     const w = p.waypoints[0];
     return w?.kind === "nav" ? Math.round(toGrid(p, w).x) : undefined;
   });
+
+/** Grid metres at the default origin as the lat/lon the map hands the controller. */
+const g = (x: number, y: number) => fromGrid(emptyPlan("Op"), { x, y });
 
 function withWaypoint(): Plan {
   return addWaypoint(emptyPlan("Op"), { x: 0, y: 0 })[0];
@@ -97,19 +100,19 @@ describe("LeaderController", () => {
   it("publishes a drag at most every DRAG_PUBLISH_MS, the newest position last, the release at once", () => {
     const { leader, c } = setup();
     const id = c.state.plan.waypoints[0]?.id as string;
-    c.drag(id, { x: 1, y: 0 }, "start");
+    c.drag(id, g(1, 0), "start");
     expect(xs(leader)).toEqual([1]); // the first move goes out at once
     for (let i = 2; i <= 9; i++) {
       vi.advanceTimersByTime(DRAG_PUBLISH_MS / 10);
-      c.drag(id, { x: i, y: 0 }, "move");
+      c.drag(id, g(i, 0), "move");
     }
     expect(xs(leader)).toEqual([1]);
     expect(c.state.sending).toBe(true);
     vi.advanceTimersByTime(DRAG_PUBLISH_MS);
     expect(xs(leader)).toEqual([1, 9]); // coalesced: only the newest of the burst
     vi.advanceTimersByTime(DRAG_PUBLISH_MS / 10);
-    c.drag(id, { x: 10, y: 0 }, "move");
-    c.drag(id, { x: 11, y: 0 }, "end");
+    c.drag(id, g(10, 0), "move");
+    c.drag(id, g(11, 0), "end");
     expect(xs(leader)).toEqual([1, 9, 11]); // released: sent without waiting, 10 is skipped
     vi.advanceTimersByTime(10 * DRAG_PUBLISH_MS);
     expect(xs(leader)).toEqual([1, 9, 11]);
@@ -168,15 +171,15 @@ describe("LeaderController", () => {
   it("locks on a take-over: the pending drag is dropped and later edits are refused", () => {
     const { leader, c } = setup();
     const id = c.state.plan.waypoints[0]?.id as string;
-    c.drag(id, { x: 1, y: 0 }, "start");
-    c.drag(id, { x: 2, y: 0 }, "move"); // waiting for the throttle
+    c.drag(id, g(1, 0), "start");
+    c.drag(id, g(2, 0), "move"); // waiting for the throttle
     leader.takeOver();
     expect(c.state).toMatchObject({ status: "replaced", locked: true });
     expect(c.state.lockMessage).toMatch(/taken over/);
     vi.advanceTimersByTime(10 * DRAG_PUBLISH_MS);
     c.edit({ ...c.state.plan, title: "late" });
     expect(c.undo()).toBe(false);
-    expect(c.add({ x: 5, y: 5 })).toBeUndefined();
+    expect(c.add(g(5, 5))).toBeUndefined();
     expect(xs(leader)).toEqual([1]);
   });
 
@@ -194,16 +197,16 @@ describe("LeaderController", () => {
   it("stop and leave send a pending drag position first; dispose sends it and goes quiet", async () => {
     const { leader, c } = setup();
     const id = c.state.plan.waypoints[0]?.id as string;
-    c.drag(id, { x: 1, y: 0 }, "start");
-    c.drag(id, { x: 2, y: 0 }, "move");
+    c.drag(id, g(1, 0), "start");
+    c.drag(id, g(2, 0), "move");
     await c.stop();
     expect(xs(leader)).toEqual([1, 2]);
     expect(leader.stopped).toBe(1);
 
     const b = setup();
     const bid = b.c.state.plan.waypoints[0]?.id as string;
-    b.c.drag(bid, { x: 1, y: 0 }, "start");
-    b.c.drag(bid, { x: 3, y: 0 }, "move");
+    b.c.drag(bid, g(1, 0), "start");
+    b.c.drag(bid, g(3, 0), "move");
     b.c.leave();
     expect(xs(b.leader)).toEqual([1, 3]);
     expect(b.leader.closed).toBe(1);
@@ -212,8 +215,8 @@ describe("LeaderController", () => {
     const did = d.c.state.plan.waypoints[0]?.id as string;
     let calls = 0;
     d.c.subscribe(() => calls++);
-    d.c.drag(did, { x: 1, y: 0 }, "start");
-    d.c.drag(did, { x: 4, y: 0 }, "move");
+    d.c.drag(did, g(1, 0), "start");
+    d.c.drag(did, g(4, 0), "move");
     const before = calls;
     d.c.dispose();
     expect(xs(d.leader)).toEqual([1, 4]);
@@ -223,7 +226,7 @@ describe("LeaderController", () => {
 
   it("selects what it adds, forgets a selection that was removed, and refuses a full plan", () => {
     const { session, c } = setup(emptyPlan("Op"));
-    const wp = c.add({ x: 1, y: 2 });
+    const wp = c.add(g(1, 2));
     expect(typeof wp === "object" && c.state.selected === wp.id).toBe(true);
     expect(session.plan).toBe(c.state.plan);
     if (typeof wp === "object") expect(c.remove(wp.id)?.name).toBe(wp.name);
@@ -231,6 +234,6 @@ describe("LeaderController", () => {
     let full = c.state.plan;
     for (let i = 0; i < 500; i++) full = addWaypoint(full, { x: i, y: 0 })[0];
     c.importPlan(full);
-    expect(c.add({ x: 0, y: 0 })).toBe("full");
+    expect(c.add(g(0, 0))).toBe("full");
   });
 });

@@ -5,18 +5,17 @@
  * actions below (as the map does with its handlers), so every rule about what
  * is sent, and when, lives here and is tested without a browser.
  */
-import { History, type HistorySnapshot } from "./history.ts";
-import type { Point } from "./map.ts";
+import { fromLocal, type LatLon } from "./geo.ts";
+import { History } from "./history.ts";
 import {
   addWaypoint,
   emptyPlan,
   type Item,
   LIMITS,
-  moveWaypointTo,
   type Plan,
   parsePlan,
   removeWaypoint,
-  toGrid,
+  updateWaypoint,
   type Waypoint,
 } from "./plan.ts";
 import type { Leader, LeaderStatus } from "./relay.ts";
@@ -32,8 +31,6 @@ export type LeaderLike = Pick<Leader, "status" | "seq" | "state" | "publish" | "
 export interface LeaderSessionLike {
   leader: LeaderLike;
   plan?: Plan;
-  /** Undo/redo steps kept from before a reload (web/store.ts): `plan` is their current one. */
-  history?: HistorySnapshot<Plan>;
 }
 
 export interface LeaderState {
@@ -72,7 +69,7 @@ export class LeaderController {
     this.#leader = leader;
     const fromServer = parsePlan(leader.state);
     const plan = session.plan ?? (fromServer.ok ? fromServer.plan : emptyPlan(name));
-    this.#history = session.history ? History.from({ ...session.history, current: plan }) : new History<Plan>(plan);
+    this.#history = new History<Plan>(plan);
     this.#publisher = throttle((p: Plan) => this.#send(p), DRAG_PUBLISH_MS);
     this.#state = {
       plan,
@@ -106,11 +103,6 @@ export class LeaderController {
     return this.#state;
   }
 
-  /** The newest undo/redo steps, to keep with a saved session (web/views/leader-keep.ts). */
-  historySnapshot(): HistorySnapshot<Plan> {
-    return this.#history.snapshot();
-  }
-
   /** Calls `fn` after every change; returns its unsubscribe. */
   subscribe(fn: (s: LeaderState) => void): () => void {
     this.#listeners.add(fn);
@@ -127,30 +119,36 @@ export class LeaderController {
   }
 
   /** Adds a waypoint and selects it; "full" when the plan holds the most it may. */
-  add(at: Point, type?: Waypoint["type"]): Waypoint | "full" | undefined {
+  add(at: LatLon, type?: Waypoint["type"]): Waypoint | "full" | undefined {
     if (this.#state.locked) return undefined;
     const plan = this.#state.plan;
     if (plan.waypoints.length >= LIMITS.waypoints) return "full";
-    const [next, wp] = addWaypoint(plan, at, type);
+    // The map speaks lat/lon: the new item (made at the origin) is put where it was clicked.
+    const [made, draft] = addWaypoint(plan, { x: 0, y: 0 }, type);
+    const next = updateWaypoint(made, draft.id, { lat: at.lat, lon: at.lon });
+    const wp = next.waypoints.at(-1) as Waypoint;
     this.#set({ selected: wp.id });
     this.edit(next);
     return wp;
   }
 
   /** One drag is one undo step; its moves go through the throttle, its end is sent at once. */
-  drag(id: string, at: Point, phase: "start" | "move" | "end"): void {
+  drag(id: string, at: LatLon, phase: "start" | "move" | "end"): void {
     if (phase === "start") this.#history.seal();
-    this.edit(moveWaypointTo(this.#state.plan, id, at), { group: `drag:${id}`, drag: phase !== "end" });
+    this.edit(updateWaypoint(this.#state.plan, id, { lat: at.lat, lon: at.lon }), {
+      group: `drag:${id}`,
+      drag: phase !== "end",
+    });
     if (phase === "end") this.#history.seal();
   }
 
-  /** Moves a waypoint by grid metres (east, north). */
+  /** Moves a waypoint by metres east and north (in the tangent plane at the waypoint itself). */
   nudge(id: string, dx: number, dy: number): void {
     const plan = this.#state.plan;
     const w = plan.waypoints.find((x) => x.id === id);
     if (w?.kind !== "nav") return;
-    const at = toGrid(plan, w);
-    this.edit(moveWaypointTo(plan, id, { x: at.x + dx, y: at.y + dy }), { group: `nudge:${id}` });
+    const at = fromLocal(w, { x: dx, y: dy });
+    this.edit(updateWaypoint(plan, id, { lat: at.lat, lon: at.lon }), { group: `nudge:${id}` });
   }
 
   /** Returns the item it removed (for the notice), or undefined if there was none. */

@@ -1,84 +1,137 @@
 /**
- * The offline map: an SVG with a metre grid (x = easting, y = northing in the
- * tangent plane at the plan's origin: geographic plans are projected onto it
- * through plan.ts `toGrid`, clicks and drags come back through `fromGrid`), an
- * optional background image the user loads, zoom and pan, the route between
- * waypoints with each leg's geodesic distance and bearing, the geofence and
- * rally points as layers of their own, and waypoint markers that a leader can
- * click to add, drag, nudge with the keyboard and delete.
- * No tiles, no network: everything is drawn from the plan.
+ * The mission map on Leaflet 1.9: a real map in WGS84 (Web Mercator on screen).
+ * Why Leaflet and not MapLibre (web/README.md): no WebGL (field laptops without
+ * a GPU, headless test browsers), DOM markers that stay keyboard-focusable,
+ * image overlays for georeferenced charts, small.
+ *
+ * Layers, bottom to top (each its own pane): the offline basemap (Natural
+ * Earth land and borders on a canvas, map/basemap.ts), an optional raster tile
+ * layer (relay-config.json `map.tileUrl`), a background chart (image overlay),
+ * the graticule (canvas + labels), the geofence (SVG), the route (one canvas
+ * polyline per leg, so a drag redraws only the two legs at the moved
+ * waypoint), leg labels and waypoint names (decluttered, map/declutter.ts),
+ * home and rally points, the waypoint markers (DOM, focusable), the measure
+ * line.
+ *
+ * Finding a marker (tests, bench/): every waypoint marker is the element
+ * `[data-testid="map"] .wp[data-wp-id="<waypoint id>"]`, with data-lat,
+ * data-lon, data-name, data-type and data-n (its number on the map).
+ *
+ * setPlan is incremental: markers and legs are diffed by waypoint id and only
+ * what changed is touched (a plan edit keeps the unchanged items' objects).
  */
-import { s } from "./dom.ts";
-import { formatLatLon } from "./geo.ts";
+import * as L from "leaflet";
+import "leaflet/dist/leaflet.css";
+import "./map/map.css";
+import { formatLatLon, fromLocal, inverse, type LatLon } from "./geo.ts";
+import { addBasemap } from "./map/basemap.ts";
+import { declutter, type LabelBox } from "./map/declutter.ts";
+import { graticule } from "./map/graticule.ts";
+import { Measure } from "./map/measure.ts";
+import type { TileSource } from "./map-config.ts";
 import {
   formatAlt,
   formatBearing,
-  formatCoord,
   formatDistance,
-  legs,
   type NavItem,
-  navItems,
   type Plan,
   TYPE_LABELS,
-  toGrid,
   type WaypointType,
 } from "./plan.ts";
 
-export interface Point {
-  x: number;
-  y: number;
+export type { LatLon, TileSource };
+
+/** South-west / north-east corners, degrees. */
+export interface GeoBounds {
+  south: number;
+  west: number;
+  north: number;
+  east: number;
 }
 
 export interface Background {
   href: string;
-  /** World rectangle: x/y of the top-left corner (west, north), size in metres. */
-  x: number;
-  y: number;
-  w: number;
-  h: number;
+  bounds: GeoBounds;
   opacity: number;
 }
 
 export interface MapHandlers {
   /** Leader only: a click on empty map. */
-  onAdd?(at: Point): void;
+  onAdd?(at: LatLon): void;
   onSelect?(id: string | undefined): void;
   /** Leader only: a drag of a waypoint, in phases. */
-  onDrag?(id: string, at: Point, phase: "start" | "move" | "end"): void;
-  /** Leader only: arrow keys on a focused waypoint (metres). */
-  onNudge?(id: string, dx: number, dy: number): void;
+  onDrag?(id: string, at: LatLon, phase: "start" | "move" | "end"): void;
+  /** Leader only: arrow keys on a focused waypoint (metres east, north). */
+  onNudge?(id: string, east: number, north: number): void;
   onDelete?(id: string): void;
 }
 
-const MIN_SCALE = 0.002; // px per metre: ~500 km across a 1000 px map
-const MAX_SCALE = 50; // 2 cm per pixel
-const CLICK_SLOP = 4;
+/** A field-sized first view (about 1.2 km across) when there is nothing to fit. */
+const EMPTY_ZOOM = 15;
+const FIT_MAX_ZOOM = 17;
+/** Above this many markers in view, waypoint names are not drawn (zoomed out). */
+const MAX_NAMED = 250;
+/** A leg gets a label only when it is at least this long on screen. */
+const MIN_LABEL_LEG_PX = 90;
+
+interface MarkerEntry {
+  wp: NavItem;
+  n: number;
+  marker: L.Marker;
+  el: HTMLElement | undefined;
+}
+
+interface LegEntry {
+  from: string;
+  to: string;
+  a: LatLon;
+  b: LatLon;
+  metres: number;
+  bearing: number;
+  line: L.Polyline;
+  label: L.Marker | undefined;
+}
+
+const PANES: [string, number][] = [
+  ["basemap", 150],
+  // tilePane is 200: tiles cover the offline land where they load.
+  ["chart", 240],
+  ["graticule", 250],
+  ["fence", 380],
+  ["route", 390],
+  ["leglabels", 450],
+  ["points", 560],
+  // markerPane is 600.
+  ["measure", 650],
+];
 
 export class PlanMap {
-  readonly element: SVGSVGElement;
+  readonly element: HTMLDivElement;
+  readonly map: L.Map;
   private plan: Plan | undefined;
-  /** Grid metres of each nav item of `plan` (computed once per plan). */
-  private pos = new Map<string, Point>();
-  private cx = 500;
-  private cy = 500;
-  private scale = 0.8;
-  /** Size on screen; 0 until the first layout (then the first fit happens). */
-  private width = 0;
-  private height = 0;
+  private readonly items = new Map<string, MarkerEntry>();
+  private readonly legs = new Map<string, LegEntry>();
   private selected: string | undefined;
   private highlight = new Set<string>();
-  private background: Background | undefined;
-  private readonly grid = s("g", { class: "grid", "aria-hidden": "true" });
-  private readonly bg = s("g", { class: "bg", "aria-hidden": "true" });
-  private readonly layers = s("g", { class: "layers", "aria-hidden": "true" });
-  private readonly route = s("g", { class: "route", "aria-hidden": "true" });
-  private readonly markers = s("g", { class: "markers" });
-  private readonly overlay = s("g", { class: "overlay", "aria-hidden": "true" });
-  private readonly readout = s("text", { class: "readout" });
-  private readonly markerEls = new Map<string, SVGGElement>();
+  private background: { bg: Background; layer: L.ImageOverlay } | undefined;
+  private readonly routeRenderer: L.Canvas;
+  private readonly gratRenderer: L.Canvas;
+  private readonly fenceLayer = L.layerGroup();
+  private readonly pointsLayer = L.layerGroup();
+  private readonly gratLayer = L.layerGroup();
+  private readonly legLabels = L.layerGroup();
+  private readonly status: HTMLDivElement;
+  private readonly readout: HTMLDivElement;
+  private tiles: L.TileLayer | undefined;
   private fitted = false;
   /** A follower's map follows the plan until the user zooms or pans by hand. */
   private userMoved = false;
+  private dragging: string | undefined;
+  private labelsQueued = false;
+  private pick: { resolve: (p: LatLon | undefined) => void } | undefined;
+  private measure: Measure | undefined;
+  private measureLayer = L.layerGroup();
+  private onMeasureEnd: (() => void) | undefined;
 
   constructor(
     private readonly editable: boolean,
@@ -88,534 +141,723 @@ export class PlanMap {
     const help = editable
       ? "Click to add a waypoint. Drag waypoints to move them. Keyboard: arrow keys pan, plus and minus zoom, Enter adds a waypoint at the centre."
       : "Arrow keys pan, plus and minus zoom.";
-    this.element = s(
-      "svg",
-      {
-        class: `map${editable ? " editable" : ""}`,
-        tabindex: 0,
-        role: "group",
-        "aria-label": `${label}. ${help}`,
-        "data-testid": "map",
-      },
-      s("rect", { class: "sea", x: 0, y: 0, width: "100%", height: "100%" }),
-      this.bg,
-      this.grid,
-      this.layers,
-      this.route,
-      this.markers,
-      this.overlay,
-    );
+    this.element = document.createElement("div");
+    this.element.className = `map${editable ? " editable" : ""}`;
+    this.element.dataset.testid = "map";
+    this.map = L.map(this.element, {
+      zoomControl: false,
+      attributionControl: true,
+      keyboard: true,
+      worldCopyJump: false,
+      maxBounds: [
+        [-89, -540],
+        [89, 540],
+      ],
+      minZoom: 1,
+      maxZoom: 21,
+      zoomSnap: 0.25,
+      wheelPxPerZoomLevel: 120,
+      boxZoom: false,
+      doubleClickZoom: false,
+    });
+    // Leaflet makes the container focusable; it is the map's one tab stop before its markers.
+    this.element.setAttribute("role", "group");
+    this.element.setAttribute("aria-label", `${label}. ${help}`);
+    this.element.tabIndex = 0;
+    this.map.attributionControl.setPrefix(false);
+    this.map.attributionControl.addAttribution("Basemap: Natural Earth");
+    for (const [name, z] of PANES) {
+      const p = this.map.createPane(name);
+      p.style.zIndex = String(z);
+      p.setAttribute("aria-hidden", "true");
+    }
+    this.routeRenderer = L.canvas({ pane: "route", padding: 0.2 });
+    this.gratRenderer = L.canvas({ pane: "graticule", padding: 0.1 });
+    this.map.setView([0, 0], EMPTY_ZOOM);
+    addBasemap(this.map, "basemap", (scale, n) => {
+      this.element.dataset.basemap = scale;
+      this.element.dataset.basemapFeatures = String(n);
+    });
+    this.gratLayer.addTo(this.map);
+    this.fenceLayer.addTo(this.map);
+    this.legLabels.addTo(this.map);
+    this.pointsLayer.addTo(this.map);
+    this.measureLayer.addTo(this.map);
+    this.status = document.createElement("div");
+    this.status.className = "map-status";
+    this.status.setAttribute("role", "status");
+    this.readout = document.createElement("div");
+    this.readout.className = "map-readout";
+    this.readout.setAttribute("aria-hidden", "true");
+    this.element.append(this.status, this.readout);
     this.wire();
     new ResizeObserver(() => this.resize()).observe(this.element);
   }
 
   // ---- public API ----------------------------------------------------------
 
+  /**
+   * A raster tile layer (relay-config.json `map`) over the offline land, under
+   * everything else; `notice` (a tile setting that is not used, and why) is shown on the map.
+   */
+  setTiles(tiles: TileSource | undefined, notice?: string): void {
+    this.tiles?.remove();
+    this.tiles = undefined;
+    if (tiles) {
+      this.tiles = L.tileLayer(tiles.tileUrl, {
+        // Leaflet writes attributions as HTML: the config's text is shown as text.
+        attribution: escapeHtml(tiles.attribution ?? ""),
+        maxZoom: 21,
+        maxNativeZoom: tiles.maxZoom ?? 19,
+      }).addTo(this.map);
+    }
+    this.element.dataset.tiles = tiles ? "on" : "off";
+    if (notice) this.setStatus(notice);
+  }
+
   setPlan(plan: Plan | undefined): void {
+    const before = this.plan;
     this.plan = plan;
-    this.pos = new Map(plan ? navItems(plan).map((w) => [w.id, toGrid(plan, w)]) : []);
-    if (this.width === 0) return; // drawn on the first resize
-    if (!this.fitted && plan && this.pos.size > 0) this.fit();
-    else if (!this.editable && !this.userMoved && plan && !this.allVisible(plan)) this.fit();
-    else this.render();
+    this.syncMarkers();
+    this.syncLegs();
+    if (!before || before.fence !== plan?.fence || before.rally !== plan?.rally || before.home !== plan?.home)
+      this.syncLayers();
+    if (!this.hasSize()) return; // fitted on the first resize
+    if (!this.fitted && plan && this.items.size > 0) this.fit();
+    else if (!this.editable && !this.userMoved && plan && !this.allVisible()) this.fit();
+    else if (!this.dragging) this.queueLabels();
   }
 
   setSelected(id: string | undefined): void {
+    if (id === this.selected) return;
+    const old = this.selected;
     this.selected = id;
-    this.renderMarkers();
+    for (const x of [old, id]) {
+      const e = x === undefined ? undefined : this.items.get(x);
+      if (e) this.decorate(e);
+    }
   }
 
   setHighlight(ids: Iterable<string>): void {
-    this.highlight = new Set(ids);
-    this.renderMarkers();
+    const next = new Set(ids);
+    const touched = new Set([...this.highlight, ...next]);
+    this.highlight = next;
+    for (const id of touched) {
+      const e = this.items.get(id);
+      if (e) this.decorate(e);
+    }
   }
 
   setBackground(bg: Background | undefined): void {
-    this.background = bg;
-    this.render();
+    if (!bg) {
+      this.background?.layer.remove();
+      this.background = undefined;
+      return;
+    }
+    const bounds = toLatLngBounds(bg.bounds);
+    if (this.background && this.background.bg.href === bg.href) {
+      this.background.layer.setBounds(bounds);
+      this.background.layer.setOpacity(bg.opacity);
+      this.background.bg = bg;
+      return;
+    }
+    this.background?.layer.remove();
+    const layer = L.imageOverlay(bg.href, bounds, { opacity: bg.opacity, pane: "chart", interactive: false, alt: "" });
+    layer.addTo(this.map);
+    layer.getElement()?.classList.add("bg-image");
+    this.background = { bg, layer };
   }
 
   getBackground(): Background | undefined {
-    return this.background;
+    return this.background?.bg;
   }
 
-  /** The world rectangle now on screen (for placing a loaded background image). */
-  visibleWorld(): { x: number; y: number; w: number; h: number } {
-    const tl = this.toWorld(0, 0);
-    return { x: tl.x, y: tl.y, w: this.width / this.scale, h: this.height / this.scale };
+  /** The area now on screen. */
+  visibleWorld(): GeoBounds {
+    return fromLatLngBounds(this.map.getBounds());
   }
 
-  center(): Point {
-    return { x: this.cx, y: this.cy };
+  /** Where an image of `aspect` (height / width) goes by default: inside the view, top-left aligned. */
+  boundsForImage(aspect: number): GeoBounds {
+    const size = this.map.getSize();
+    let w = size.x;
+    let h = w * aspect;
+    if (h > size.y) {
+      h = size.y;
+      w = h / aspect;
+    }
+    const nw = this.map.containerPointToLatLng([0, 0]);
+    const se = this.map.containerPointToLatLng([w, h]);
+    return { south: se.lat, west: nw.lng, north: nw.lat, east: se.lng };
   }
 
-  private allVisible(_plan: Plan): boolean {
-    const m = 28;
-    return [...this.pos.values()].every((w) => {
-      const p = this.toScreen(w);
-      return p.sx >= m && p.sx <= this.width - m && p.sy >= m && p.sy <= this.height - m;
-    });
+  center(): LatLon {
+    const c = this.map.getCenter();
+    return { lat: c.lat, lon: c.lng };
   }
 
-  zoom(factor: number, at?: { sx: number; sy: number }): void {
+  zoom(factor: number): void {
     this.userMoved = true;
-    const sx = at?.sx ?? this.width / 2;
-    const sy = at?.sy ?? this.height / 2;
-    const before = this.toWorld(sx, sy);
-    this.scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, this.scale * factor));
-    const after = this.toWorld(sx, sy);
-    this.cx += before.x - after.x;
-    this.cy += before.y - after.y;
-    this.render();
+    this.map.setZoom(this.map.getZoom() + Math.log2(factor));
   }
 
   pan(dxPx: number, dyPx: number): void {
     this.userMoved = true;
-    this.cx += dxPx / this.scale;
-    this.cy -= dyPx / this.scale;
-    this.render();
+    this.map.panBy([dxPx, dyPx]);
   }
 
-  /** Shows every waypoint (and the background), or a default 1.2 km square. */
+  /** Shows every waypoint, the home, fence and rally points (or the background, or the plan's origin). */
   fit(): void {
     this.userMoved = false;
-    const pts: Point[] = [...this.pos.values()];
-    if (this.background && pts.length === 0) {
-      const b = this.background;
-      pts.push({ x: b.x, y: b.y }, { x: b.x + b.w, y: b.y - b.h });
+    const pts: L.LatLngExpression[] = [];
+    for (const e of this.items.values()) pts.push([e.wp.lat, e.wp.lon]);
+    const plan = this.plan;
+    if (plan) {
+      if (plan.home) pts.push([plan.home.lat, plan.home.lon]);
+      for (const r of plan.rally) pts.push([r.lat, r.lon]);
+      for (const pg of plan.fence.polygons) for (const p of pg.points) pts.push([p.lat, p.lon]);
+      for (const c of plan.fence.circles) {
+        const ll = L.latLng(c.lat, c.lon).toBounds(c.radius * 2);
+        pts.push(ll.getSouthWest(), ll.getNorthEast());
+      }
+    }
+    if (pts.length === 0 && this.background) {
+      const b = this.background.bg.bounds;
+      pts.push([b.south, b.west], [b.north, b.east]);
     }
     if (pts.length === 0) {
-      this.cx = 500;
-      this.cy = 500;
-      this.scale = Math.min(this.width, this.height) / 1200 || 0.5;
+      const o = plan?.origin ?? { lat: 0, lon: 0 };
+      this.map.setView([o.lat, o.lon], EMPTY_ZOOM, { animate: false });
     } else {
-      const xs = pts.map((p) => p.x);
-      const ys = pts.map((p) => p.y);
-      const [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-      this.cx = (minX + maxX) / 2;
-      this.cy = (minY + maxY) / 2;
-      const pad = Math.min(190, Math.min(this.width, this.height) * 0.3);
-      const dx = Math.max(maxX - minX, 300);
-      const dy = Math.max(maxY - minY, 300);
-      this.scale = Math.min((this.width - pad) / dx, (this.height - pad) / dy);
-      this.scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, this.scale));
+      const size = this.map.getSize();
+      const pad = Math.min(95, Math.min(size.x, size.y) * 0.15);
+      this.map.fitBounds(L.latLngBounds(pts), { padding: [pad, pad], maxZoom: FIT_MAX_ZOOM, animate: false });
     }
     // For a follower an empty plan's default view does not count: the first waypoints
     // to arrive refit the map. A leader's view never jumps while they place points.
-    this.fitted = this.width > 0 && (this.editable || pts.length > 0);
-    this.render();
+    this.fitted = this.hasSize() && (this.editable || this.items.size > 0);
+    this.queueLabels();
   }
 
-  // ---- coordinates ----------------------------------------------------------
-
-  toScreen(p: Point): { sx: number; sy: number } {
-    return { sx: this.width / 2 + (p.x - this.cx) * this.scale, sy: this.height / 2 - (p.y - this.cy) * this.scale };
+  /**
+   * The next click on the map (or Enter on the focused map: its centre) as a
+   * point; Escape, or another pick, resolves undefined. `prompt` is shown on the map
+   * and announced. For the geofence and rally editors.
+   */
+  pickPoint(prompt: string): Promise<LatLon | undefined> {
+    this.pick?.resolve(undefined);
+    this.stopMeasure();
+    return new Promise((resolve) => {
+      this.element.classList.add("picking");
+      this.setStatus(`${prompt} (Escape cancels)`);
+      this.pick = {
+        resolve: (p) => {
+          this.pick = undefined;
+          this.element.classList.remove("picking");
+          this.setStatus("");
+          resolve(p);
+        },
+      };
+    });
   }
 
-  toWorld(sx: number, sy: number): Point {
-    return { x: this.cx + (sx - this.width / 2) / this.scale, y: this.cy - (sy - this.height / 2) / this.scale };
+  /** Starts the measuring tool (clicks add points); `onEnd` is told when it ends. */
+  startMeasure(onEnd?: () => void): void {
+    this.pick?.resolve(undefined);
+    this.measure = new Measure();
+    this.onMeasureEnd = onEnd;
+    this.element.classList.add("measuring");
+    this.drawMeasure();
   }
 
-  private local(e: { clientX: number; clientY: number }): { sx: number; sy: number } {
-    const r = this.element.getBoundingClientRect();
-    return { sx: e.clientX - r.left, sy: e.clientY - r.top };
+  stopMeasure(): void {
+    if (!this.measure) return;
+    this.measure = undefined;
+    this.measureLayer.clearLayers();
+    this.element.classList.remove("measuring");
+    this.setStatus("");
+    const end = this.onMeasureEnd;
+    this.onMeasureEnd = undefined;
+    end?.();
+  }
+
+  get measuring(): boolean {
+    return this.measure !== undefined;
+  }
+
+  // ---- size and input ------------------------------------------------------
+
+  private hasSize(): boolean {
+    const s = this.map.getSize();
+    return s.x > 0 && s.y > 0;
   }
 
   private resize(): void {
     const r = this.element.getBoundingClientRect();
     if (r.width === 0 || r.height === 0) return;
-    this.width = r.width;
-    this.height = r.height;
+    this.map.invalidateSize({ animate: false });
     if (!this.fitted) this.fit();
-    else this.render();
+    else this.queueLabels();
   }
 
-  // ---- input ---------------------------------------------------------------
+  private allVisible(): boolean {
+    const b = this.map.getBounds().pad(-0.05);
+    for (const e of this.items.values()) if (!b.contains([e.wp.lat, e.wp.lon])) return false;
+    return true;
+  }
+
+  private setStatus(text: string): void {
+    this.status.textContent = text;
+    this.status.classList.toggle("shown", text !== "");
+  }
+
+  /** A point chosen by a click or Enter: the pick, the measure, else the handlers. */
+  private chosen(at: LatLon, fromKeyboard: boolean): void {
+    if (this.pick) {
+      this.pick.resolve({ lat: round7(at.lat), lon: round7(at.lon) });
+      return;
+    }
+    if (this.measure) {
+      this.measure.add(at);
+      this.drawMeasure();
+      return;
+    }
+    if (this.editable) this.handlers.onAdd?.(at);
+    else if (!fromKeyboard) this.handlers.onSelect?.(undefined);
+  }
 
   private wire(): void {
-    const svg = this.element;
-    let gesture:
-      | { kind: "pan"; id: number; sx: number; sy: number; cx: number; cy: number; moved: boolean }
-      | { kind: "drag"; id: number; wp: string; dx: number; dy: number; sx: number; sy: number; moved: boolean }
-      | undefined;
-
-    svg.addEventListener("pointerdown", (e) => {
-      if (e.button !== 0) return;
-      const p = this.local(e);
-      const g = (e.target as Element).closest?.("g.wp") as SVGGElement | null;
-      if (g?.dataset.wpId) {
-        const id = g.dataset.wpId;
-        this.handlers.onSelect?.(id);
-        if (this.editable) {
-          const wp = this.pos.get(id);
-          if (!wp) return;
-          const at = this.toScreen(wp);
-          gesture = {
-            kind: "drag",
-            id: e.pointerId,
-            wp: id,
-            dx: at.sx - p.sx,
-            dy: at.sy - p.sy,
-            sx: p.sx,
-            sy: p.sy,
-            moved: false,
-          };
-          svg.setPointerCapture(e.pointerId);
-          e.preventDefault();
-        }
-        return;
-      }
-      gesture = { kind: "pan", id: e.pointerId, sx: p.sx, sy: p.sy, cx: this.cx, cy: this.cy, moved: false };
-      svg.setPointerCapture(e.pointerId);
+    const map = this.map;
+    map.on("click", (e: L.LeafletMouseEvent) => this.chosen({ lat: e.latlng.lat, lon: wrap(e.latlng.lng) }, false));
+    map.on("dragstart", () => {
+      this.userMoved = true;
     });
-
-    svg.addEventListener("pointermove", (e) => {
-      const p = this.local(e);
-      const w = this.toWorld(p.sx, p.sy);
-      this.readout.textContent = formatCoord(w.x, w.y);
-      if (!gesture || gesture.id !== e.pointerId) return;
-      const dist = Math.hypot(p.sx - gesture.sx, p.sy - gesture.sy);
-      if (gesture.kind === "pan") {
-        if (!gesture.moved && dist < CLICK_SLOP) return;
-        gesture.moved = true;
-        this.userMoved = true;
-        svg.classList.add("panning");
-        this.cx = gesture.cx - (p.sx - gesture.sx) / this.scale;
-        this.cy = gesture.cy + (p.sy - gesture.sy) / this.scale;
-        this.render();
-      } else {
-        if (!gesture.moved && dist < 2) return;
-        const at = this.toWorld(p.sx + gesture.dx, p.sy + gesture.dy);
-        if (!gesture.moved) this.handlers.onDrag?.(gesture.wp, at, "start");
-        gesture.moved = true;
-        this.handlers.onDrag?.(gesture.wp, at, "move");
-      }
+    map.on("moveend zoomend", () => {
+      // Where the view is, for tests and the benchmark (the Leaflet map itself is not global).
+      const c = map.getCenter();
+      this.element.dataset.view = `${c.lat.toFixed(7)},${c.lng.toFixed(7)},${map.getZoom()}`;
+      this.drawGraticule();
+      this.queueLabels();
     });
-
-    const finish = (e: PointerEvent, cancelled: boolean) => {
-      if (!gesture || gesture.id !== e.pointerId) return;
-      const g = gesture;
-      gesture = undefined;
-      svg.classList.remove("panning");
-      if (svg.hasPointerCapture(e.pointerId)) svg.releasePointerCapture(e.pointerId);
-      const p = this.local(e);
-      if (g.kind === "drag") {
-        if (g.moved) this.handlers.onDrag?.(g.wp, this.toWorld(p.sx + g.dx, p.sy + g.dy), "end");
-        (this.markerEls.get(g.wp) as SVGGElement | undefined)?.focus({ preventScroll: true });
-      } else if (!g.moved && !cancelled) {
-        if (this.editable) this.handlers.onAdd?.(this.toWorld(p.sx, p.sy));
-        else this.handlers.onSelect?.(undefined);
-      }
-    };
-    svg.addEventListener("pointerup", (e) => finish(e, false));
-    svg.addEventListener("pointercancel", (e) => finish(e, true));
-    svg.addEventListener("pointerleave", () => {
+    map.on("mousemove", (e: L.LeafletMouseEvent) => {
+      this.readout.textContent = formatLatLon({ lat: e.latlng.lat, lon: wrap(e.latlng.lng) });
+    });
+    map.on("mouseout", () => {
       this.readout.textContent = "";
     });
-
-    svg.addEventListener(
-      "wheel",
-      (e) => {
-        e.preventDefault();
-        const f = Math.exp(-Math.max(-300, Math.min(300, e.deltaY)) * 0.002);
-        this.zoom(f, this.local(e));
-      },
-      { passive: false },
-    );
-
-    svg.addEventListener("keydown", (e) => {
-      const g = (e.target as Element).closest?.("g.wp") as SVGGElement | null;
-      const id = g?.dataset.wpId;
-      const step = e.shiftKey ? 100 : 10;
-      const arrows: Record<string, [number, number]> = {
-        ArrowLeft: [-1, 0],
-        ArrowRight: [1, 0],
-        ArrowUp: [0, 1],
-        ArrowDown: [0, -1],
-      };
-      const dir = arrows[e.key];
-      if (id) {
-        if (dir && this.editable) {
-          this.handlers.onNudge?.(id, dir[0] * step, dir[1] * step);
-        } else if ((e.key === "Delete" || e.key === "Backspace") && this.editable) {
-          this.handlers.onDelete?.(id);
-        } else if (e.key === "Enter" || e.key === " ") {
-          this.handlers.onSelect?.(id);
-        } else return;
+    this.element.addEventListener("wheel", () => {
+      this.userMoved = true;
+    });
+    this.element.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && (this.pick || this.measure)) {
+        if (this.pick) this.pick.resolve(undefined);
+        else this.stopMeasure();
         e.preventDefault();
         return;
       }
-      if (dir) this.pan(dir[0] * 80, -dir[1] * 80);
-      else if (e.key === "+" || e.key === "=") this.zoom(1.4);
-      else if (e.key === "-" || e.key === "_") this.zoom(1 / 1.4);
-      else if (e.key === "0") this.fit();
-      else if (e.key === "Enter" && this.editable) this.handlers.onAdd?.(this.center());
-      else return;
-      e.preventDefault();
+      if (e.target !== this.element) return;
+      if (e.key === "Enter") {
+        this.chosen(this.center(), true);
+        e.preventDefault();
+      } else if (e.key === "0") {
+        this.fit();
+        e.preventDefault();
+      } else if (e.key.startsWith("Arrow") || e.key === "+" || e.key === "-" || e.key === "=") {
+        this.userMoved = true; // Leaflet's keyboard handler pans and zooms
+      }
     });
   }
 
-  // ---- drawing -------------------------------------------------------------
+  // ---- markers -------------------------------------------------------------
 
-  render(): void {
-    this.renderBackground();
-    this.renderGrid();
-    this.renderLayers();
-    this.renderRoute();
-    this.renderMarkers();
-    this.renderOverlay();
-  }
-
-  private renderBackground(): void {
-    const b = this.background;
-    if (!b) {
-      this.bg.replaceChildren();
-      return;
-    }
-    const tl = this.toScreen({ x: b.x, y: b.y });
-    let img = this.bg.firstElementChild as SVGImageElement | null;
-    if (!img) {
-      img = s("image", { preserveAspectRatio: "none" });
-      this.bg.append(img);
-    }
-    if (img.getAttribute("href") !== b.href) img.setAttribute("href", b.href);
-    img.setAttribute("x", String(tl.sx));
-    img.setAttribute("y", String(tl.sy));
-    img.setAttribute("width", String(b.w * this.scale));
-    img.setAttribute("height", String(b.h * this.scale));
-    img.setAttribute("opacity", String(b.opacity));
-  }
-
-  /** Grid spacing in metres: 1-2-5 steps, about 90-220 px apart. */
-  private step(): number {
-    const raw = 90 / this.scale;
-    const pow = 10 ** Math.floor(Math.log10(raw));
-    for (const m of [1, 2, 5, 10]) if (m * pow >= raw) return m * pow;
-    return 10 * pow;
-  }
-
-  private renderGrid(): void {
-    const step = this.step();
-    const minor = step / 5;
-    const tl = this.toWorld(0, 0);
-    const br = this.toWorld(this.width, this.height);
-    const lines: string[] = [];
-    const minorLines: string[] = [];
-    const labels: SVGElement[] = [];
-    const fmt = (v: number) =>
-      Math.abs(v) >= 10_000 ? `${(v / 1000).toFixed(step >= 1000 ? 0 : 1)}k` : String(Math.round(v));
-    if (minor * this.scale >= 14) {
-      for (let x = Math.ceil(tl.x / minor) * minor; x <= br.x; x += minor) {
-        const sx = this.toScreen({ x, y: 0 }).sx;
-        minorLines.push(`M${sx.toFixed(1)} 0V${this.height}`);
+  private syncMarkers(): void {
+    const all = this.plan?.waypoints ?? [];
+    const seen = new Set<string>();
+    // A marker's number is the item's number in the route list (non-nav items count too).
+    all.forEach((w, n) => {
+      if (w.kind !== "nav") return;
+      seen.add(w.id);
+      const e = this.items.get(w.id);
+      if (!e) {
+        this.items.set(w.id, this.createMarker(w, n));
+        return;
       }
-      for (let y = Math.ceil(br.y / minor) * minor; y <= tl.y; y += minor) {
-        const sy = this.toScreen({ x: 0, y }).sy;
-        minorLines.push(`M0 ${sy.toFixed(1)}H${this.width}`);
-      }
+      if (e.wp === w && e.n === n) return;
+      const moved = e.wp.lat !== w.lat || e.wp.lon !== w.lon;
+      e.wp = w;
+      e.n = n;
+      if (moved && this.dragging !== w.id) e.marker.setLatLng([w.lat, w.lon]);
+      this.decorate(e);
+    });
+    for (const [id, e] of this.items) {
+      if (seen.has(id)) continue;
+      e.marker.remove();
+      this.items.delete(id);
     }
-    for (let x = Math.ceil(tl.x / step) * step; x <= br.x; x += step) {
-      const sx = this.toScreen({ x, y: 0 }).sx;
-      lines.push(`M${sx.toFixed(1)} 0V${this.height}`);
-      if (sx > 44 && sx < this.width - 64) labels.push(s("text", { x: sx + 3, y: 12, class: "glabel" }, `E ${fmt(x)}`));
-    }
-    for (let y = Math.ceil(br.y / step) * step; y <= tl.y; y += step) {
-      const sy = this.toScreen({ x: 0, y }).sy;
-      lines.push(`M0 ${sy.toFixed(1)}H${this.width}`);
-      if (sy > 30 && sy < this.height - 44) labels.push(s("text", { x: 4, y: sy - 4, class: "glabel" }, `N ${fmt(y)}`));
-    }
-    const o = this.toScreen({ x: 0, y: 0 });
-    this.grid.replaceChildren(
-      s("path", { class: "gminor", d: minorLines.join("") }),
-      s("path", { class: "gmajor", d: lines.join("") }),
-      s("path", { class: "gaxis", d: `M${o.sx} 0V${this.height}M0 ${o.sy}H${this.width}` }),
-      ...labels,
-    );
   }
 
-  /** Geofence polygons and circles (inclusion green, exclusion red), rally points and the home position. */
-  private renderLayers(): void {
+  private createMarker(wp: NavItem, n: number): MarkerEntry {
+    const icon = L.divIcon({
+      className: "wp",
+      iconSize: [30, 30],
+      iconAnchor: [15, 15],
+      html:
+        '<svg class="wp-svg" viewBox="-18 -18 36 36" width="30" height="30" aria-hidden="true" focusable="false">' +
+        '<path class="shape"/><text class="num" text-anchor="middle" dy="0.35em"></text></svg>' +
+        '<span class="name" aria-hidden="true"></span>',
+    });
+    const marker = L.marker([wp.lat, wp.lon], {
+      icon,
+      draggable: this.editable,
+      keyboard: false,
+      autoPan: true,
+      riseOnHover: true,
+    });
+    const e: MarkerEntry = { wp, n, marker, el: undefined };
+    marker.on("add", () => {
+      e.el = marker.getElement();
+      if (!e.el) return;
+      e.el.tabIndex = 0;
+      e.el.setAttribute("role", this.editable ? "button" : "img");
+      e.el.addEventListener("keydown", (ev) => this.onMarkerKey(ev, e.wp.id));
+      this.decorate(e);
+    });
+    marker.on("click", () => {
+      this.handlers.onSelect?.(e.wp.id);
+      e.el?.focus({ preventScroll: true });
+    });
+    if (this.editable) {
+      const at = () => {
+        const p = marker.getLatLng();
+        return { lat: p.lat, lon: wrap(p.lng) };
+      };
+      marker.on("dragstart", () => {
+        this.dragging = e.wp.id;
+        this.handlers.onSelect?.(e.wp.id);
+        this.handlers.onDrag?.(e.wp.id, at(), "start");
+      });
+      marker.on("drag", () => {
+        // Only this marker's two legs move now; the labels settle after the drag.
+        this.moveLegsOf(e.wp.id, at());
+        this.handlers.onDrag?.(e.wp.id, at(), "move");
+      });
+      marker.on("dragend", () => {
+        this.handlers.onDrag?.(e.wp.id, at(), "end");
+        this.dragging = undefined;
+        e.el?.focus({ preventScroll: true });
+        this.queueLabels();
+      });
+    }
+    marker.addTo(this.map);
+    return e;
+  }
+
+  private onMarkerKey(ev: KeyboardEvent, id: string): void {
+    const step = ev.shiftKey ? 100 : 10;
+    const arrows: Record<string, [number, number]> = {
+      ArrowLeft: [-1, 0],
+      ArrowRight: [1, 0],
+      ArrowUp: [0, 1],
+      ArrowDown: [0, -1],
+    };
+    const dir = arrows[ev.key];
+    if (dir && this.editable) this.handlers.onNudge?.(id, dir[0] * step, dir[1] * step);
+    else if ((ev.key === "Delete" || ev.key === "Backspace") && this.editable) this.handlers.onDelete?.(id);
+    else if (ev.key === "Enter" || ev.key === " ") this.handlers.onSelect?.(id);
+    else return;
+    ev.preventDefault();
+    ev.stopPropagation(); // not Leaflet's keyboard pan
+  }
+
+  /** Class, data attributes, label and drawing of one marker from its item. */
+  private decorate(e: MarkerEntry): void {
+    const el = e.el;
+    if (!el) return;
+    const wp = e.wp;
+    for (const c of [...el.classList]) if (c.startsWith("t-")) el.classList.remove(c);
+    el.classList.add(`t-${wp.type}`);
+    el.classList.toggle("selected", wp.id === this.selected);
+    el.classList.toggle("changed", this.highlight.has(wp.id));
+    el.dataset.wpId = wp.id;
+    el.dataset.lat = String(wp.lat);
+    el.dataset.lon = String(wp.lon);
+    el.dataset.type = wp.type;
+    el.dataset.name = wp.name;
+    el.dataset.n = String(e.n + 1);
+    const label = `${e.n + 1}. ${wp.name}, ${TYPE_LABELS[wp.type]}, ${formatLatLon(wp)}, ${formatAlt(wp)}`;
+    el.setAttribute("aria-label", this.editable ? `${label}. Arrow keys move it, Delete removes it.` : label);
+    (el.querySelector(".shape") as SVGPathElement).setAttribute("d", SHAPES[wp.type]);
+    (el.querySelector(".num") as SVGTextElement).textContent = String(e.n + 1);
+    // The name is drawn from an attribute (CSS ::after), not a text node: the marker's
+    // accessible name is its aria-label, which starts with its visible number.
+    (el.querySelector(".name") as HTMLElement).dataset.label = wp.name;
+    // The selected or highlighted marker is drawn above its neighbours.
+    e.marker.setZIndexOffset(wp.id === this.selected ? 2000 : this.highlight.has(wp.id) ? 1000 : 0);
+  }
+
+  // ---- route ---------------------------------------------------------------
+
+  private syncLegs(): void {
+    const nav = (this.plan?.waypoints ?? []).filter((w): w is NavItem => w.kind === "nav");
+    const keep = new Set<string>();
+    for (let i = 1; i < nav.length; i++) {
+      const a = nav[i - 1] as NavItem;
+      const b = nav[i] as NavItem;
+      const key = `${a.id}>${b.id}`;
+      keep.add(key);
+      const leg = this.legs.get(key);
+      if (!leg) {
+        this.legs.set(key, this.createLeg(a, b));
+        continue;
+      }
+      if (leg.a.lat !== a.lat || leg.a.lon !== a.lon || leg.b.lat !== b.lat || leg.b.lon !== b.lon)
+        this.updateLeg(leg, a, b);
+    }
+    for (const [key, leg] of this.legs) {
+      if (keep.has(key)) continue;
+      leg.line.remove();
+      if (leg.label) this.legLabels.removeLayer(leg.label);
+      this.legs.delete(key);
+    }
+  }
+
+  private createLeg(a: LatLon & { id: string }, b: LatLon & { id: string }): LegEntry {
+    const g = inverse(a, b);
+    const line = L.polyline(
+      [
+        [a.lat, a.lon],
+        [b.lat, b.lon],
+      ],
+      { renderer: this.routeRenderer, color: "#f0b429", weight: 3, opacity: 0.95, interactive: false },
+    ).addTo(this.map);
+    return {
+      from: a.id,
+      to: b.id,
+      a: { lat: a.lat, lon: a.lon },
+      b: { lat: b.lat, lon: b.lon },
+      metres: g.distance,
+      bearing: g.initialBearing,
+      line,
+      label: undefined,
+    };
+  }
+
+  private updateLeg(leg: LegEntry, a: LatLon, b: LatLon): void {
+    leg.a = { lat: a.lat, lon: a.lon };
+    leg.b = { lat: b.lat, lon: b.lon };
+    const g = inverse(a, b);
+    leg.metres = g.distance;
+    leg.bearing = g.initialBearing;
+    leg.line.setLatLngs([
+      [a.lat, a.lon],
+      [b.lat, b.lon],
+    ]);
+    if (leg.label) {
+      leg.label.setLatLng(midpoint(a, b));
+      const el = leg.label.getElement()?.firstElementChild;
+      if (el) el.textContent = legText(leg);
+    }
+  }
+
+  /** During a drag: the two legs at waypoint `id`, nothing else. */
+  private moveLegsOf(id: string, at: LatLon): void {
+    for (const leg of this.legs.values()) {
+      if (leg.from === id) this.updateLeg(leg, at, leg.b);
+      else if (leg.to === id) this.updateLeg(leg, leg.a, at);
+    }
+  }
+
+  // ---- labels (declutter) ----------------------------------------------------
+
+  private queueLabels(): void {
+    if (this.labelsQueued) return;
+    this.labelsQueued = true;
+    requestAnimationFrame(() => {
+      this.labelsQueued = false;
+      if (!this.dragging) this.placeLabels();
+    });
+  }
+
+  /** Which waypoint names and leg labels fit without overlapping (markers are never covered). */
+  private placeLabels(): void {
+    if (!this.hasSize()) return;
+    const size = this.map.getSize();
+    const inView = (p: L.Point, m: number) => p.x >= -m && p.y >= -m && p.x <= size.x + m && p.y <= size.y + m;
+    const markers: LabelBox[] = [];
+    const names: LabelBox[] = [];
+    const nameEls = new Map<string, HTMLElement>();
+    // The selected and the highlighted waypoints' names first, then route order.
+    const prio = (id: string) => (id === this.selected ? 2 : this.highlight.has(id) ? 1 : 0);
+    const order = [...this.items.values()].sort((x, y) => prio(y.wp.id) - prio(x.wp.id) || x.n - y.n);
+    for (const e of order) {
+      const p = this.map.latLngToContainerPoint([e.wp.lat, e.wp.lon]);
+      if (!inView(p, 40)) continue;
+      markers.push({ id: `m:${e.wp.id}`, x: p.x - 15, y: p.y - 15, w: 30, h: 30 });
+      const nameEl = e.el?.querySelector<HTMLElement>(".name");
+      if (!nameEl) continue;
+      nameEls.set(e.wp.id, nameEl);
+      names.push({ id: e.wp.id, x: p.x + 17, y: p.y - 8, w: 8 + e.wp.name.length * 7.2, h: 16 });
+    }
+    const showNames = markers.length <= MAX_NAMED ? declutter(names, markers) : new Set<string>();
+    for (const e of this.items.values()) {
+      const el = nameEls.get(e.wp.id) ?? e.el?.querySelector<HTMLElement>(".name");
+      el?.classList.toggle("hidden", !showNames.has(e.wp.id));
+    }
+    const taken: LabelBox[] = [...markers, ...names.filter((n) => showNames.has(n.id))];
+    const cands: LabelBox[] = [];
+    const byKey = new Map<string, LegEntry>();
+    for (const [key, leg] of this.legs) {
+      const pa = this.map.latLngToContainerPoint([leg.a.lat, leg.a.lon]);
+      const pb = this.map.latLngToContainerPoint([leg.b.lat, leg.b.lon]);
+      const mid = L.point((pa.x + pb.x) / 2, (pa.y + pb.y) / 2);
+      if (pa.distanceTo(pb) < MIN_LABEL_LEG_PX || !inView(mid, 0)) continue;
+      const w = 10 + legText(leg).length * 6.8;
+      cands.push({ id: key, x: mid.x - w / 2, y: mid.y - 9, w, h: 18 });
+      byKey.set(key, leg);
+    }
+    const showLegs = declutter(cands, taken);
+    for (const [key, leg] of this.legs) {
+      const want = showLegs.has(key);
+      if (want && !leg.label) {
+        leg.label = L.marker(midpoint(leg.a, leg.b), {
+          pane: "leglabels",
+          interactive: false,
+          keyboard: false,
+          icon: L.divIcon({ className: "leg-label", html: "<span></span>", iconSize: NO_SIZE }),
+        });
+        this.legLabels.addLayer(leg.label);
+        const el = leg.label.getElement()?.firstElementChild;
+        if (el) el.textContent = legText(leg);
+      } else if (!want && leg.label) {
+        this.legLabels.removeLayer(leg.label);
+        leg.label = undefined;
+      }
+    }
+    this.element.dataset.legLabels = String(showLegs.size);
+    this.element.dataset.names = String(showNames.size);
+  }
+
+  // ---- fence, rally, home, graticule, measure ----------------------------------
+
+  private syncLayers(): void {
+    this.fenceLayer.clearLayers();
+    this.pointsLayer.clearLayers();
     const plan = this.plan;
-    if (!plan) {
-      this.layers.replaceChildren();
-      return;
-    }
-    const parts: SVGElement[] = [];
-    const screen = (p: { lat: number; lon: number }) => this.toScreen(toGrid(plan, p));
+    if (!plan) return;
     for (const pg of plan.fence.polygons) {
-      const d = `${pg.points
-        .map((p, i) => {
-          const q = screen(p);
-          return `${i ? "L" : "M"}${q.sx.toFixed(1)} ${q.sy.toFixed(1)}`;
-        })
-        .join("")}Z`;
-      parts.push(s("path", { class: `fence ${pg.inclusion ? "inclusion" : "exclusion"}`, d }));
+      L.polygon(
+        pg.points.map((p) => [p.lat, p.lon] as [number, number]),
+        { pane: "fence", className: `fence ${pg.inclusion ? "inclusion" : "exclusion"}`, interactive: false },
+      ).addTo(this.fenceLayer);
     }
     for (const c of plan.fence.circles) {
-      const q = screen(c);
-      parts.push(
-        s("circle", {
-          class: `fence ${c.inclusion ? "inclusion" : "exclusion"}`,
-          cx: q.sx.toFixed(1),
-          cy: q.sy.toFixed(1),
-          r: Math.max(1, c.radius * this.scale).toFixed(1),
-        }),
-      );
+      L.circle([c.lat, c.lon], {
+        radius: c.radius,
+        pane: "fence",
+        className: `fence ${c.inclusion ? "inclusion" : "exclusion"}`,
+        interactive: false,
+      }).addTo(this.fenceLayer);
     }
-    for (const r of plan.rally) {
-      const q = screen(r);
-      parts.push(
-        s(
-          "g",
-          { class: "rally-point", transform: `translate(${q.sx.toFixed(1)} ${q.sy.toFixed(1)})` },
-          s("path", { d: "M-7 -7H7V7H-7Z" }),
-          s("text", { "text-anchor": "middle", dy: "0.35em" }, "R"),
-        ),
-      );
-    }
-    if (plan.home) {
-      const q = screen(plan.home);
-      parts.push(
-        s(
-          "g",
-          { class: "home-point", transform: `translate(${q.sx.toFixed(1)} ${q.sy.toFixed(1)})` },
-          s("path", { d: "M0 -10L10 0V9H-10V0Z" }),
-          s("text", { "text-anchor": "middle", dy: "0.45em" }, "H"),
-        ),
-      );
-    }
-    this.layers.replaceChildren(...parts);
+    const point = (p: LatLon, cls: string, letter: string, title: string) =>
+      L.marker([p.lat, p.lon], {
+        pane: "points",
+        interactive: false,
+        keyboard: false,
+        icon: L.divIcon({ className: cls, iconSize: [20, 20], iconAnchor: [10, 10], html: letter }),
+        title,
+      }).addTo(this.pointsLayer);
+    plan.rally.forEach((r, i) => {
+      point(r, "rally-point", "R", `Rally point ${i + 1}`);
+    });
+    if (plan.home) point(plan.home, "home-point", "H", "Home position");
   }
 
-  private renderRoute(): void {
-    const plan = this.plan;
-    const nav = plan ? navItems(plan) : [];
-    if (!plan || nav.length < 2) {
-      this.route.replaceChildren();
-      return;
-    }
-    const pts = nav.map((w) => this.toScreen(this.pos.get(w.id) as Point));
-    const d = pts.map((p, i) => `${i ? "L" : "M"}${p.sx.toFixed(1)} ${p.sy.toFixed(1)}`).join("");
-    const parts: SVGElement[] = [s("path", { class: "leg-casing", d }), s("path", { class: "leg-line", d })];
-    legs(plan).forEach((leg, i) => {
-      const a = pts[i] as { sx: number; sy: number };
-      const b = pts[i + 1] as { sx: number; sy: number };
-      const len = Math.hypot(b.sx - a.sx, b.sy - a.sy);
-      if (len < 28) return;
-      const ang = (Math.atan2(b.sy - a.sy, b.sx - a.sx) * 180) / Math.PI;
-      const mx = a.sx + (b.sx - a.sx) * 0.5;
-      const my = a.sy + (b.sy - a.sy) * 0.5;
-      parts.push(
-        s("path", { class: "leg-arrow", d: "M-6 -5L4 0L-6 5Z", transform: `translate(${mx} ${my}) rotate(${ang})` }),
-      );
-      if (len < 90) return;
-      // Keep the label upright and a little off the line.
-      const up = ang > 90 || ang < -90 ? ang + 180 : ang;
-      parts.push(
-        s(
-          "text",
-          {
-            class: "leg-label",
-            transform: `translate(${mx} ${my}) rotate(${up}) translate(0 -9)`,
-            "text-anchor": "middle",
-          },
-          `${formatDistance(leg.metres)} · ${formatBearing(leg.bearing)}`,
-        ),
-      );
-    });
-    this.route.replaceChildren(...parts);
-  }
-
-  private renderMarkers(): void {
-    const plan = this.plan;
-    const all = plan?.waypoints ?? [];
-    // A marker's number is the item's number in the route list (non-nav items count too).
-    const wps = all.flatMap((w, n) => (w.kind === "nav" ? [{ wp: w, n }] : []));
-    const seen = new Set<string>();
-    const focused = document.activeElement;
-    wps.forEach(({ wp, n }, i) => {
-      seen.add(wp.id);
-      let g = this.markerEls.get(wp.id);
-      if (!g) {
-        g = this.createMarker(wp.id);
-        this.markerEls.set(wp.id, g);
-      }
-      this.updateMarker(g, wp, n);
-      if (this.markers.children[i] !== g) this.markers.insertBefore(g, this.markers.children[i] ?? null);
-    });
-    for (const [id, g] of this.markerEls) {
-      if (!seen.has(id)) {
-        g.remove();
-        this.markerEls.delete(id);
+  private drawGraticule(): void {
+    this.gratLayer.clearLayers();
+    if (!this.hasSize()) return;
+    const b = this.visibleWorld();
+    const g = graticule(b);
+    const labelAt = (ll: [number, number], text: string, cls: string) =>
+      L.marker(ll, {
+        pane: "graticule",
+        interactive: false,
+        keyboard: false,
+        icon: L.divIcon({ className: `glabel ${cls}`, html: text, iconSize: NO_SIZE }),
+      }).addTo(this.gratLayer);
+    const size = this.map.getSize();
+    for (const line of g.lines) {
+      L.polyline(line.ends, {
+        renderer: this.gratRenderer,
+        color: line.value === 0 ? "#5a7088" : "#34465a",
+        weight: line.value === 0 ? 1.5 : 1,
+        interactive: false,
+      }).addTo(this.gratLayer);
+      if (line.kind === "meridian") {
+        const p = this.map.latLngToContainerPoint([b.north, line.value]);
+        labelAt(this.ll(p.x, 2), line.label, "meridian");
+      } else {
+        const p = this.map.latLngToContainerPoint([line.value, b.west]);
+        if (p.y > 14 && p.y < size.y - 24) labelAt(this.ll(2, p.y), line.label, "parallel");
       }
     }
-    if (focused instanceof SVGGElement && focused.isConnected && document.activeElement !== focused) focused.focus();
+    this.element.dataset.graticuleStep = String(g.step);
   }
 
-  private createMarker(id: string): SVGGElement {
-    const g = s("g", { class: "wp", "data-wp-id": id, tabindex: 0, role: this.editable ? "button" : "img" });
-    g.append(
-      s("title"),
-      s("circle", { class: "halo", r: 21 }),
-      s("path", { class: "shape" }),
-      s("text", { class: "num", "text-anchor": "middle", dy: "0.35em" }),
-      s("text", { class: "name", x: 19, dy: "0.35em" }),
-    );
-    return g;
+  private ll(x: number, y: number): [number, number] {
+    const p = this.map.containerPointToLatLng([x, y]);
+    return [p.lat, p.lng];
   }
 
-  private updateMarker(g: SVGGElement, wp: NavItem, i: number): void {
-    const grid = this.pos.get(wp.id) ?? { x: 0, y: 0 };
-    const p = this.toScreen(grid);
-    g.setAttribute("transform", `translate(${p.sx.toFixed(1)} ${p.sy.toFixed(1)})`);
-    g.setAttribute(
-      "class",
-      `wp t-${wp.type}${wp.id === this.selected ? " selected" : ""}${this.highlight.has(wp.id) ? " changed" : ""}`,
-    );
-    // Grid metres to the decimetre (what a test or a reader compares), and the real place.
-    g.dataset.x = String(Math.round(grid.x * 10) / 10);
-    g.dataset.y = String(Math.round(grid.y * 10) / 10);
-    g.dataset.lat = String(wp.lat);
-    g.dataset.lon = String(wp.lon);
-    g.dataset.type = wp.type;
-    g.dataset.name = wp.name;
-    const label = `${i + 1}. ${wp.name}, ${TYPE_LABELS[wp.type]}, ${formatLatLon(wp)}, ${formatAlt(wp)}`;
-    // An SVG <title> names the marker (an aria-label would not match its visible text).
-    (g.querySelector("title") as Element).textContent = this.editable
-      ? `${label}. Arrow keys move it, Delete removes it.`
-      : label;
-    const shape = g.querySelector(".shape") as SVGPathElement;
-    shape.setAttribute("d", SHAPES[wp.type]);
-    (g.querySelector(".num") as SVGTextElement).textContent = String(i + 1);
-    const nameEl = g.querySelector(".name") as SVGTextElement;
-    nameEl.textContent = wp.name;
-    // Near the right edge the name goes on the left so it is not cut off.
-    const flip = p.sx > this.width - Math.min(160, 8 + wp.name.length * 7.5);
-    nameEl.setAttribute("x", flip ? "-19" : "19");
-    nameEl.setAttribute("text-anchor", flip ? "end" : "start");
+  private drawMeasure(): void {
+    const m = this.measure;
+    this.measureLayer.clearLayers();
+    if (!m) return;
+    const pts = m.points.map((p) => [p.lat, p.lon] as [number, number]);
+    if (pts.length > 1)
+      L.polyline(pts, { pane: "measure", className: "measure-line", interactive: false }).addTo(this.measureLayer);
+    for (const p of pts)
+      L.circleMarker(p, { pane: "measure", radius: 4, className: "measure-point", interactive: false }).addTo(
+        this.measureLayer,
+      );
+    this.setStatus(m.text());
   }
+}
 
-  private renderOverlay(): void {
-    const step = this.step();
-    const len = step * this.scale;
-    const x = 14;
-    const y = this.height - 16;
-    this.overlay.replaceChildren(
-      s("path", { class: "scalebar-bg", d: `M${x - 6} ${y - 20}h${len + 12}v28h${-(len + 12)}Z` }),
-      s("path", { class: "scalebar", d: `M${x} ${y - 5}V${y}H${x + len}V${y - 5}` }),
-      s("text", { class: "scalebar-text", x: x + len / 2, y: y - 8, "text-anchor": "middle" }, formatDistance(step)),
-      s(
-        "g",
-        { class: "north", transform: `translate(${this.width - 26} 30)` },
-        s("path", { d: "M0 -16L7 6L0 1L-7 6Z" }),
-        s("text", { y: 20, "text-anchor": "middle" }, "N"),
-      ),
-      Object.assign(this.readout, {}),
-    );
-    this.readout.setAttribute("x", String(this.width - 12));
-    this.readout.setAttribute("y", String(this.height - 12));
-    this.readout.setAttribute("text-anchor", "end");
-  }
+/** A divIcon sized by its CSS (Leaflet sets no width/height for a null size). */
+const NO_SIZE = null as unknown as L.PointExpression;
+
+function legText(leg: LegEntry): string {
+  return `${formatDistance(leg.metres)} · ${formatBearing(leg.bearing)}`;
+}
+
+function midpoint(a: LatLon, b: LatLon): [number, number] {
+  return [(a.lat + b.lat) / 2, (a.lon + b.lon) / 2];
+}
+
+function escapeHtml(t: string): string {
+  return t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function round7(v: number): number {
+  return Math.round(v * 1e7) / 1e7;
+}
+
+/** Longitude into -180..180 (the map may be panned past the antimeridian). */
+function wrap(lon: number): number {
+  return ((((lon + 180) % 360) + 360) % 360) - 180;
+}
+
+function toLatLngBounds(b: GeoBounds): L.LatLngBounds {
+  return L.latLngBounds([b.south, b.west], [b.north, b.east]);
+}
+
+function fromLatLngBounds(b: L.LatLngBounds): GeoBounds {
+  return { south: b.getSouth(), west: b.getWest(), north: b.getNorth(), east: b.getEast() };
+}
+
+/** Metres east/north of `p` as a point (a keyboard nudge). */
+export function offset(p: LatLon, east: number, north: number): LatLon {
+  return fromLocal(p, { x: east, y: north });
 }
 
 /** One outline per type, so types differ by shape as well as colour. */

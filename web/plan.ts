@@ -483,6 +483,8 @@ export interface Leg {
   /** m/s this leg is flown at, and how long it takes. */
   speed: number;
   seconds: number;
+  /** Where the speed comes from: the end waypoint's own, the last Change speed item's, or cruise. */
+  speedFrom: "own" | "command" | "cruise";
 }
 
 /**
@@ -522,6 +524,7 @@ export function legs(plan: Plan): Leg[] {
     bearing: l.bearing,
     speed: times[i]?.speed ?? plan.cruiseSpeed,
     seconds: times[i]?.seconds ?? 0,
+    speedFrom: l.to.speed !== undefined ? "own" : l.speed !== undefined ? "command" : "cruise",
   }));
 }
 

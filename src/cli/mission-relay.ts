@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { createRelay } from "../node.ts";
+import { tileUrlProblem } from "../server/tile-origin.ts";
 import { planShape, TOPOLOGY_KINDS, TopologyError, type TopologyKind } from "../server/topology.ts";
 import { clientConfig, DOORS_HELP, runMain, secretFrom, UsageError, writeLine } from "./common.ts";
 import { status } from "./status.ts";
@@ -15,7 +16,7 @@ const HELP = `Usage: mission-relay <command> [options]
 Commands:
   up [--port P] [--subscribe-port S] [--redis-port R] [--web-port W] [--data DIR] [--install] [--no-edge]
      [--maxmemory SIZE] [--topology single|replicated|sharded] [--replicas N] [--shards S]
-     [--metrics-port M]
+     [--metrics-port M] [--tile-url URL]
         Start Redis (+ a subscribe-only replica), the two Webdis doors and the
         HAProxy edge in front of them on 127.0.0.1, load the relay functions,
         serve the web UI, print the URLs (the edge's: P and S are its ports);
@@ -27,6 +28,9 @@ Commands:
         spread by the edge); sharded (S shards, default 2, each with its own
         edge; clients pick a stream's shard by its name). Writes DIR/topology.json
         for \`status\` and serves Prometheus /metrics and /healthz on M (default 9464).
+        --tile-url: a raster tile server for the web UI's map, e.g.
+        https://tiles.example/{z}/{x}/{y}.png (one host, no {s}); the page's CSP
+        then lets images come from that origin. Without it the map is offline.
   start NAME      Start a stream (needs password and leader code).
   stop NAME       Stop a stream: followers get "ended", the name is free again
                   (password and leader code).
@@ -75,6 +79,7 @@ function parse() {
         replicas: { type: "string" },
         shards: { type: "string" },
         "metrics-port": { type: "string" },
+        "tile-url": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -88,6 +93,14 @@ function port(v: string | undefined, flag: string): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--${flag} must be a port number`);
   return n;
+}
+
+/** A tile URL template the page can use (src/server/tile-origin.ts: the page checks the same). */
+function tileUrl(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const problem = tileUrlProblem(v.trim());
+  if (problem) throw new UsageError(`--tile-url ${problem}, e.g. https://tiles.example/{z}/{x}/{y}.png`);
+  return v.trim();
 }
 
 function memory(v: string | undefined): string | undefined {
@@ -156,6 +169,7 @@ await runMain("mission-relay", async () => {
         maxmemory: memory(values.maxmemory),
         ...shape,
         metricsPort: port(values["metrics-port"], "metrics-port"),
+        tileUrl: tileUrl(values["tile-url"]),
       });
       process.stdout.write("Ready. Ctrl-C to stop.\n");
       await new Promise<void>((resolve) => {

@@ -52,6 +52,8 @@ export interface UpOptions {
   shards?: number;
   /** Port of /metrics and /healthz (default 9464, or a free one). */
   metricsPort?: number;
+  /** A raster tile server for the web UI's map ("https://host/{z}/{x}/{y}.png"): in its relay-config.json and CSP img-src. */
+  tileUrl?: string | undefined;
 }
 
 /**
@@ -274,7 +276,12 @@ export async function up(o: UpOptions): Promise<Running> {
           : undefined;
       web = await serveWeb(
         dist,
-        { url: first.url, subscribeUrl: first.subscribeUrl, config },
+        {
+          url: first.url,
+          subscribeUrl: first.subscribeUrl,
+          config,
+          map: o.tileUrl ? { tileUrl: o.tileUrl } : undefined,
+        },
         webPort,
         "127.0.0.1",
         (e) => log(`web UI server: ${e.message}`),

@@ -13,6 +13,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { extname, isAbsolute, join, relative, resolve } from "node:path";
 import { allDoors, configJson, parseConfig, type RelayConfigInput } from "../core/config.ts";
+import { tileOrigin } from "./tile-origin.ts";
 
 export interface WebDoors {
   /** The command door. */
@@ -25,6 +26,11 @@ export interface WebDoors {
    * every door of it is in connect-src.
    */
   config?: RelayConfigInput | undefined;
+  /**
+   * A raster tile server for the page's map (`up --tile-url`): served in
+   * relay-config.json as `map`, and its one origin is added to the CSP's img-src.
+   */
+  map?: { tileUrl: string; attribution?: string | undefined; maxZoom?: number | undefined } | undefined;
 }
 
 /** The doors as the client's config: `config` when given, else the one command and subscription door. */
@@ -59,14 +65,23 @@ export function connectSources(doors: WebDoors): string[] {
   return [...out];
 }
 
+/**
+ * The img-src sources: the page's own and data: (a background image is read from
+ * a local file as a data: URL), plus the tile server's one origin when there is one.
+ * A tile URL that is not http(s) opens nothing (the page refuses it too).
+ */
+export function imageSources(doors: WebDoors): string[] {
+  const tiles = doors.map ? tileOrigin(doors.map.tileUrl) : undefined;
+  return ["'self'", "data:", ...(tiles ? [tiles] : [])];
+}
+
 /** Headers on every reply: no inline script, no framing, no referrer, no sniffing. */
 export function securityHeaders(doors: WebDoors): Record<string, string> {
   const csp = [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    // Background images are read from a local file as data: URLs.
-    "img-src 'self' data:",
+    `img-src ${imageSources(doors).join(" ")}`,
     `connect-src 'self' ${connectSources(doors).join(" ")}`,
     "base-uri 'none'",
     "form-action 'none'",
@@ -100,7 +115,7 @@ export function resolvePath(root: string, rawUrl: string | undefined): string | 
 
 export function webHandler(root: string, doors: WebDoors): (req: IncomingMessage, res: ServerResponse) => void {
   const headers = securityHeaders(doors);
-  const config = JSON.stringify(doorsConfig(doors));
+  const config = JSON.stringify(doors.map ? { ...doorsConfig(doors), map: doors.map } : doorsConfig(doors));
   const send = (res: ServerResponse, status: number, type: string, body: string | Buffer, extra = {}) => {
     res.writeHead(status, { ...headers, "content-type": type, "content-length": Buffer.byteLength(body), ...extra });
     res.end(body);

@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inverse } from "../../web/geo.ts";
 import { parsePlanJson } from "../../web/plan.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
 import {
@@ -74,27 +75,30 @@ async function joinStream(page: Page, stream: string, pw = password) {
   await form.getByRole("button", { name: "Join" }).click();
 }
 
+/** The map (Leaflet's container: web/map.ts). */
+const MAP = '[data-testid="map"]';
+
 const clean = (t: string | null) => (t ?? "").replace(/\s+/g, " ").trim();
 
 interface Marker {
   name: string;
   type: string;
-  x: number;
-  y: number;
+  lat: number;
+  lon: number;
 }
 
-/** The waypoints as drawn on a page's map, in route order. */
+/** The waypoints as drawn on a page's map, in route order (a marker's data-n is its number). */
 function markers(page: Page): Promise<Marker[]> {
-  return page.$$eval("svg.map g.wp", (gs) =>
-    gs.map((g) => {
-      const d = (g as SVGGElement).dataset;
-      return { name: d.name ?? "", type: d.type ?? "", x: Number(d.x), y: Number(d.y) };
-    }),
+  return page.$$eval(`${MAP} .wp`, (gs) =>
+    gs
+      .map((g) => (g as HTMLElement).dataset)
+      .sort((a, b) => Number(a.n) - Number(b.n))
+      .map((d) => ({ name: d.name ?? "", type: d.type ?? "", lat: Number(d.lat), lon: Number(d.lon) })),
   );
 }
 
 async function mapBox(page: Page) {
-  const box = await page.locator("svg.map").boundingBox();
+  const box = await page.locator(MAP).boundingBox();
   if (!box) throw new Error("no map");
   return box;
 }
@@ -105,7 +109,7 @@ async function clickMap(page: Page, fx: number, fy: number) {
 }
 
 async function markerCenter(page: Page, wpName: string) {
-  const box = await page.locator(`svg.map g.wp[data-name="${wpName}"] .shape`).boundingBox();
+  const box = await page.locator(`${MAP} .wp[data-name="${wpName}"] .shape`).boundingBox();
   if (!box) throw new Error(`no marker ${wpName}`);
   return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
 }
@@ -191,7 +195,7 @@ describe("mission planner in the browser", () => {
     expect(want.map((m) => m.type)).toEqual(["start", "waypoint", "waypoint", "target", "landing"]);
     // Auto-names carry the marker's number ("WP 2" on marker 2).
     expect(want.map((m) => m.name)).toEqual(["Start 1", "WP 2", "WP 3", "Objective Kestrel", "WP 5"]);
-    expect(await leader.$$eval("svg.map g.wp .num", (ns) => ns.map((n) => n.textContent))).toEqual([
+    expect(await leader.$$eval(`${MAP} .wp .num`, (ns) => ns.map((n) => n.textContent).sort())).toEqual([
       "1",
       "2",
       "3",
@@ -217,14 +221,15 @@ describe("mission planner in the browser", () => {
     const want = await expectInSync(leader, [f1, f2]);
     const moved = want.find((m) => m.name === "WP 2");
     const old = before.find((m) => m.name === "WP 2");
-    expect(moved && old && moved.x > old.x && moved.y < old.y).toBe(true);
+    // Dragged right and down on screen: east and south.
+    expect(moved && old && moved.lon > old.lon && moved.lat < old.lat).toBe(true);
     const published = (await sentSeq(leader)) - seq0;
     expect(published).toBeGreaterThanOrEqual(1);
     // At most 4 a second (250 ms throttle), plus the final position on release.
     expect(published).toBeLessThanOrEqual(Math.ceil(seconds * 4) + 2);
     expect(published).toBeLessThan(steps); // far fewer publishes than pointer moves
     // Followers highlight what changed.
-    await expect.poll(() => f1.locator("svg.map g.wp.changed").getAttribute("data-name")).toBe("WP 2");
+    await expect.poll(() => f1.locator(`${MAP} .wp.changed`).getAttribute("data-name")).toBe("WP 2");
     await expect.poll(() => f1.getByTestId("latest-change").textContent().then(clean)).toContain("Moved WP 2");
   });
 
@@ -240,16 +245,19 @@ describe("mission planner in the browser", () => {
     want = await expectInSync(leader, [f1, f2]);
     expect(want).toHaveLength(4);
     // Keyboard: focus a marker, nudge it east with the arrow key.
-    await leader.locator('svg.map g.wp[data-name="WP 2"]').focus();
-    const x0 = (await markers(leader)).find((m) => m.name === "WP 2")?.x ?? 0;
+    await leader.locator(`${MAP} .wp[data-name="WP 2"]`).focus();
+    const p0 = (await markers(leader)).find((m) => m.name === "WP 2") as Marker;
     await leader.keyboard.press("Shift+ArrowRight");
     want = await expectInSync(leader, [f1, f2]);
-    expect(want.find((m) => m.name === "WP 2")?.x).toBeCloseTo(x0 + 100, 1);
+    // 100 m due east (Vincenty), to the centimetre the plan keeps (1e-7°).
+    const moved = inverse(p0, want.find((m) => m.name === "WP 2") as Marker);
+    expect(moved.distance).toBeCloseTo(100, 1);
+    expect(moved.initialBearing).toBeCloseTo(90, 1);
   });
 
   it("a leader can plan with the keyboard alone", async () => {
     const n0 = (await markers(leader)).length;
-    await leader.locator("svg.map").focus();
+    await leader.locator(MAP).focus();
     await leader.keyboard.press("Enter"); // adds a waypoint at the map centre
     await expect.poll(() => markers(leader).then((m) => m.length)).toBe(n0 + 1);
     await expectInSync(leader, [f1, f2]);
@@ -261,7 +269,7 @@ describe("mission planner in the browser", () => {
       leader.evaluate(() => document.activeElement?.closest("[data-wp-id]")?.getAttribute("data-wp-id"));
     expect(await focused()).toBe(id);
     await expect.poll(() => leader.getByLabel("Name", { exact: true }).inputValue()).toMatch(/^WP /);
-    await leader.locator(`svg.map g.wp[data-wp-id="${id}"]`).focus();
+    await leader.locator(`${MAP} .wp[data-wp-id="${id}"]`).focus();
     await leader.keyboard.press("Delete");
     await expect.poll(() => markers(leader).then((m) => m.length)).toBe(n0);
     await expectInSync(leader, [f1, f2]);
@@ -276,10 +284,10 @@ describe("mission planner in the browser", () => {
       leader.getByRole("button", { name: "Background image…" }).click(),
     ]);
     await chooser.setFiles(file);
-    const img = leader.locator("svg.map g.bg image");
+    const img = leader.locator(`${MAP} img.bg-image`);
     await expect.poll(() => img.count()).toBe(1);
     await leader.getByLabel("Opacity").fill("0.5");
-    await expect.poll(() => img.getAttribute("opacity")).toBe("0.5");
+    await expect.poll(() => img.evaluate((el) => (el as HTMLElement).style.opacity)).toBe("0.5");
     await leader.getByRole("button", { name: "Remove background image" }).click();
     await expect.poll(() => img.count()).toBe(0);
     // Load it again for the screenshots: it stays on this screen only.
@@ -289,7 +297,7 @@ describe("mission planner in the browser", () => {
     ]);
     await again.setFiles(file);
     await expect.poll(() => img.count()).toBe(1);
-    expect(await f1.locator("svg.map g.bg image").count()).toBe(0);
+    expect(await f1.locator(`${MAP} img.bg-image`).count()).toBe(0);
   });
 
   it("leader and follower views pass axe and are screenshotted", async () => {
@@ -308,7 +316,7 @@ describe("mission planner in the browser", () => {
   it("the selected waypoint's editor is in view at 1280x800, and below the map at phone width", async () => {
     try {
       await leader.setViewportSize({ width: 1280, height: 800 });
-      await leader.locator('svg.map g.wp[data-name="WP 2"]').focus();
+      await leader.locator(`${MAP} .wp[data-name="WP 2"]`).focus();
       await leader.keyboard.press("Enter"); // selects it: the editor shows it
       const editor = leader.locator(".editor");
       await expect.poll(() => editor.getByLabel("Name", { exact: true }).inputValue()).toBe("WP 2");
@@ -603,7 +611,7 @@ describe("mission planner in the browser", () => {
     expect(await f1.getByTestId("plan-title").textContent().then(clean)).toBe("Op Heron: ridge survey");
     expect(formatViolations(await axe(old))).toEqual([]);
     await screenshot(old, "leader-replaced");
-  });
+  }, 60_000);
 
   it("followers say when they are reconnecting, and catch up when the relay is back", async () => {
     const status = (p: Page) => p.getByTestId("follower-status").textContent().then(clean);

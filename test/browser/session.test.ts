@@ -165,7 +165,7 @@ async function join(page: Page, stream: string) {
 const followerPill = (page: Page) => page.getByTestId("follower-status").textContent().then(clean);
 
 async function addWaypoint(page: Page, fx: number, fy: number) {
-  const b = await page.locator("svg.map").boundingBox();
+  const b = await page.locator('[data-testid="map"]').boundingBox();
   if (!b) throw new Error("no map");
   await page.mouse.click(b.x + b.width * fx, b.y + b.height * fy);
 }

@@ -8,7 +8,7 @@ import { clientConfig } from "../../src/cli/common.ts";
 import { configJson, DEFAULT_SHARD, parseConfig, parseConfigText } from "../../src/core/config.ts";
 import { RelayError } from "../../src/core/errors.ts";
 import { createRelay } from "../../src/core/relay.ts";
-import { connectSources, webHandler } from "../../src/server/web.ts";
+import { connectSources, imageSources, securityHeaders, webHandler } from "../../src/server/web.ts";
 
 const invalid = (f: () => unknown): RelayError => {
   try {
@@ -180,5 +180,40 @@ describe("web UI server: every door of a sharded config", () => {
     );
     expect(parseConfig(JSON.parse(body))).toEqual(parseConfig(config));
     invalid(() => webHandler("/x", { url: "http://a:1", config: { shards: [{ id: "a", url: "ftp://x" }] } }));
+  });
+});
+
+describe("web UI server: the map's tile server (up --tile-url)", () => {
+  const doors = { url: "http://127.0.0.1:1" };
+  const img = (h: Record<string, string>) => /img-src ([^;]*)/.exec(h["content-security-policy"] ?? "")?.[1];
+
+  it("keeps img-src to the page and data: without one", () => {
+    expect(img(securityHeaders(doors))).toBe("'self' data:");
+  });
+
+  it("opens exactly the tile server's origin in img-src, nothing else changes", () => {
+    const map = { tileUrl: "https://tiles.example:8443/osm/{z}/{x}/{y}.png?key=k" };
+    const h = securityHeaders({ ...doors, map });
+    expect(img(h)).toBe("'self' data: https://tiles.example:8443");
+    expect(imageSources({ ...doors, map })).toEqual(["'self'", "data:", "https://tiles.example:8443"]);
+    expect(h["content-security-policy"]?.replace(/img-src [^;]*/, "")).toBe(
+      securityHeaders(doors)["content-security-policy"]?.replace(/img-src [^;]*/, ""),
+    );
+    // A URL that is not http(s) opens nothing.
+    expect(imageSources({ ...doors, map: { tileUrl: "javascript:x/{z}/{x}/{y}" } })).toEqual(["'self'", "data:"]);
+  });
+
+  it("serves it to the page in relay-config.json as map", async () => {
+    const map = { tileUrl: "https://tiles.example/{z}/{x}/{y}.png" };
+    const handler = webHandler("/nonexistent", { ...doors, map });
+    const body = await new Promise<string>((resolve) => {
+      const res = {
+        headersSent: false,
+        writeHead() {},
+        end: (b: string) => resolve(String(b)),
+      };
+      handler({ method: "GET", url: "/relay-config.json" } as never, res as never);
+    });
+    expect(JSON.parse(body)).toEqual({ url: "http://127.0.0.1:1", map });
   });
 });

@@ -16,6 +16,7 @@ import { honestSentence, honestStatus, honestWords } from "../status.ts";
 import { backgroundControls } from "./background.ts";
 import { banner, downloadPlan, keyHelp, legend, replaceKeepingFocus, routeList, routeSummary } from "./common.ts";
 import { gateView } from "./gate.ts";
+import { measureButton } from "./measure-tool.ts";
 
 /** A screen reader hears at most one plan change this often (the newest; a drag is many). */
 export const ANNOUNCE_MS = 3000;
@@ -39,6 +40,7 @@ export const followerView: View = (ctx, root, route) => {
   const timing = { heartbeatMs: ctx.config.heartbeatMs ?? 15_000, staleAfterMs: ctx.config.staleAfterMs ?? 45_000 };
 
   const map = new PlanMap(false, { onSelect: (id) => select(id) }, "Mission map, read-only");
+  map.setTiles(ctx.config.map, ctx.config.mapNotice);
   const statusPill = h("span", { class: "pill", "data-testid": "follower-status" });
   const statusLine = h("p", { class: "status-line", role: "status", "aria-live": "polite" });
   const updatedEl = h("span", { class: "updated", "data-testid": "updated-ago" });
@@ -201,6 +203,7 @@ export const followerView: View = (ctx, root, route) => {
               "−",
             ),
             h("button", { type: "button", class: "btn tool", onclick: () => map.fit() }, "Fit"),
+            measureButton(map),
           ),
           backgroundControls(map, (m) => ctx.notify(m)),
         ),

@@ -4,8 +4,9 @@
  * and calls its actions; it never holds a plan of its own.
  */
 import { field, h } from "../dom.ts";
+import { readSpeed, setCruiseSpeed, setLegSpeed } from "../fence.ts";
 import { EXPORTS, IMPORT_ACCEPT, importPlanFile } from "../formats/index.ts";
-import { formatLatLon } from "../geo.ts";
+import { formatLatLon, type LatLon } from "../geo.ts";
 import type { LeaderController, LeaderState } from "../leader-controller.ts";
 import {
   ALT_REF_LABELS,
@@ -31,6 +32,8 @@ import {
   routeList,
   routeSummary,
 } from "./common.ts";
+import { layersEditor } from "./layers-editor.ts";
+import { legsTable } from "./legs-table.ts";
 
 export interface SidebarHooks {
   notify(text: string): void;
@@ -38,6 +41,29 @@ export interface SidebarHooks {
   remove(id: string): void;
   /** After an import: fit the map to the new plan. */
   imported(): void;
+  /** Where the geofence and rally editor puts new things, and lets the leader pick places. */
+  map?: { center(): LatLon; pickPoint?(prompt: string): Promise<LatLon | undefined> };
+}
+
+/** A message under a field, wired as the stream-name field's is (aria-invalid, aria-describedby, announced). */
+function fieldError(input: HTMLInputElement): { el: HTMLElement; show(error: string): void } {
+  const el = h("small", { class: "field-error", id: `${input.id}-error`, "aria-live": "polite" });
+  // Beside a hint's id, if the field has one (field() may set it after this).
+  const describe = () => {
+    const ids = new Set((input.getAttribute("aria-describedby") ?? "").split(" ").filter(Boolean));
+    ids.add(el.id);
+    input.setAttribute("aria-describedby", [...ids].join(" "));
+  };
+  describe();
+  return {
+    el,
+    show(error) {
+      describe();
+      el.textContent = error;
+      if (error) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+    },
+  };
 }
 
 export interface LeaderSidebar {
@@ -65,6 +91,29 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
     placeholder: "Timings, frequencies, hazards…",
   });
   notes.value = plan().notes;
+  const cruise = h("input", {
+    type: "number",
+    id: "plan-cruise",
+    step: "any",
+    inputmode: "decimal",
+    value: String(plan().cruiseSpeed),
+  });
+  const cruiseErr = fieldError(cruise);
+  cruise.addEventListener("change", () => {
+    const read = readSpeed(cruise.value);
+    const r = read.ok ? setCruiseSpeed(plan(), read.value) : read;
+    if (!r.ok) return cruiseErr.show(r.error);
+    cruiseErr.show("");
+    c.edit(r.plan);
+  });
+  const legsBox = legsTable();
+  const layers = layersEditor(c, {
+    notify: (m) => hooks.notify(m),
+    ...(hooks.map ? { center: () => hooks.map?.center() ?? c.state.plan.origin } : {}),
+    ...(hooks.map?.pickPoint
+      ? { pickPoint: (prompt: string) => hooks.map?.pickPoint?.(prompt) ?? Promise.resolve(undefined) }
+      : {}),
+  });
   title.addEventListener("input", () => c.edit({ ...plan(), title: title.value }, { group: "title" }));
   notes.addEventListener("input", () => c.edit({ ...plan(), notes: notes.value }, { group: "notes" }));
 
@@ -132,10 +181,15 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
     numeric(latIn, "lat");
     numeric(lonIn, "lon");
     numeric(altIn, "alt");
+    // Empty: the speed in force (a Change speed item, else cruise); otherwise checked, and refused in the field.
+    const speedErr = fieldError(speedIn);
     speedIn.addEventListener("change", () => {
-      const v = Number(speedIn.value);
-      if (speedIn.value === "") c.edit(updateWaypoint(plan(), id, { speed: undefined }));
-      else if (Number.isFinite(v) && v > 0) c.edit(updateWaypoint(plan(), id, { speed: Math.min(1000, v) }));
+      const read = speedIn.value.trim() === "" ? undefined : readSpeed(speedIn.value);
+      if (read && !read.ok) return speedErr.show(read.error);
+      const r = setLegSpeed(plan(), id, read?.value);
+      if (!r.ok) return speedErr.show(r.error);
+      speedErr.show("");
+      c.edit(r.plan);
     });
     editor.replaceChildren(
       h("h2", {}, "Selected waypoint"),
@@ -145,7 +199,7 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
       h(
         "div",
         { class: "row2" },
-        field("Leg speed (m/s)", speedIn),
+        h("div", {}, field("Leg speed (m/s)", speedIn), speedErr.el),
         h(
           "p",
           { class: "hint" },
@@ -164,7 +218,8 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
     if (w.kind !== "nav") return;
     const set = (elId: string, v: string) => {
       const el = editor.querySelector<HTMLInputElement | HTMLSelectElement>(`#${elId}`);
-      if (el && document.activeElement !== el && el.value !== v) el.value = v;
+      if (el && document.activeElement !== el && el.getAttribute("aria-invalid") !== "true" && el.value !== v)
+        el.value = v;
     };
     set("wp-name", w.name);
     set("wp-type", w.type);
@@ -236,12 +291,19 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
     { class: "side-inner" },
     h("legend", { class: "visually-hidden" }, "Plan"),
     h("section", { class: "side-section", "aria-label": "Selected waypoint" }, editor),
+    layers.element,
     h(
       "section",
       { class: "side-section", "aria-labelledby": "mission-h" },
       h("h2", { id: "mission-h" }, "Mission"),
       field("Title", title),
       field("Notes", notes),
+      h(
+        "div",
+        {},
+        field("Cruise speed (m/s)", cruise, "Legs without a speed of their own fly at this speed."),
+        cruiseErr.el,
+      ),
       originText,
       h("div", { class: "row2" }, field("Origin latitude (°)", originLat), field("Origin longitude (°)", originLon)),
       h("div", { class: "row-actions" }, originBtn),
@@ -251,6 +313,7 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
       { class: "side-section", "aria-labelledby": "route-h" },
       h("h2", { id: "route-h" }, "Route"),
       routeBox,
+      legsBox.element,
     ),
   );
   const importBtn = h(
@@ -311,6 +374,10 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
       if (document.activeElement !== notes && notes.value !== p.notes) notes.value = p.notes;
       syncEditor(s);
       renderOrigin(s);
+      legsBox.render(p);
+      layers.render(s);
+      if (document.activeElement !== cruise && cruise.getAttribute("aria-invalid") !== "true")
+        cruise.value = String(p.cruiseSpeed);
     },
     renderLock(s) {
       fieldset.disabled = s.locked;

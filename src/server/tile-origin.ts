@@ -1,0 +1,22 @@
+/**
+ * The one origin a tile URL template loads from ("https://tiles.example/{z}/{x}/{y}.png"
+ * → "https://tiles.example"), or undefined when it is not http(s). Shared by the
+ * page (web/map-config.ts checks relay-config.json's map.tileUrl) and the web
+ * server (src/server/web.ts opens exactly this origin in the CSP's img-src).
+ */
+export function tileOrigin(tileUrl: string): string | undefined {
+  try {
+    const u = new URL(tileUrl.trim().replace(/\{[a-z]+\}/g, "0"));
+    return u.protocol === "http:" || u.protocol === "https:" ? u.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why `tileUrl` is not a template the page can use, or undefined when it is. */
+export function tileUrlProblem(tileUrl: string): string | undefined {
+  if (!["{z}", "{x}", "{y}"].every((p) => tileUrl.includes(p))) return "needs {z}, {x} and {y}";
+  if (tileUrl.includes("{s}")) return "may not use {s} subdomains (name one host)";
+  if (tileOrigin(tileUrl) === undefined) return "is not an http(s) URL";
+  return undefined;
+}
