@@ -6,7 +6,7 @@
  * is sent, and when, lives here and is tested without a browser.
  */
 import { fromLocal, type LatLon } from "./geo.ts";
-import { History } from "./history.ts";
+import { History, type HistorySnapshot } from "./history.ts";
 import {
   addWaypoint,
   emptyPlan,
@@ -31,6 +31,8 @@ export type LeaderLike = Pick<Leader, "status" | "seq" | "state" | "publish" | "
 export interface LeaderSessionLike {
   leader: LeaderLike;
   plan?: Plan;
+  /** Undo/redo steps kept from before a reload (web/store.ts): `plan` is their current one. */
+  history?: HistorySnapshot<Plan>;
 }
 
 export interface LeaderState {
@@ -69,7 +71,7 @@ export class LeaderController {
     this.#leader = leader;
     const fromServer = parsePlan(leader.state);
     const plan = session.plan ?? (fromServer.ok ? fromServer.plan : emptyPlan(name));
-    this.#history = new History<Plan>(plan);
+    this.#history = session.history ? History.from({ ...session.history, current: plan }) : new History<Plan>(plan);
     this.#publisher = throttle((p: Plan) => this.#send(p), DRAG_PUBLISH_MS);
     this.#state = {
       plan,
@@ -101,6 +103,11 @@ export class LeaderController {
 
   get state(): LeaderState {
     return this.#state;
+  }
+
+  /** The newest undo/redo steps, to keep with a saved session (web/views/leader-keep.ts). */
+  historySnapshot(): HistorySnapshot<Plan> {
+    return this.#history.snapshot();
   }
 
   /** Calls `fn` after every change; returns its unsubscribe. */

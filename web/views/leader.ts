@@ -15,7 +15,8 @@ import { type LeaderStatus, TabElection } from "../relay.ts";
 import { tabKey } from "../session.ts";
 import { backgroundControls } from "./background.ts";
 import { banner, keyHelp, legend } from "./common.ts";
-import { gateView } from "./gate.ts";
+import { keepLeader } from "./leader-keep.ts";
+import { leaderGate, staleSession } from "./leader-resume.ts";
 import { leaderSidebar } from "./leader-sidebar.ts";
 import { stopDialog } from "./leader-stop.ts";
 import { measureButton } from "./measure-tool.ts";
@@ -32,7 +33,7 @@ export const leaderView: View = (ctx, root, route) => {
   if (route.view !== "lead") return undefined;
   const session = ctx.session.leader;
   if (!session || session.name !== route.name) {
-    return gateView(ctx, root, "lead", route.name, () => ctx.go(route));
+    return leaderGate(ctx, root, route.name, () => ctx.go(route));
   }
   const { name } = session;
   document.title = `${name} · Leader · Mission Relay`;
@@ -82,6 +83,7 @@ export const leaderView: View = (ctx, root, route) => {
       class: "btn small ghost",
       title: "Leave the editor; the stream stays live and you can resume with the leader code",
       onclick: () => {
+        keep.forget();
         c.leave();
         ctx.session.leader = undefined;
         ctx.notify(`You left “${name}”. It stays live; resume with the leader code.`);
@@ -172,6 +174,8 @@ export const leaderView: View = (ctx, root, route) => {
   election.post({ t: "took-over" });
   function stepDown() {
     movedAway = true;
+    // This tab's saved session goes: "Take over here" asks for the code (the other tab leads now).
+    keep.forget();
     c.leave();
     election.close();
     ctx.session.leader = undefined;
@@ -197,6 +201,24 @@ export const leaderView: View = (ctx, root, route) => {
     );
     takeOver.focus();
   }
+
+  // ---- kept in this browser: a reload resumes, offline edits survive the tab (leader-keep.ts) ----
+  const resumed = session.resumed === true;
+  session.resumed = false;
+  const keep = keepLeader({
+    c,
+    leader: session.leader,
+    name,
+    resumed,
+    notice,
+    notify: (m) => ctx.notify(m),
+    onStale(why) {
+      // The kept session was taken over or has ended: drop it and ask for the code, saying why.
+      staleSession(why);
+      if (ctx.session.leader === session) ctx.session.leader = undefined;
+      setTimeout(() => ctx.go({ view: "lead", name }));
+    },
+  });
 
   // ---- render from the controller ------------------------------------------------
   let shown: LeaderState | undefined;
@@ -256,6 +278,7 @@ export const leaderView: View = (ctx, root, route) => {
 
   return () => {
     offRender();
+    keep.dispose();
     election.close();
     c.dispose();
     clearInterval(tick);
