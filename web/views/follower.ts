@@ -16,6 +16,8 @@ import { honestSentence, honestStatus, honestWords } from "../status.ts";
 import { backgroundControls } from "./background.ts";
 import { banner, downloadPlan, keyHelp, legend, replaceKeepingFocus, routeList, routeSummary } from "./common.ts";
 import { gateView } from "./gate.ts";
+import { layersSummary } from "./layers-summary.ts";
+import { legsTable } from "./legs-table.ts";
 import { measureButton } from "./measure-tool.ts";
 
 /** A screen reader hears at most one plan change this often (the newest; a drag is many). */
@@ -69,6 +71,17 @@ export const followerView: View = (ctx, root, route) => {
   const changeEl = h("p", { class: "latest-change", "data-testid": "latest-change" });
   const routeBox = h("div", { class: "route-box" });
   const notesEl = h("div", { class: "notes-view", "data-testid": "plan-notes" });
+  const layersBox = h("div", { class: "layers-box" });
+  const legsBox = legsTable();
+  let layersFor: Plan | undefined;
+  /** The geofence and rally points in words, and the legs: redrawn only when they changed. */
+  function renderLayers(p: Plan | undefined) {
+    if (!p) return;
+    legsBox.render(p);
+    if (p.fence === layersFor?.fence && p.rally === layersFor?.rally) return;
+    layersFor = p;
+    layersBox.replaceChildren(layersSummary(p));
+  }
 
   function select(id: string | undefined) {
     selected = id;
@@ -111,6 +124,7 @@ export const followerView: View = (ctx, root, route) => {
     renderStatus();
     titleEl.textContent = plan?.title || name;
     titleEl.classList.toggle("changed", !!change?.title);
+    renderLayers(plan);
     const hl = new Set(change?.ids ?? []);
     map.setHighlight(hl);
     map.setSelected(selected);
@@ -221,6 +235,13 @@ export const followerView: View = (ctx, root, route) => {
             { class: "side-section", "aria-labelledby": "route-h" },
             h("h2", { id: "route-h" }, "Route"),
             routeBox,
+            legsBox.element,
+          ),
+          h(
+            "section",
+            { class: "side-section", "aria-labelledby": "layers-h" },
+            h("h2", { id: "layers-h" }, "Geofence & rally points"),
+            layersBox,
           ),
           h(
             "section",
