@@ -5,6 +5,7 @@
  * a QGroundControl file, the measuring tool, and a configured tile server
  * (a tiny PNG from a 127.0.0.1 server) that the page's CSP lets through.
  */
+import { copyFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -149,10 +150,11 @@ const unique = (p: string) => `${p} ${Math.random().toString(36).slice(2, 7)}`;
 
 describe("the map", () => {
   let leader: Page & { external: string[] };
+  const stream = unique("Map Zurich");
 
   it("draws the offline basemap, graticule, fence, rally and home with no network", async () => {
     leader = await open(offline.url);
-    await startWithPlan(leader, unique("Map Zurich"), join(root, "test/fixtures/qgc/px4-survey.plan"));
+    await startWithPlan(leader, stream, join(root, "test/fixtures/qgc/px4-survey.plan"));
     const map = leader.locator(MAP);
     // Zoomed in to the plan: the 1:50m countries (their own chunk, from the page's origin).
     await expect.poll(() => map.getAttribute("data-basemap")).toBe("50m");
@@ -225,6 +227,41 @@ describe("the map", () => {
     await expect.poll(() => btn.getAttribute("aria-pressed")).toBe("false");
     expect(await leader.locator(`${MAP} path.measure-line`).count()).toBe(0);
     expect(await status.isVisible()).toBe(false);
+  });
+
+  it("a follower sees the same plan on its map; both views pass axe and are screenshotted", async () => {
+    const follower = await open(offline.url);
+    await follower.getByRole("tab", { name: "Join" }).click();
+    const form = follower.locator("#join-form");
+    await form.getByLabel("Stream name").fill(stream);
+    await form.getByLabel("Password").fill(password);
+    await form.getByRole("button", { name: "Join" }).click();
+    await follower.getByTestId("follower-view").waitFor();
+    const spots = (p: Page) =>
+      p.$$eval(`${MAP} .wp`, (els) =>
+        els
+          .map((e) => (e as HTMLElement).dataset)
+          .sort((a, b) => Number(a.n) - Number(b.n))
+          .map((d) => `${d.n} ${d.lat} ${d.lon}`),
+      );
+    const want = await spots(leader);
+    await expect.poll(() => spots(follower), { timeout: 10_000 }).toEqual(want);
+    expect(await follower.locator(`${MAP} .rally-point`).count()).toBe(2);
+    await expect.poll(() => follower.locator(MAP).getAttribute("data-basemap")).toBe("50m");
+    expect(follower.external).toEqual([]);
+    // The leader's picture shows a selected waypoint and its editor.
+    await leader.locator(`${MAP} .wp[data-n="2"]`).click();
+    await leader.evaluate(() => document.querySelector(".sidebar")?.scrollTo(0, 0));
+    for (const p of [leader, follower]) {
+      const v = await axe(p);
+      expect(v.map((x) => `${x.id}: ${x.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+    }
+    const shots = [await screenshot(leader, "leader-view"), await screenshot(follower, "follower-view")];
+    // The README's pictures are refreshed on request only: a test run leaves the tree clean.
+    if (process.env.RELAY_UPDATE_SCREENSHOT === "1") {
+      copyFileSync(shots[0] as string, join(root, "docs", "leader-view.png"));
+      copyFileSync(shots[1] as string, join(root, "docs", "follower-view.png"));
+    }
   });
 
   it("a configured tile server is asked for tiles and the CSP lets exactly its origin through", async () => {

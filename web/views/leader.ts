@@ -128,7 +128,8 @@ export const leaderView: View = (ctx, root, route) => {
     backgroundControls(map, (m) => ctx.notify(m)),
   );
 
-  const side = leaderSidebar(c, name, { notify: (m) => ctx.notify(m), remove, imported: () => map.fit() });
+  // The map gives the geofence and rally editor its centre and pickPoint (click a place, Escape cancels).
+  const side = leaderSidebar(c, name, { notify: (m) => ctx.notify(m), remove, imported: () => map.fit(), map });
   const notice = h("div", { class: "notice-slot" });
 
   // ---- layout ------------------------------------------------------------------
