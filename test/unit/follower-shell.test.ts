@@ -530,7 +530,13 @@ describe("follower shell: asking a silent door", () => {
   /** A probe the test answers: `alive` per door, and every URL it was asked about. */
   const prober = (alive: Record<string, boolean>) => {
     const asked: string[] = [];
-    return { asked, probeDoor: async (url: string) => (asked.push(url), alive[url] ?? false) };
+    return {
+      asked,
+      probeDoor: async (url: string) => {
+        asked.push(url);
+        return alive[url] ?? false;
+      },
+    };
   };
 
   it("silence past suspectAfterMs and a door that does not answer: the next door at once, long before staleAfterMs", async () => {

@@ -117,7 +117,10 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
     this.#applyReply(reply, false);
     this.#subscribe();
     const suspect = this.#suspectAfterMs();
-    const tick = Math.max(250, Math.min(5_000, this.#deps.staleAfterMs / 3, suspect === undefined ? 5_000 : suspect / 2));
+    const tick = Math.max(
+      250,
+      Math.min(5_000, this.#deps.staleAfterMs / 3, suspect === undefined ? 5_000 : suspect / 2),
+    );
     this.#watchdog = setInterval(() => this.#checkStale(), tick);
     (this.#watchdog as { unref?: () => void }).unref?.();
   }
