@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { DRAG_PUBLISH_MS } from "./leader-controller.ts";
 import { throttle } from "./throttle.ts";
 
 function fakeClock() {
@@ -63,5 +64,19 @@ describe("throttle", () => {
     f.cancel();
     clock.advance(1000);
     expect(sent).toEqual([1]);
+  });
+
+  it("the drag interval gives a follower at least 10 updates in a 1 s drag, the last position included", () => {
+    // Issue 16: at 250 ms a follower saw a drag at 4 updates a second.
+    const clock = fakeClock();
+    const sent: number[] = [];
+    const f = throttle((v: number) => sent.push(v), DRAG_PUBLISH_MS, clock);
+    for (let i = 0; i < 60; i++) {
+      f(i);
+      clock.advance(1000 / 60); // pointer moves at 60 Hz for one second
+    }
+    f.flush(); // the release
+    expect(sent.length).toBeGreaterThanOrEqual(10);
+    expect(sent.at(-1)).toBe(59);
   });
 });
