@@ -6,7 +6,7 @@
 import * as z from "zod/mini";
 import { type Deployment, doorsShape, type Shard, toDeployment } from "./config.ts";
 import { fold, openChange, openChanges, openReply } from "./content.ts";
-import { RelayError } from "./errors.ts";
+import { GatewayError, RelayError } from "./errors.ts";
 import { Follower } from "./follower.ts";
 import { type Commander, defaultBackoff, httpCommander } from "./http.ts";
 import { Leader, type LeaderSession, restoreSaved, type SavedLeader } from "./leader.ts";
@@ -180,10 +180,16 @@ export function createRelay(options: RelayOptions, runtime: RuntimeParts = {}): 
   /**
    * Whether a subscription door's Redis answers: PING through it, no retry, a few
    * seconds at most (a door whose replica is gone answers with an error, or not at all).
+   * An edge refuses PING (403: it serves only SUBSCRIBE, src/server/edge.ts) and health-
+   * checks the doors behind it itself, closing what it holds on a dead one: its refusal
+   * says the edge is up, and nothing more can be asked of it.
    */
   const probeDoor = async (url: string): Promise<boolean> => {
     const door = httpCommander({ url, fetch: commandFetch, timeoutMs: Math.min(o.timeoutMs, 3_000), backoff });
-    const reply = await door.call("PING", [], { retries: 0 });
+    const reply = await door.call("PING", [], { retries: 0 }).catch((e: unknown) => {
+      if (e instanceof GatewayError && e.status === 403) return "PONG";
+      throw e;
+    });
     // Webdis answers a status reply as [true, "PONG"].
     return reply === "PONG" || (Array.isArray(reply) && reply[1] === "PONG");
   };

@@ -467,6 +467,33 @@ describe.skipIf(!haveHaproxy)("the edge", () => {
     }
   });
 
+  it("keeps a follower on its door through a quiet leader when its doors are edges (they refuse the probe's PING: no sign of a dead door)", async () => {
+    const { cmd } = urls(edge);
+    // Two edges in front of the same stack, as two doors: the follower probes its door
+    // after 1 s of silence (heartbeats expected every 500 ms; this leader sends none).
+    const subscribeUrls = [urls(edge).sub, urls(strict).sub];
+    const quiet = createRelay({ url: cmd, heartbeatMs: 0 });
+    const watchful = createRelay({ urls: [cmd], subscribeUrls, heartbeatMs: 500, staleAfterMs: 60_000 });
+    const name = uniqueName("quiet");
+    const creds = { password: randomHex(8), code: randomHex(8) };
+    const leader = await quiet.start(name, creds);
+    const follower = await watchful.connect(name, creds);
+    try {
+      await waitForStatus(follower, "live");
+      const door = follower.door;
+      const changes: string[] = [];
+      follower.on("status", (e) => changes.push(`${e.status}: ${e.reason ?? e.code}`));
+      await sleep(4_000);
+      expect(changes, "the follower left a door that works").toEqual([]);
+      expect(follower.door).toBe(door);
+      await leader.publish({ title: "after the quiet", waypoints: [] });
+      await waitForSeq(follower, 1, 5_000);
+    } finally {
+      follower.disconnect();
+      leader.close();
+    }
+  });
+
   // Last in the file: a failure here can leave the subscription door holding memory.
   it("cuts subscribers that stop reading before Webdis buffers for them (attack 2), and says the bound", async () => {
     const { sub } = urls(strict);

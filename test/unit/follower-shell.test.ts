@@ -578,6 +578,25 @@ describe("follower shell: asking a silent door", () => {
     expect(d.b.subs).toHaveLength(1);
   });
 
+  it("a move to another door starts the asking again: a dead new door is found after suspectAfterMs, not after the old door's backoff", async () => {
+    const d = twoDoors();
+    const p = prober({ "http://door-a": true, "http://door-b": false });
+    const r = await track(rig({ doors: d.doors, staleAfterMs: 20_000, suspectAfterMs: 1_500, probeDoor: p.probeDoor }));
+    d.a.last?.open();
+    await settle();
+    // Door A answers through 20 s of silence: its asking backs off to 12 s apart (1.5, 3, 6, 12 s).
+    await vi.advanceTimersByTimeAsync(20_000 + 1_000);
+    expect(d.b.subs).toHaveLength(1); // the watchdog moved on
+    d.b.last?.open();
+    await settle();
+    const before = p.asked.length;
+    // Door B is dead: asked within a tick or two past suspectAfterMs, and left.
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(p.asked.slice(before)).toEqual(["http://door-b"]);
+    expect(d.b.last?.closed).toBe(true);
+    expect(r.f.status).not.toBe("live");
+  });
+
   it("one door, or no probe: staleAfterMs only", async () => {
     const p = prober({});
     const one = new FakeSubscriber("websocket", "http://only");

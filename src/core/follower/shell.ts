@@ -188,6 +188,7 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
     if (this.#status !== "live") return;
     if (silent > this.#deps.staleAfterMs) {
       this.#lastHeard = Date.now();
+      this.#resetProbe();
       this.#dispatch("silence", "silence", `no message for ${silent} ms; resubscribing`);
       return;
     }
@@ -220,14 +221,20 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
         }
         const silent = Date.now() - this.#lastHeard;
         this.#lastHeard = Date.now();
+        this.#resetProbe();
         this.#dispatch("silence", "silence", `no message for ${silent} ms and the door does not answer; moving on`);
       });
   }
 
-  #onMessage(payload: string) {
-    this.#lastHeard = Date.now();
+  /** A message, or a move to another door: the next silence is asked about from the start. */
+  #resetProbe() {
     this.#probeAfter = 0;
     this.#probeGap = 0;
+  }
+
+  #onMessage(payload: string) {
+    this.#lastHeard = Date.now();
+    this.#resetProbe();
     this.#heardAt = this.#lastHeard;
     const act = classify(payload, { seq: this.#seq, epoch: this.#epoch, syncing: this.#syncing });
     if (act.kind === "malformed") this.emit("error", { error: act.error });
