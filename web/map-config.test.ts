@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { tileOrigin } from "../src/server/tile-origin.ts";
+import { tileOrigin, tileUrlProblem } from "../src/server/tile-origin.ts";
 import { parseMapConfig } from "./map-config.ts";
 
 describe("relay-config.json map (tile server)", () => {
@@ -38,5 +38,22 @@ describe("relay-config.json map (tile server)", () => {
     expect(tileOrigin("https://tiles.example:8443/osm/{z}/{x}/{y}.png?key=1")).toBe("https://tiles.example:8443");
     expect(tileOrigin("ftp://tiles.example/{z}/{x}/{y}")).toBeUndefined();
     expect(tileOrigin("not a url")).toBeUndefined();
+  });
+
+  it("refuses a template whose host is not one plain name: placeholders, user info or odd characters before the path", () => {
+    for (const url of [
+      "https://{z}.tiles.example/{z}/{x}/{y}.png", // the CSP would open 0.tiles.example only
+      "https://tiles{x}.example/{z}/{x}/{y}.png",
+      "https://tiles.example:{z}/{z}/{x}/{y}.png",
+      "https://user:pw@tiles.example/{z}/{x}/{y}.png",
+      "https://tiles.example\\evil/{z}/{x}/{y}.png",
+      "https://tiles_example/{z}/{x}/{y}.png",
+      "https:tiles.example/{z}/{x}/{y}.png",
+    ]) {
+      expect(tileOrigin(url), url).toBeUndefined();
+      expect(tileUrlProblem(url), url).toBeDefined();
+    }
+    expect(tileOrigin("http://127.0.0.1:8080/{z}/{x}/{y}.png")).toBe("http://127.0.0.1:8080");
+    expect(tileOrigin("https://[::1]:8443/{z}/{x}/{y}.png")).toBe("https://[::1]:8443");
   });
 });

@@ -5,6 +5,13 @@
  * server (src/server/web.ts opens exactly this origin in the CSP's img-src).
  */
 export function tileOrigin(tileUrl: string): string | undefined {
+  // The host is one plain name, address or [IPv6] with an optional port, before any
+  // placeholder: the CSP opens exactly that origin, so "{s}.tiles.example" or
+  // "tiles{x}.example" would open one host and load from others, and user info or a
+  // backslash would make the browser and this parser disagree on the host.
+  const authority = /^https?:\/\/([^/?#]*)/i.exec(tileUrl.trim())?.[1];
+  if (authority === undefined || !/^([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(:\d{1,5})?$/i.test(authority))
+    return undefined;
   try {
     const u = new URL(tileUrl.trim().replace(/\{[a-z]+\}/g, "0"));
     return u.protocol === "http:" || u.protocol === "https:" ? u.origin : undefined;
