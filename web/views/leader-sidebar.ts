@@ -114,8 +114,8 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
       ? { pickPoint: (prompt: string) => hooks.map?.pickPoint?.(prompt) ?? Promise.resolve(undefined) }
       : {}),
   });
-  title.addEventListener("input", () => c.edit({ ...plan(), title: title.value }, { group: "title" }));
-  notes.addEventListener("input", () => c.edit({ ...plan(), notes: notes.value }, { group: "notes" }));
+  title.addEventListener("input", () => c.edit({ ...plan(), title: title.value }, { group: "title", coalesce: true }));
+  notes.addEventListener("input", () => c.edit({ ...plan(), notes: notes.value }, { group: "notes", coalesce: true }));
 
   const routeBox = h("div", { class: "route-box" });
   const editor = h("div", { class: "editor", "aria-live": "off" });
@@ -168,7 +168,7 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
       ALT_REFS.map((r) => h("option", { value: r, selected: r === w.altRef }, ALT_REF_LABELS[r])),
     );
     nameIn.addEventListener("input", () =>
-      c.edit(updateWaypoint(plan(), id, { name: nameIn.value }), { group: `name:${id}` }),
+      c.edit(updateWaypoint(plan(), id, { name: nameIn.value }), { group: `name:${id}`, coalesce: true }),
     );
     typeIn.addEventListener("change", () => c.edit(updateWaypoint(plan(), id, { type: typeIn.value as WaypointType })));
     refIn.addEventListener("change", () => c.edit(updateWaypoint(plan(), id, { altRef: refIn.value as AltRef })));
@@ -360,16 +360,21 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
     fileMsg,
   );
 
+  /** What the route list was drawn from: typing a title or notes leaves it as it is. */
+  let drawn: { waypoints: LeaderState["plan"]["waypoints"]; cruise: number; selected: string | undefined } | undefined;
   return {
     fieldset,
     fileSection,
     renderPlan(s) {
       const p = s.plan;
-      replaceKeepingFocus(
-        routeBox,
-        routeSummary(p),
-        routeList(p, { selected: s.selected, onSelect: (id) => c.select(id) }),
-      );
+      if (drawn?.waypoints !== p.waypoints || drawn.cruise !== p.cruiseSpeed || drawn.selected !== s.selected) {
+        drawn = { waypoints: p.waypoints, cruise: p.cruiseSpeed, selected: s.selected };
+        replaceKeepingFocus(
+          routeBox,
+          routeSummary(p),
+          routeList(p, { selected: s.selected, onSelect: (id) => c.select(id) }),
+        );
+      }
       if (document.activeElement !== title && title.value !== p.title) title.value = p.title;
       if (document.activeElement !== notes && notes.value !== p.notes) notes.value = p.notes;
       syncEditor(s);
