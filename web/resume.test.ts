@@ -42,7 +42,7 @@ describe("historyOf", () => {
 });
 
 describe("resumeSaved", () => {
-  const leader = { v: 1 } as unknown as SavedLeader;
+  const leader = { v: 1, name: "Ridge" } as unknown as SavedLeader;
   const record = (name: string) => ({
     tab: "t1",
     name,
@@ -60,6 +60,21 @@ describe("resumeSaved", () => {
     expect(await resumeSaved(relay, store, "t1", "Other")).toBe("none");
     expect(await resumeSaved(relay, store, "t2", "Ridge")).toBe("none");
     expect(await resumeSaved(relay, undefined, "t1", "Ridge")).toBe("none");
+  });
+
+  it("does not resume a record whose session is another stream's (dropped as unreadable)", async () => {
+    const store = await openStore(new IDBFactory());
+    await store?.saveSession({ ...record("Ridge"), leader: { v: 1, name: "Other" } as unknown as SavedLeader });
+    let resumed = 0;
+    const relay = {
+      resume: () => {
+        resumed++;
+        return { name: "Other" } as never;
+      },
+    };
+    expect(await resumeSaved(relay, store, "t1", "Ridge")).toBe("unreadable");
+    expect(resumed).toBe(0);
+    expect(await store?.loadSession("t1")).toBeUndefined();
   });
 
   it("drops a record the relay refuses", async () => {

@@ -45,6 +45,14 @@ export async function resumeSaved(
   if (!store || !tab) return "none";
   const rec = await store.loadSession(tab).catch(() => undefined);
   if (!rec || rec.name !== name) return "none";
+  // The key's name must be the session's own: a record saying "Ridge" around another stream's
+  // leader would resume that stream under this one's page (unreadable, dropped). NFC as the
+  // client keeps names, so a name typed in another form is still the same stream.
+  const inner = (rec.leader as { name?: unknown } | undefined)?.name;
+  if (typeof inner !== "string" || inner.normalize("NFC") !== name.normalize("NFC")) {
+    await store.dropSession(tab).catch(() => {});
+    return "unreadable";
+  }
   const history = historyOf(rec.history);
   try {
     if (!history) throw new Error("no plan");
