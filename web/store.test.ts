@@ -106,3 +106,27 @@ describe("the page's store", () => {
     expect(await openStore(refusing)).toBeUndefined();
   });
 });
+
+describe("a write IndexedDB refuses", () => {
+  it("rejects the call once, with nothing left unhandled", async () => {
+    const store = await openStore(new IDBFactory());
+    if (!store) throw new Error("no store");
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on("unhandledRejection", onUnhandled);
+    // A request that fails (as a full disk's does): `add` on a key already there is a ConstraintError.
+    const put = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = IDBObjectStore.prototype.add;
+    try {
+      const r = { name: "Ridge", plan: {}, epoch: "e", seq: 0, at: 1 };
+      await store.savePending(r);
+      await expect(store.savePending(r)).rejects.toBeDefined();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      IDBObjectStore.prototype.put = put;
+      process.off("unhandledRejection", onUnhandled);
+      store.close();
+    }
+    expect(unhandled).toEqual([]);
+  });
+});

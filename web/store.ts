@@ -94,6 +94,9 @@ export async function openStore(idb: IDBFactory | undefined, name = DB): Promise
       tx.oncomplete = () => resolve();
       tx.onerror = tx.onabort = () => reject(tx.error);
     });
+    // A failed request aborts the transaction too: the call rejects once (with the request's
+    // error), and the transaction's rejection must not be left unhandled beside it.
+    committed.catch(() => {});
     const result = await done(fn(tx.objectStore(store)));
     await committed;
     return result;

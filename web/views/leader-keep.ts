@@ -47,6 +47,8 @@ export function keepLeader(o: KeepOptions): { forget(): void; dispose(): void } 
   let held = !o.resumed;
   let lastPlan: Plan = c.state.plan;
   let editedAt = Date.now();
+  /** The last write failed (a full disk, storage refused): said once, not every 300 ms. */
+  let failedWrite = false;
   const sending = () => leader.status === "live" || leader.status === "offline";
 
   async function write() {
@@ -71,7 +73,16 @@ export function keepLeader(o: KeepOptions): { forget(): void; dispose(): void } 
         unsent ? s.savePending({ name, plan, epoch: saved.epoch, seq: saved.seq, at: editedAt }) : s.dropPending(name),
       );
     }
-    await Promise.all(jobs).catch(() => {});
+    await Promise.all(jobs).then(
+      () => {
+        failedWrite = false;
+      },
+      () => {
+        // Said once per run of failures (no plan text): a reload or a closed tab may lose what is unsent.
+        if (!failedWrite && alive) o.notify("This browser could not keep your session or unsent edits on disk.");
+        failedWrite = true;
+      },
+    );
   }
   const later = () => {
     clearTimeout(timer);
