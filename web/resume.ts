@@ -82,6 +82,19 @@ export function pendingChoice(
   return "ask";
 }
 
+/**
+ * The record of this tab's unsent edits, or undefined when the server's state is this plan
+ * (acknowledged: nothing waits). `saved` is `leader.save()`: its json is the last acknowledged state.
+ */
+export function unsentRecord(
+  name: string,
+  plan: Plan,
+  saved: { json: string; epoch: string; seq: number },
+  at: number,
+): PendingRecord | undefined {
+  return JSON.stringify(plan) === saved.json ? undefined : { name, plan, epoch: saved.epoch, seq: saved.seq, at };
+}
+
 /** HH:MM of a pending record, in the page's locale. */
 export function pendingTime(at: number): string {
   return new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });

@@ -13,7 +13,7 @@ import { h } from "../dom.ts";
 import type { LeaderController } from "../leader-controller.ts";
 import { type Plan, parsePlan } from "../plan.ts";
 import type { Leader } from "../relay.ts";
-import { pendingChoice, pendingTime } from "../resume.ts";
+import { pendingChoice, pendingTime, unsentRecord } from "../resume.ts";
 import { tabId, tabStorage } from "../session.ts";
 import { type PendingRecord, pageStore } from "../store.ts";
 import { banner } from "./common.ts";
@@ -68,10 +68,8 @@ export function keepLeader(o: KeepOptions): { forget(): void; dispose(): void } 
     if (tab) jobs.push(s.saveSession({ tab, name, savedAt: Date.now(), leader: saved, history: c.historySnapshot() }));
     if (!held) {
       // Acknowledged when the server's state is this plan; until then the plan waits on disk.
-      const unsent = JSON.stringify(plan) !== saved.json;
-      jobs.push(
-        unsent ? s.savePending({ name, plan, epoch: saved.epoch, seq: saved.seq, at: editedAt }) : s.dropPending(name),
-      );
+      const unsent = unsentRecord(name, plan, saved, editedAt);
+      jobs.push(unsent ? s.savePending(unsent) : s.dropPending(name));
     }
     await Promise.all(jobs).then(
       () => {
@@ -174,7 +172,10 @@ export function keepLeader(o: KeepOptions): { forget(): void; dispose(): void } 
     });
     discardBtn.addEventListener("click", () => {
       o.notice.replaceChildren();
-      void store.then((s) => s?.dropPending(name)).finally(release);
+      void store
+        .then((s) => s?.dropPending(name))
+        .catch(() => {})
+        .finally(release);
       o.notify("Discarded the unsent edits.");
     });
     o.notice.replaceChildren(
@@ -192,10 +193,23 @@ export function keepLeader(o: KeepOptions): { forget(): void; dispose(): void } 
   return {
     /** Leaving: this tab's saved session goes (the pending edits stay until sent or discarded). */
     forget() {
+      // Leaving within the debounce of an offline edit: the unsent plan is taken now (the
+      // leader closes right after) and written before the session goes, or it would be lost.
+      let unsent: PendingRecord | undefined;
+      if (alive && !held && sending()) {
+        try {
+          unsent = unsentRecord(name, c.state.plan, leader.save(), editedAt);
+        } catch {}
+      }
       alive = false;
       forgotten = true;
       clearTimeout(timer);
-      if (tab) void store.then((s) => s?.dropSession(tab)).catch(() => {});
+      void store
+        .then(async (s) => {
+          if (unsent) await s?.savePending(unsent);
+          if (tab) await s?.dropSession(tab);
+        })
+        .catch(() => o.notify("This browser could not keep your unsent edits on disk."));
     },
     dispose() {
       if (timer !== undefined) void write();

@@ -1,0 +1,78 @@
+/**
+ * The leader view's keeping (web/views/leader-keep.ts) with a fake leader and controller on
+ * fake-indexeddb: Leave within the 300 ms debounce of an offline edit keeps that edit on disk.
+ */
+import "fake-indexeddb/auto";
+import { describe, expect, it } from "vitest";
+import { emptyPlan, type Plan } from "./plan.ts";
+import { pageStore } from "./store.ts";
+
+// What the view needs of a page: window events and the tab's sessionStorage.
+const kv = new Map<string, string>();
+Object.assign(globalThis, {
+  window: globalThis.window ?? new EventTarget(),
+  sessionStorage: {
+    getItem: (k: string) => kv.get(k) ?? null,
+    setItem: (k: string, v: string) => void kv.set(k, v),
+    removeItem: (k: string) => void kv.delete(k),
+  },
+});
+const { keepLeader } = await import("./views/leader-keep.ts");
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function fakes(name: string) {
+  const acked = emptyPlan("acked");
+  const listeners: ((s: { plan: Plan }) => void)[] = [];
+  const c = {
+    state: { plan: acked },
+    subscribe(fn: (s: { plan: Plan }) => void) {
+      listeners.push(fn);
+      return () => {};
+    },
+    historySnapshot: () => ({ past: [], current: c.state.plan, future: [] }),
+    edit(plan: Plan) {
+      c.state = { plan };
+      for (const fn of listeners) fn(c.state);
+    },
+  };
+  const leader = {
+    name,
+    status: "offline",
+    epoch: "1-0",
+    seq: 3,
+    state: acked,
+    save: () => ({ v: 1, name, json: JSON.stringify(acked), epoch: "1-0", seq: 3 }),
+    on: () => () => {},
+    ping: async () => "offline",
+    retry() {},
+  };
+  return { c, leader };
+}
+
+describe("keepLeader", () => {
+  it("Leave right after an offline edit writes the unsent plan before dropping the session", async () => {
+    const name = "Ridge-leave";
+    const { c, leader } = fakes(name);
+    const notes: string[] = [];
+    const keep = keepLeader({
+      c: c as never,
+      leader: leader as never,
+      name,
+      resumed: false,
+      notice: {} as HTMLElement,
+      notify: (t) => notes.push(t),
+      onStale() {},
+    });
+    await sleep(50); // nothing pending from before: the edits are this tab's to write
+    c.edit(emptyPlan("offline edit"));
+    keep.forget(); // well within KEEP_DEBOUNCE_MS
+    keep.dispose();
+    await sleep(400);
+    const store = await pageStore();
+    const p = await store?.loadPending(name);
+    expect((p?.plan as Plan | undefined)?.title).toBe("offline edit");
+    expect(p).toMatchObject({ epoch: "1-0", seq: 3 });
+    expect(notes).toEqual([]);
+  });
+});
