@@ -22,6 +22,7 @@ import {
   setLegSpeed,
   setPolygonInclusion,
   setVertex,
+  setWaypointPoint,
   squareAround,
   updateCircle,
   updateRally,
@@ -205,6 +206,20 @@ describe("speeds", () => {
     refused(setCruiseSpeed(p, 0), MESSAGES.speed);
     refused(setLegSpeed(p, id, -3), MESSAGES.speed);
     expect(setLegSpeed(p, "nope", 3).ok).toBe(false);
+  });
+});
+
+describe("a waypoint's lat/lon/alt fields", () => {
+  it("take a value in range, and refuse one out of range with the field's message (plan untouched)", () => {
+    const [p] = addWaypoint(base(), { x: 0, y: 0 });
+    const id = p.waypoints[0]?.id ?? "";
+    expect(ok(setWaypointPoint(p, id, "lat", " 45.5 ")).waypoints[0]).toMatchObject({ lat: 45.5 });
+    expect(ok(setWaypointPoint(p, id, "alt", "120")).waypoints[0]).toMatchObject({ alt: 120 });
+    refused(setWaypointPoint(p, id, "lat", "91"), MESSAGES.lat);
+    refused(setWaypointPoint(p, id, "lon", "-180.5"), MESSAGES.lon);
+    refused(setWaypointPoint(p, id, "alt", "1e9"), MESSAGES.alt);
+    refused(setWaypointPoint(p, id, "lat", ""), MESSAGES.lat);
+    expect(setWaypointPoint(p, "nope", "lat", "1").ok).toBe(false);
   });
 });
 

@@ -275,6 +275,19 @@ export function setCruiseSpeed(plan: Plan, speed: number): EditResult {
 }
 
 /** A waypoint's own speed for the leg that ends there; undefined: the speed in force (plan.ts `legs`). */
+/**
+ * A waypoint's latitude, longitude or altitude from its field's text, read as the layers'
+ * fields are (readLat/readLon/readAlt): a value out of range is refused with the field's
+ * message and the plan is untouched (the sidebar used to send any finite number).
+ */
+export function setWaypointPoint(plan: Plan, itemId: string, key: "lat" | "lon" | "alt", text: string): EditResult {
+  if (!plan.waypoints.some((x) => x.id === itemId && x.kind === "nav"))
+    return fail("That waypoint is no longer in the plan.");
+  const read = (key === "lat" ? readLat : key === "lon" ? readLon : readAlt)(text);
+  if (!read.ok) return fail(read.error);
+  return { ok: true, plan: updateWaypoint(plan, itemId, { [key]: read.value }) };
+}
+
 export function setLegSpeed(plan: Plan, itemId: string, speed: number | undefined): EditResult {
   const w = plan.waypoints.find((x): x is NavItem => x.id === itemId && x.kind === "nav");
   if (!w) return fail("That waypoint is no longer in the plan.");

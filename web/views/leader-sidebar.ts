@@ -4,7 +4,7 @@
  * and calls its actions; it never holds a plan of its own.
  */
 import { field, h } from "../dom.ts";
-import { readSpeed, setCruiseSpeed, setLegSpeed } from "../fence.ts";
+import { readSpeed, setCruiseSpeed, setLegSpeed, setWaypointPoint } from "../fence.ts";
 import { EXPORTS, IMPORT_ACCEPT, importPlanFile } from "../formats/index.ts";
 import { formatLatLon, type LatLon } from "../geo.ts";
 import type { LeaderController, LeaderState } from "../leader-controller.ts";
@@ -172,15 +172,20 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
     );
     typeIn.addEventListener("change", () => c.edit(updateWaypoint(plan(), id, { type: typeIn.value as WaypointType })));
     refIn.addEventListener("change", () => c.edit(updateWaypoint(plan(), id, { altRef: refIn.value as AltRef })));
-    const numeric = (input: HTMLInputElement, key: "lat" | "lon" | "alt") =>
+    // Read as the layers' fields are: out of range stays in the field with its reason and changes nothing.
+    const numeric = (input: HTMLInputElement, key: "lat" | "lon" | "alt") => {
+      const err = fieldError(input);
       input.addEventListener("change", () => {
-        const v = Number(input.value);
-        if (input.value !== "" && Number.isFinite(v))
-          c.edit(updateWaypoint(plan(), id, { [key]: v }), { group: `coord:${id}` });
+        const r = setWaypointPoint(plan(), id, key, input.value);
+        if (!r.ok) return err.show(r.error);
+        err.show("");
+        c.edit(r.plan, { group: `coord:${id}` });
       });
-    numeric(latIn, "lat");
-    numeric(lonIn, "lon");
-    numeric(altIn, "alt");
+      return err.el;
+    };
+    const latErr = numeric(latIn, "lat");
+    const lonErr = numeric(lonIn, "lon");
+    const altErr = numeric(altIn, "alt");
     // Empty: the speed in force (a Change speed item, else cruise); otherwise checked, and refused in the field.
     const speedErr = fieldError(speedIn);
     speedIn.addEventListener("change", () => {
@@ -194,8 +199,13 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
     editor.replaceChildren(
       h("h2", {}, "Selected waypoint"),
       h("div", { class: "row2" }, field("Name", nameIn), field("Type", typeIn)),
-      h("div", { class: "row2" }, field("Latitude (°)", latIn), field("Longitude (°)", lonIn)),
-      h("div", { class: "row2" }, field("Altitude (m)", altIn), field("Altitude is", refIn)),
+      h(
+        "div",
+        { class: "row2" },
+        h("div", {}, field("Latitude (°)", latIn), latErr),
+        h("div", {}, field("Longitude (°)", lonIn), lonErr),
+      ),
+      h("div", { class: "row2" }, h("div", {}, field("Altitude (m)", altIn), altErr), field("Altitude is", refIn)),
       h(
         "div",
         { class: "row2" },
