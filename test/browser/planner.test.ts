@@ -208,6 +208,12 @@ describe("mission planner in the browser", () => {
   it("a drag publishes a few times a second and its last position lands", async () => {
     const before = await markers(leader);
     const seq0 = await sentSeq(leader);
+    // Mark each route row: which ones survive the drag as the same element?
+    await leader.$$eval("ol.route-list li", (lis) => {
+      lis.forEach((li, i) => {
+        (li as HTMLElement & { mark?: number }).mark = i;
+      });
+    });
     const from = await markerCenter(leader, "WP 2");
     await leader.mouse.move(from.x, from.y);
     await leader.mouse.down();
@@ -224,6 +230,15 @@ describe("mission planner in the browser", () => {
     const old = before.find((m) => m.name === "WP 2");
     // Dragged right and down on screen: east and south.
     expect(moved && old && moved.lon > old.lon && moved.lat < old.lat).toBe(true);
+    // Only the rows whose legs moved (WP 2's and WP 3's) were rebuilt, and a selection
+    // the drag changed; Start 1 and WP 4 are the elements they were.
+    const kept = await leader.$$eval("ol.route-list li", (lis) =>
+      lis.map((li) => (li as HTMLElement & { mark?: number }).mark ?? null),
+    );
+    expect(kept[0]).toBe(0);
+    expect(kept[3]).toBe(3);
+    expect(kept[1]).toBeNull();
+    expect(kept[2]).toBeNull();
     const published = (await sentSeq(leader)) - seq0;
     expect(published).toBeGreaterThanOrEqual(1);
     // At most one per DRAG_PUBLISH_MS (100 ms: >= 10 a second for followers), plus the final

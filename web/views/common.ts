@@ -37,6 +37,18 @@ export interface RouteListOptions {
   selected?: string | undefined;
   highlight?: Set<string>;
   onSelect?: (id: string) => void;
+  /**
+   * Rows from the last call, by waypoint id (the caller keeps it between calls): a row
+   * whose item (the same object), number, leg and marks are unchanged is reused, so a
+   * drag in a big plan rebuilds the two rows whose legs moved, not every row.
+   */
+  rows?: Map<string, RouteRow>;
+}
+
+export interface RouteRow {
+  item: Item;
+  key: string;
+  el: HTMLElement;
 }
 
 /** What a row says under an item's name: its command and place, or why it cannot be edited here. */
@@ -53,6 +65,7 @@ function itemMeta(w: Item): string {
 /** The ordered mission: one row per item, with the leg that ends at each waypoint. */
 export function routeList(plan: Plan, o: RouteListOptions = {}): HTMLElement {
   if (plan.waypoints.length === 0) {
+    o.rows?.clear();
     return h(
       "p",
       { class: "empty" },
@@ -60,11 +73,19 @@ export function routeList(plan: Plan, o: RouteListOptions = {}): HTMLElement {
     );
   }
   const legTo = new Map<string, Leg>(legs(plan).map((l) => [l.to.id, l]));
-  return h(
+  const seen = o.rows ? new Set<string>() : undefined;
+  const list = h(
     "ol",
     { class: "route-list", "data-testid": "route-list" },
     plan.waypoints.map((w, i) => {
       const leg = legTo.get(w.id);
+      const legText = leg ? `${formatDistance(leg.metres)} ${formatBearing(leg.bearing)}` : "";
+      const key = `${i}|${legText}|${w.id === o.selected}|${o.highlight?.has(w.id) === true}|${o.onSelect !== undefined}`;
+      const kept = o.rows?.get(w.id);
+      if (kept && kept.item === w && kept.key === key) {
+        seen?.add(w.id);
+        return kept.el;
+      }
       const body = [
         h(
           "span",
@@ -87,7 +108,7 @@ export function routeList(plan: Plan, o: RouteListOptions = {}): HTMLElement {
       ];
       const cls =
         `${w.id === o.selected ? "selected " : ""}${o.highlight?.has(w.id) ? "changed " : ""}${w.kind === "nav" ? "" : "kept"}`.trim();
-      return h(
+      const el = h(
         "li",
         { class: cls || undefined, "data-wp-id": w.id },
         o.onSelect
@@ -103,8 +124,13 @@ export function routeList(plan: Plan, o: RouteListOptions = {}): HTMLElement {
             )
           : h("div", { class: "route-item" }, body),
       );
+      seen?.add(w.id);
+      o.rows?.set(w.id, { item: w, key, el });
+      return el;
     }),
   );
+  if (seen && o.rows) for (const id of o.rows.keys()) if (!seen.has(id)) o.rows.delete(id);
+  return list;
 }
 
 export function routeSummary(plan: Plan): HTMLElement {

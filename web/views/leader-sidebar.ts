@@ -28,6 +28,7 @@ import {
   downloadPlan,
   downloadText,
   filePicker,
+  type RouteRow,
   replaceKeepingFocus,
   routeList,
   routeSummary,
@@ -370,6 +371,8 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
     fileMsg,
   );
 
+  /** The route's rows, reused while their waypoint is unchanged (a drag redraws two). */
+  const rows = new Map<string, RouteRow>();
   /** What the route list was drawn from: typing a title or notes leaves it as it is. */
   let drawn: { waypoints: LeaderState["plan"]["waypoints"]; cruise: number; selected: string | undefined } | undefined;
   return {
@@ -382,7 +385,7 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
         replaceKeepingFocus(
           routeBox,
           routeSummary(p),
-          routeList(p, { selected: s.selected, onSelect: (id) => c.select(id) }),
+          routeList(p, { selected: s.selected, onSelect: (id) => c.select(id), rows }),
         );
       }
       if (document.activeElement !== title && title.value !== p.title) title.value = p.title;
