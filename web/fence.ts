@@ -274,7 +274,6 @@ export function setCruiseSpeed(plan: Plan, speed: number): EditResult {
   return { ok: true, plan: plan.cruiseSpeed === speed ? plan : { ...plan, cruiseSpeed: speed } };
 }
 
-/** A waypoint's own speed for the leg that ends there; undefined: the speed in force (plan.ts `legs`). */
 /**
  * A waypoint's latitude, longitude or altitude from its field's text, read as the layers'
  * fields are (readLat/readLon/readAlt): a value out of range is refused with the field's
@@ -288,6 +287,7 @@ export function setWaypointPoint(plan: Plan, itemId: string, key: "lat" | "lon" 
   return { ok: true, plan: updateWaypoint(plan, itemId, { [key]: read.value }) };
 }
 
+/** A waypoint's own speed for the leg that ends there; undefined: the speed in force (plan.ts `legs`). */
 export function setLegSpeed(plan: Plan, itemId: string, speed: number | undefined): EditResult {
   const w = plan.waypoints.find((x): x is NavItem => x.id === itemId && x.kind === "nav");
   if (!w) return fail("That waypoint is no longer in the plan.");
