@@ -531,15 +531,26 @@ describe.skipIf(!haveHaproxy)("the edge", () => {
       ws.send(JSON.stringify(["SUBSCRIBE", channels.ws]));
       sockets.push(ws);
     }
-    // A subscriber that reads, on the same door: the messages do flow through it.
-    const reader = new WebSocket(`${sub.replace(/^http/, "ws")}/.json`, { origin: sub, localAddress: "127.0.3.9" });
+    // A subscriber that reads, on the same door: the messages do flow through it. An HTTP
+    // stream: Webdis 0.1.9 breaks WebSocket frames over 65,535 bytes (webdis-notes.md).
     let heard = 0;
+    const readerBody = `SUBSCRIBE/${channels.http}`;
+    const reader = request(
+      {
+        host: "127.0.0.1",
+        port: portOf(sub),
+        method: "POST",
+        path: "/",
+        agent: false,
+        localAddress: "127.0.3.9",
+        headers: { "content-length": String(readerBody.length) },
+      },
+      (res) => res.on("data", (d: Buffer) => (heard += d.length)),
+    );
     reader.on("error", () => {});
-    reader.on("message", () => heard++);
-    await new Promise((r) => reader.once("open", r));
-    reader.send(JSON.stringify(["SUBSCRIBE", channels.ws]));
+    reader.end(readerBody);
     expect(
-      await eventually(async () => (await numsub(channels.http)) === 4 && (await numsub(channels.ws)) === 3, 5_000),
+      await eventually(async () => (await numsub(channels.http)) === 5 && (await numsub(channels.ws)) === 2, 5_000),
     ).toBe(true);
     for (const ws of sockets) (ws as unknown as { _socket: Socket })._socket.pause();
     const base = await rss();
@@ -570,7 +581,7 @@ describe.skipIf(!haveHaproxy)("the edge", () => {
       await eventually(
         async () => {
           const n = await subscribed();
-          return n.http === 0 && n.ws === 1;
+          return n.http === 1 && n.ws === 0;
         },
         15_000,
         100,
@@ -616,15 +627,18 @@ describe.skipIf(!haveHaproxy)("the edge", () => {
       const open = { http: ended.slice(0, 4).filter((e) => !e).length, ws: ended.slice(4).filter((e) => !e).length };
       console.log(
         `[edge] 6 deaf subscribers (4 HTTP stream, 2 WebSocket), ${rate.toFixed(1)} MiB/s each: ` +
-          `subscriptions gone after ${cutMs} ms (left: ${left.http} HTTP, ${left.ws - 1} WebSocket); ` +
+          `subscriptions gone after ${cutMs} ms (Redis still counts ${left.http} HTTP, the reader's included, and ${left.ws} WebSocket); ` +
           `subscription door RSS ${(base / MiB).toFixed(1)} -> ${(atCut / MiB).toFixed(1)} MiB -> ` +
           `${(after / MiB).toFixed(1)} MiB after ${((published - more) / MiB).toFixed(1)} MiB more per subscriber had been published`,
       );
       const why =
         `at ${rate.toFixed(1)} MiB/s, ${open.http} of 4 HTTP-stream and ${open.ws} of 2 WebSocket deaf subscribers ` +
-        `were not cut by the edge; the reading one heard ${heard} messages`;
+        `were not cut by the edge; the reading one heard ${(heard / MiB).toFixed(1)} MiB`;
       expect(open, why).toEqual({ http: 0, ws: 0 });
-      expect(heard, "the reading subscriber heard the messages").toBeGreaterThan(10);
+      // Webdis 0.1.9 delivers none of these 64 KiB messages to a reader (only the subscribe
+      // reply), so there the check says only that it stays bounded.
+      if (hasDoorFixes(stack.webdisVersion))
+        expect(heard, "the reading subscriber heard the messages").toBeGreaterThan(10 * message.length);
       // Had they stayed subscribed, Webdis would hold 6 x all of it. Generous: allocator noise.
       expect(after - base).toBeLessThan(24 * MiB);
     } finally {
@@ -632,7 +646,7 @@ describe.skipIf(!haveHaproxy)("the edge", () => {
       await publisher;
       for (const s of deaf) s.destroy();
       for (const ws of sockets) ws.terminate();
-      reader.terminate();
+      reader.destroy();
     }
     // Up to 15 s for the cut, 3 s more watched, 5 s to read: a test timeout below that
     // would leave the publisher flooding the doors into the next tests.
