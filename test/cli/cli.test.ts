@@ -246,7 +246,9 @@ describe("mission-relay up", () => {
     timeout: 30_000,
   }, async () => {
     const dir = mkdtempSync(join(tmpdir(), "relay-up-"));
-    const [p, r, w] = [await freePort(), await freePort(), await freePort()];
+    // Every port free, the metrics one too (its default, 9464, is fixed: a test running
+    // beside this one may hold it, and up then exits before "Ready").
+    const [p, r, w, m] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const child = spawn(
       process.execPath,
       [
@@ -258,6 +260,8 @@ describe("mission-relay up", () => {
         String(r),
         "--web-port",
         String(w),
+        "--metrics-port",
+        String(m),
         "--data",
         dir,
       ],
