@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Emitter } from "../src/core/events.ts";
 import type { LeaderEvents, LeaderStatus, PublishResult } from "../src/index.ts";
 import { DRAG_PUBLISH_MS, LeaderController, type LeaderSessionLike } from "./leader-controller.ts";
-import { addWaypoint, emptyPlan, fromGrid, type Plan, toGrid } from "./plan.ts";
+import { addWaypoint, emptyPlan, fromGrid, LIMITS, type Plan, toGrid } from "./plan.ts";
 
 /** A Leader that records what it was asked to send; replies are settled by the test. */
 class FakeLeader extends Emitter<LeaderEvents> {
@@ -232,7 +232,7 @@ describe("LeaderController", () => {
     if (typeof wp === "object") expect(c.remove(wp.id)?.name).toBe(wp.name);
     expect(c.state.selected).toBeUndefined();
     let full = c.state.plan;
-    for (let i = 0; i < 500; i++) full = addWaypoint(full, { x: i, y: 0 })[0];
+    for (let i = 0; i < LIMITS.waypoints; i++) full = addWaypoint(full, { x: i, y: 0 })[0];
     c.importPlan(full);
     expect(c.add(g(0, 0))).toBe("full");
   });

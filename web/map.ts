@@ -25,7 +25,7 @@ import "leaflet/dist/leaflet.css";
 import "./map/map.css";
 import { formatLatLon, fromLocal, inverse, type LatLon } from "./geo.ts";
 import { addBasemap } from "./map/basemap.ts";
-import { declutter, type LabelBox } from "./map/declutter.ts";
+import { crowding, declutter, type LabelBox } from "./map/declutter.ts";
 import { graticule } from "./map/graticule.ts";
 import { Measure } from "./map/measure.ts";
 import type { TileSource } from "./map-config.ts";
@@ -71,6 +71,11 @@ const EMPTY_ZOOM = 15;
 const FIT_MAX_ZOOM = 17;
 /** Above this many markers in view, waypoint names are not drawn (zoomed out). */
 const MAX_NAMED = 250;
+/** A marker's size on screen, and a dot's when markers are crowded (map.css agrees). */
+const MARKER_PX = 30;
+const DOT_PX = 10;
+/** Markers turn to dots once this share of those in view would cover a neighbour. */
+const DENSE_SHARE = 0.25;
 /** A leg gets a label only when it is at least this long on screen. */
 const MIN_LABEL_LEG_PX = 90;
 
@@ -689,12 +694,23 @@ export class PlanMap {
     // The selected and the highlighted waypoints' names first, then route order.
     const prio = (id: string) => (id === this.selected ? 2 : this.highlight.has(id) ? 1 : 0);
     const order = [...this.items.values()].sort((x, y) => prio(y.wp.id) - prio(x.wp.id) || x.n - y.n);
+    const points = new Map<string, L.Point>();
     for (const e of order) {
       const p = this.map.latLngToContainerPoint([e.wp.lat, e.wp.lon]);
-      if (!inView(p, 40)) continue;
-      markers.push({ id: `m:${e.wp.id}`, x: p.x - 15, y: p.y - 15, w: 30, h: 30 });
+      if (inView(p, 40)) points.set(e.wp.id, p);
+    }
+    // Where 30 px markers would cover their neighbours, they are drawn as dots (map.css
+    // `.dense`), so each stays clickable at its centre; the selected one keeps its size.
+    const dense = crowding([...points.values()], MARKER_PX) > DENSE_SHARE;
+    this.element.classList.toggle("dense", dense);
+    for (const e of order) {
+      const p = points.get(e.wp.id);
+      if (!p) continue;
+      const big = !dense || prio(e.wp.id) === 2;
+      const r = big ? MARKER_PX / 2 : DOT_PX / 2;
+      markers.push({ id: `m:${e.wp.id}`, x: p.x - r, y: p.y - r, w: 2 * r, h: 2 * r });
       const nameEl = e.el?.querySelector<HTMLElement>(".name");
-      if (!nameEl) continue;
+      if (!nameEl || !big) continue;
       nameEls.set(e.wp.id, nameEl);
       names.push({ id: e.wp.id, x: p.x + 17, y: p.y - 8, w: 8 + e.wp.name.length * 7.2, h: 16 });
     }

@@ -96,7 +96,7 @@ export const DEFAULT_HOVER_SPEED = 5;
 
 /** Limits keep one plan well under the relay's 1 MiB state cap. */
 export const LIMITS = {
-  waypoints: 500,
+  waypoints: 2000,
   name: 80,
   title: 200,
   notes: 20_000,
@@ -492,6 +492,20 @@ export interface Leg {
  * own speed, else the last Change speed item's (param 2) before it, else the
  * plan's cruise speed.
  */
+/**
+ * Vincenty per leg, remembered per pair of item objects: items are never
+ * changed in place (every edit makes a new object), so a drag of one waypoint
+ * in a 2,000-item plan recomputes its two legs, not all of them.
+ */
+const legMemo = new WeakMap<NavItem, { to: NavItem; g: ReturnType<typeof inverse> }>();
+function legInverse(from: NavItem, to: NavItem): ReturnType<typeof inverse> {
+  const m = legMemo.get(from);
+  if (m?.to === to) return m.g;
+  const g = inverse(from, to);
+  legMemo.set(from, { to, g });
+  return g;
+}
+
 export function legs(plan: Plan): Leg[] {
   const raw: { from: NavItem; to: NavItem; distance: number; bearing: number; speed?: number }[] = [];
   let prev: NavItem | undefined;
@@ -504,7 +518,7 @@ export function legs(plan: Plan): Leg[] {
     }
     if (item.kind !== "nav") continue;
     if (prev) {
-      const g = inverse(prev, item);
+      const g = legInverse(prev, item);
       const speed = item.speed ?? inForce;
       raw.push({
         from: prev,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { declutter, type LabelBox } from "./declutter.ts";
+import { crowding, declutter, type LabelBox } from "./declutter.ts";
 
 const box = (id: string, x: number, y: number, w = 50, h = 16): LabelBox => ({ id, x, y, w, h });
 
@@ -29,5 +29,56 @@ describe("declutter", () => {
       shown.some((b) => a !== b && a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h),
     );
     expect(clashes).toEqual([]);
+  });
+});
+
+describe("crowding", () => {
+  it("is the share of points with a neighbour closer than the radius", () => {
+    // a and b 10 px apart (both crowded at 30 px), c and d far from everything.
+    const pts = [
+      { x: 0, y: 0 },
+      { x: 10, y: 0 },
+      { x: 200, y: 0 },
+      { x: 0, y: 200 },
+    ];
+    expect(crowding(pts, 30)).toBe(0.5);
+    expect(crowding(pts, 5)).toBe(0);
+    expect(crowding(pts, 300)).toBe(1);
+  });
+
+  it("sees neighbours across cell edges, and not points exactly the radius apart", () => {
+    expect(
+      crowding(
+        [
+          { x: 20.5, y: 20.5 },
+          { x: 22, y: 22 },
+        ],
+        30,
+      ),
+    ).toBe(1);
+    expect(
+      crowding(
+        [
+          { x: 0, y: 0 },
+          { x: 30, y: 0 },
+        ],
+        30,
+      ),
+    ).toBe(0);
+    expect(
+      crowding(
+        [
+          { x: 0, y: 0 },
+          { x: 29, y: 0 },
+        ],
+        30,
+      ),
+    ).toBe(1);
+  });
+
+  it("a 2,000-point grid 13 px apart is crowded for 30 px markers and clear for 10 px dots", () => {
+    const grid = Array.from({ length: 2000 }, (_, i) => ({ x: (i % 50) * 13, y: Math.floor(i / 50) * 13 }));
+    expect(crowding(grid, 30)).toBe(1);
+    expect(crowding(grid, 10)).toBe(0);
   });
 });

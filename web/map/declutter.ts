@@ -42,3 +42,37 @@ export function declutter(candidates: readonly LabelBox[], blocked: readonly Lab
   }
   return kept;
 }
+
+/**
+ * The share (0-1) of `points` that have another point closer than `radius` px:
+ * how many markers `radius` px wide would cover a neighbour. Bucketed on a grid
+ * of cells whose diagonal is `radius`, so two points in one cell are close at
+ * once and a lone point is checked against the cells two around it only (a
+ * zoomed-out plan of 2,000 points in a few cells stays linear).
+ */
+export function crowding(points: readonly { x: number; y: number }[], radius: number): number {
+  if (points.length < 2 || radius <= 0) return 0;
+  const cell = radius / Math.SQRT2;
+  const grid = new Map<string, { x: number; y: number }[]>();
+  const key = (cx: number, cy: number) => `${cx},${cy}`;
+  for (const p of points) {
+    const k = key(Math.floor(p.x / cell), Math.floor(p.y / cell));
+    const list = grid.get(k);
+    if (list) list.push(p);
+    else grid.set(k, [p]);
+  }
+  const r2 = radius * radius;
+  let crowded = 0;
+  for (const p of points) {
+    const cx = Math.floor(p.x / cell);
+    const cy = Math.floor(p.y / cell);
+    let near = (grid.get(key(cx, cy))?.length ?? 0) > 1;
+    for (let dx = -2; dx <= 2 && !near; dx++)
+      for (let dy = -2; dy <= 2 && !near; dy++) {
+        if (dx === 0 && dy === 0) continue;
+        near = grid.get(key(cx + dx, cy + dy))?.some((o) => (o.x - p.x) ** 2 + (o.y - p.y) ** 2 < r2) ?? false;
+      }
+    if (near) crowded++;
+  }
+  return crowded / points.length;
+}

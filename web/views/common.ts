@@ -1,22 +1,8 @@
 /** Pieces shared by the leader and follower views. */
 import { field, h, s } from "../dom.ts";
-import { formatDuration, formatLatLon } from "../geo.ts";
+import { formatDuration } from "../geo.ts";
 import { streamNameTooLong } from "../names.ts";
-import {
-  commandLabel,
-  formatAlt,
-  formatBearing,
-  formatDistance,
-  type Item,
-  itemName,
-  type Leg,
-  legs,
-  type Plan,
-  TYPE_LABELS,
-  totalDistance,
-  totalTime,
-  type WaypointType,
-} from "../plan.ts";
+import { formatDistance, type Leg, legs, type Plan, TYPE_LABELS, type WaypointType } from "../plan.ts";
 
 export function typeIcon(type: WaypointType): SVGSVGElement {
   const d: Record<WaypointType, string> = {
@@ -33,108 +19,8 @@ export function typeIcon(type: WaypointType): SVGSVGElement {
   );
 }
 
-export interface RouteListOptions {
-  selected?: string | undefined;
-  highlight?: Set<string>;
-  onSelect?: (id: string) => void;
-  /**
-   * Rows from the last call, by waypoint id (the caller keeps it between calls): a row
-   * whose item (the same object), number, leg and marks are unchanged is reused, so a
-   * drag in a big plan rebuilds the two rows whose legs moved, not every row.
-   */
-  rows?: Map<string, RouteRow>;
-}
-
-export interface RouteRow {
-  item: Item;
-  key: string;
-  el: HTMLElement;
-}
-
-/** What a row says under an item's name: its command and place, or why it cannot be edited here. */
-function itemMeta(w: Item): string {
-  if (w.kind === "nav") {
-    const what = w.command === 16 ? TYPE_LABELS[w.type] : `${TYPE_LABELS[w.type]} · ${commandLabel(w.command)}`;
-    return `${what} · ${formatLatLon(w)} · ${formatAlt(w)}`;
-  }
-  if (w.kind === "cmd")
-    return `${commandLabel(w.command)} (MAV_CMD ${w.command}) · kept as imported, not editable here`;
-  return `${String(w.raw.complexItemType ?? "complex item")} · kept as imported, not editable here`;
-}
-
-/** The ordered mission: one row per item, with the leg that ends at each waypoint. */
-export function routeList(plan: Plan, o: RouteListOptions = {}): HTMLElement {
-  if (plan.waypoints.length === 0) {
-    o.rows?.clear();
-    return h(
-      "p",
-      { class: "empty" },
-      o.onSelect ? "No waypoints yet. Click the map to add the start point." : "No waypoints yet.",
-    );
-  }
-  const legTo = new Map<string, Leg>(legs(plan).map((l) => [l.to.id, l]));
-  const seen = o.rows ? new Set<string>() : undefined;
-  const list = h(
-    "ol",
-    { class: "route-list", "data-testid": "route-list" },
-    plan.waypoints.map((w, i) => {
-      const leg = legTo.get(w.id);
-      const legText = leg ? `${formatDistance(leg.metres)} ${formatBearing(leg.bearing)}` : "";
-      const key = `${i}|${legText}|${w.id === o.selected}|${o.highlight?.has(w.id) === true}|${o.onSelect !== undefined}`;
-      const kept = o.rows?.get(w.id);
-      if (kept && kept.item === w && kept.key === key) {
-        seen?.add(w.id);
-        return kept.el;
-      }
-      const body = [
-        h(
-          "span",
-          { class: "badge" },
-          w.kind === "nav" ? typeIcon(w.type) : null,
-          h("span", { class: "n" }, String(i + 1)),
-        ),
-        h(
-          "span",
-          { class: "what" },
-          h("span", { class: "wname" }, itemName(w) || "(unnamed)"),
-          h("span", { class: "wmeta" }, itemMeta(w)),
-        ),
-        h(
-          "span",
-          { class: "leg" },
-          leg ? `${formatDistance(leg.metres)}` : "—",
-          leg ? h("small", {}, formatBearing(leg.bearing)) : null,
-        ),
-      ];
-      const cls =
-        `${w.id === o.selected ? "selected " : ""}${o.highlight?.has(w.id) ? "changed " : ""}${w.kind === "nav" ? "" : "kept"}`.trim();
-      const el = h(
-        "li",
-        { class: cls || undefined, "data-wp-id": w.id },
-        o.onSelect
-          ? h(
-              "button",
-              {
-                type: "button",
-                class: "route-item",
-                "aria-pressed": w.id === o.selected ? "true" : "false",
-                onclick: () => o.onSelect?.(w.id),
-              },
-              body,
-            )
-          : h("div", { class: "route-item" }, body),
-      );
-      seen?.add(w.id);
-      o.rows?.set(w.id, { item: w, key, el });
-      return el;
-    }),
-  );
-  if (seen && o.rows) for (const id of o.rows.keys()) if (!seen.has(id)) o.rows.delete(id);
-  return list;
-}
-
-export function routeSummary(plan: Plan): HTMLElement {
-  const ls = legs(plan);
+/** `ls`: the plan's legs when the caller has them already (one Vincenty pass, not two). */
+export function routeSummary(plan: Plan, ls: Leg[] = legs(plan)): HTMLElement {
   const n = ls.length + (plan.waypoints.some((w) => w.kind === "nav") ? 1 : 0);
   const other = plan.waypoints.length - n;
   const layers = [
@@ -146,8 +32,8 @@ export function routeSummary(plan: Plan): HTMLElement {
   return h(
     "p",
     { class: "route-summary", "data-testid": "route-total" },
-    h("strong", {}, formatDistance(totalDistance(plan))),
-    ` total · about ${formatDuration(totalTime(plan))} at ${plan.cruiseSpeed} m/s cruise · ${n} waypoint${n === 1 ? "" : "s"} · ${ls.length} leg${ls.length === 1 ? "" : "s"}`,
+    h("strong", {}, formatDistance(ls.reduce((sum, l) => sum + l.metres, 0))),
+    ` total · about ${formatDuration(ls.reduce((sum, l) => sum + l.seconds, 0))} at ${plan.cruiseSpeed} m/s cruise · ${n} waypoint${n === 1 ? "" : "s"} · ${ls.length} leg${ls.length === 1 ? "" : "s"}`,
     other > 0 ? ` · ${other} other item${other === 1 ? "" : "s"}` : "",
     layers.length ? ` · ${layers.join(" · ")}` : "",
   );
@@ -221,18 +107,6 @@ export function keyHelp(editable: boolean): HTMLElement {
       rows.map(([k, v]) => [h("dt", {}, h("kbd", {}, k)), h("dd", {}, v)]),
     ),
   );
-}
-
-/**
- * Replaces a container's content but keeps keyboard focus on the same route
- * item (by waypoint id), so re-rendering on every change never drops focus.
- */
-export function replaceKeepingFocus(container: HTMLElement, ...nodes: Node[]): void {
-  const active = document.activeElement;
-  const id =
-    active && container.contains(active) ? active.closest<HTMLElement>("[data-wp-id]")?.dataset.wpId : undefined;
-  container.replaceChildren(...nodes);
-  if (id) container.querySelector<HTMLElement>(`[data-wp-id="${CSS.escape(id)}"] button`)?.focus();
 }
 
 /**

@@ -14,11 +14,12 @@ import { type Change, describeChange, type Plan, parsePlan, planToJson } from ".
 import { forgetFollower, tabStorage } from "../session.ts";
 import { honestSentence, honestStatus, honestWords } from "../status.ts";
 import { backgroundControls } from "./background.ts";
-import { banner, downloadPlan, keyHelp, legend, replaceKeepingFocus, routeList, routeSummary } from "./common.ts";
+import { banner, downloadPlan, keyHelp, legend } from "./common.ts";
 import { gateView } from "./gate.ts";
 import { layersSummary } from "./layers-summary.ts";
 import { legsTable } from "./legs-table.ts";
 import { measureButton } from "./measure-tool.ts";
+import { WaypointList } from "./waypoint-list.ts";
 
 /** A screen reader hears at most one plan change this often (the newest; a drag is many). */
 export const ANNOUNCE_MS = 3000;
@@ -69,7 +70,10 @@ export const followerView: View = (ctx, root, route) => {
     }, wait);
   }
   const changeEl = h("p", { class: "latest-change", "data-testid": "latest-change" });
-  const routeBox = h("div", { class: "route-box" });
+  // Virtualised, and rows whose content did not change are kept: an update during a drag
+  // touches the rows in view whose legs moved, not all 2,000.
+  const routeView = new WaypointList({ onSelect: (id) => select(id), emptyText: "No waypoints yet." });
+  const routeBox = routeView.element;
   const notesEl = h("div", { class: "notes-view", "data-testid": "plan-notes" });
   const layersBox = h("div", { class: "layers-box" });
   const legsBox = legsTable();
@@ -120,27 +124,25 @@ export const followerView: View = (ctx, root, route) => {
     if (statusLine.textContent !== line) statusLine.textContent = line;
   }
 
+  /** What the last render drew, so the next one redraws only what differs. */
+  let shown: { plan?: Plan | undefined; change?: Change | undefined; hl?: Set<string>; selected?: string | undefined } =
+    {};
   function render() {
     renderStatus();
     titleEl.textContent = plan?.title || name;
     titleEl.classList.toggle("changed", !!change?.title);
     renderLayers(plan);
-    const hl = new Set(change?.ids ?? []);
-    map.setHighlight(hl);
-    map.setSelected(selected);
-    map.setPlan(plan);
-    if (plan) {
-      replaceKeepingFocus(
-        routeBox,
-        routeSummary(plan),
-        routeList(plan, { selected, highlight: hl, onSelect: (id) => select(id) }),
-      );
-      notesEl.replaceChildren(plan.notes ? plan.notes : h("span", { class: "empty" }, "No notes."));
-      notesEl.classList.toggle("changed", !!change?.notes);
-    } else {
-      routeBox.replaceChildren(h("p", { class: "empty" }, problem ?? "Waiting for the plan…"));
-      notesEl.replaceChildren();
-    }
+    // Only what changed is handed on: status ticks re-render too, and each map call walks its
+    // markers; the notes (up to 20,000 characters) are rewritten only when they are new.
+    const hl = change === shown.change && shown.hl ? shown.hl : new Set(change?.ids ?? []);
+    if (hl !== shown.hl) map.setHighlight(hl);
+    if (selected !== shown.selected) map.setSelected(selected);
+    if (plan !== shown.plan) map.setPlan(plan);
+    routeView.update(plan, { selected, highlight: hl }, problem ?? "Waiting for the plan…");
+    if (plan?.notes !== shown.plan?.notes || plan === undefined)
+      notesEl.replaceChildren(plan ? plan.notes || h("span", { class: "empty" }, "No notes.") : "");
+    notesEl.classList.toggle("changed", !!change?.notes);
+    shown = { plan, change, hl, selected };
     changeEl.replaceChildren(
       problem
         ? banner("warn", problem)

@@ -23,18 +23,10 @@ import {
   WAYPOINT_TYPES,
   type WaypointType,
 } from "../plan.ts";
-import {
-  banner,
-  downloadPlan,
-  downloadText,
-  filePicker,
-  type RouteRow,
-  replaceKeepingFocus,
-  routeList,
-  routeSummary,
-} from "./common.ts";
+import { banner, downloadPlan, downloadText, filePicker } from "./common.ts";
 import { layersEditor } from "./layers-editor.ts";
 import { legsTable } from "./legs-table.ts";
+import { WaypointList } from "./waypoint-list.ts";
 
 export interface SidebarHooks {
   notify(text: string): void;
@@ -118,7 +110,13 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
   title.addEventListener("input", () => c.edit({ ...plan(), title: title.value }, { group: "title", coalesce: true }));
   notes.addEventListener("input", () => c.edit({ ...plan(), notes: notes.value }, { group: "notes", coalesce: true }));
 
-  const routeBox = h("div", { class: "route-box" });
+  // Virtualised: only the rows in view are in the DOM, and an edit that leaves the items alone
+  // (typing in Title or Notes) leaves the list alone.
+  const route = new WaypointList({
+    onSelect: (id) => c.select(id),
+    emptyText: "No waypoints yet. Click the map to add the start point.",
+  });
+  const routeBox = route.element;
   const editor = h("div", { class: "editor", "aria-live": "off" });
   let editorFor: string | undefined;
 
@@ -371,23 +369,12 @@ export function leaderSidebar(c: LeaderController, name: string, hooks: SidebarH
     fileMsg,
   );
 
-  /** The route's rows, reused while their waypoint is unchanged (a drag redraws two). */
-  const rows = new Map<string, RouteRow>();
-  /** What the route list was drawn from: typing a title or notes leaves it as it is. */
-  let drawn: { waypoints: LeaderState["plan"]["waypoints"]; cruise: number; selected: string | undefined } | undefined;
   return {
     fieldset,
     fileSection,
     renderPlan(s) {
       const p = s.plan;
-      if (drawn?.waypoints !== p.waypoints || drawn.cruise !== p.cruiseSpeed || drawn.selected !== s.selected) {
-        drawn = { waypoints: p.waypoints, cruise: p.cruiseSpeed, selected: s.selected };
-        replaceKeepingFocus(
-          routeBox,
-          routeSummary(p),
-          routeList(p, { selected: s.selected, onSelect: (id) => c.select(id), rows }),
-        );
-      }
+      route.update(p, { selected: s.selected });
       if (document.activeElement !== title && title.value !== p.title) title.value = p.title;
       if (document.activeElement !== notes && notes.value !== p.notes) notes.value = p.notes;
       syncEditor(s);

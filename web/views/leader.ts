@@ -246,8 +246,10 @@ export const leaderView: View = (ctx, root, route) => {
       s.canUndo !== before.canUndo ||
       s.canRedo !== before.canRedo;
     if (planMoved) {
-      map.setSelected(s.selected);
-      map.setPlan(s.plan);
+      // Each map call walks its markers: only what the map shows is handed on (typing in Title or
+      // Notes changes neither the items nor the layers, and a drag keeps the selection).
+      if (s.selected !== before?.selected) map.setSelected(s.selected);
+      if (!before || !sameButText(before.plan, s.plan)) map.setPlan(s.plan);
       side.renderPlan(s);
       undoBtn.disabled = s.locked || !s.canUndo;
       redoBtn.disabled = s.locked || !s.canRedo;
@@ -300,3 +302,13 @@ async function copyFollowerLink(ctx: AppContext, name: string) {
 }
 
 export type { Background };
+
+/** True when `a` and `b` differ at most in their title and notes (nothing the map draws). */
+function sameButText(a: object, b: object): boolean {
+  if (a === b) return true;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  return ka.every((k) => k === "title" || k === "notes" || ra[k] === rb[k]);
+}
