@@ -41,6 +41,13 @@ import {
 
 export type { LatLon, TileSource };
 
+// Leaflet places every marker with translate3d(), and Chromium gives each 3D transform its
+// own compositing layer: with 2,000 waypoints, 2,000 layers made every frame of a drag cost
+// ~100 ms outside any script (bench scenario 12: 16 fps, with 2D translate 42 fps). Leaflet
+// reads `ie3d` at each placement only to pick translate() over translate3d(); zoom and pan
+// animations still run (any3d stays true), and the panes are layers of their own (map.css).
+(L.Browser as { ie3d: boolean }).ie3d = true;
+
 /** South-west / north-east corners, degrees. */
 export interface GeoBounds {
   south: number;
@@ -76,6 +83,8 @@ const MARKER_PX = 30;
 const DOT_PX = 10;
 /** Markers turn to dots once this share of those in view would cover a neighbour. */
 const DENSE_SHARE = 0.25;
+/** Plan changes place labels at most this often (placeLabels walks every marker). */
+const LABELS_EVERY_MS = 250;
 /** A leg gets a label only when it is at least this long on screen. */
 const MIN_LABEL_LEG_PX = 90;
 
@@ -84,6 +93,8 @@ interface MarkerEntry {
   n: number;
   marker: L.Marker;
   el: HTMLElement | undefined;
+  /** The name beside the marker (placeLabels shows or hides it for every marker, often). */
+  nameEl: HTMLElement | undefined;
 }
 
 interface LegEntry {
@@ -133,6 +144,7 @@ export class PlanMap {
   private userMoved = false;
   private dragging: string | undefined;
   private labelsQueued = false;
+  private labelsAt = 0;
   private pick: { resolve: (p: LatLon | undefined) => void } | undefined;
   private measure: Measure | undefined;
   private measureLayer = L.layerGroup();
@@ -230,7 +242,7 @@ export class PlanMap {
     if (!this.hasSize()) return; // fitted on the first resize
     if (!this.fitted && plan && this.items.size > 0) this.fit();
     else if (!this.editable && !this.userMoved && plan && !this.allVisible()) this.fit();
-    else if (!this.dragging) this.queueLabels();
+    else if (!this.dragging) this.queueLabels(true);
   }
 
   setSelected(id: string | undefined): void {
@@ -518,10 +530,11 @@ export class PlanMap {
       autoPan: true,
       riseOnHover: true,
     });
-    const e: MarkerEntry = { wp, n, marker, el: undefined };
+    const e: MarkerEntry = { wp, n, marker, el: undefined, nameEl: undefined };
     marker.on("add", () => {
       e.el = marker.getElement();
       if (!e.el) return;
+      e.nameEl = e.el.querySelector<HTMLElement>(".name") ?? undefined;
       e.el.tabIndex = 0;
       e.el.setAttribute("role", this.editable ? "button" : "img");
       e.el.addEventListener("keydown", (ev) => this.onMarkerKey(ev, e.wp.id));
@@ -595,7 +608,7 @@ export class PlanMap {
     (el.querySelector(".num") as SVGTextElement).textContent = String(e.n + 1);
     // The name is drawn from an attribute (CSS ::after), not a text node: the marker's
     // accessible name is its aria-label, which starts with its visible number.
-    (el.querySelector(".name") as HTMLElement).dataset.label = wp.name;
+    if (e.nameEl) e.nameEl.dataset.label = wp.name;
     // The selected or highlighted marker is drawn above its neighbours.
     e.marker.setZIndexOffset(wp.id === this.selected ? 2000 : this.highlight.has(wp.id) ? 1000 : 0);
   }
@@ -674,13 +687,22 @@ export class PlanMap {
 
   // ---- labels (declutter) ----------------------------------------------------
 
-  private queueLabels(): void {
+  /**
+   * Labels are placed on the next frame; after a plan change (a follower's, at every update
+   * of a leader's drag) at most every LABELS_EVERY_MS: a placement walks every marker.
+   */
+  private queueLabels(afterPlan = false): void {
     if (this.labelsQueued) return;
     this.labelsQueued = true;
-    requestAnimationFrame(() => {
-      this.labelsQueued = false;
-      if (!this.dragging) this.placeLabels();
-    });
+    const place = () =>
+      requestAnimationFrame(() => {
+        this.labelsQueued = false;
+        this.labelsAt = performance.now();
+        if (!this.dragging) this.placeLabels();
+      });
+    const wait = afterPlan ? this.labelsAt + LABELS_EVERY_MS - performance.now() : 0;
+    if (wait > 0) setTimeout(place, wait);
+    else place();
   }
 
   /** Which waypoint names and leg labels fit without overlapping (markers are never covered). */
@@ -690,7 +712,6 @@ export class PlanMap {
     const inView = (p: L.Point, m: number) => p.x >= -m && p.y >= -m && p.x <= size.x + m && p.y <= size.y + m;
     const markers: LabelBox[] = [];
     const names: LabelBox[] = [];
-    const nameEls = new Map<string, HTMLElement>();
     // The selected and the highlighted waypoints' names first, then route order.
     const prio = (id: string) => (id === this.selected ? 2 : this.highlight.has(id) ? 1 : 0);
     const order = [...this.items.values()].sort((x, y) => prio(y.wp.id) - prio(x.wp.id) || x.n - y.n);
@@ -709,16 +730,11 @@ export class PlanMap {
       const big = !dense || prio(e.wp.id) === 2;
       const r = big ? MARKER_PX / 2 : DOT_PX / 2;
       markers.push({ id: `m:${e.wp.id}`, x: p.x - r, y: p.y - r, w: 2 * r, h: 2 * r });
-      const nameEl = e.el?.querySelector<HTMLElement>(".name");
-      if (!nameEl || !big) continue;
-      nameEls.set(e.wp.id, nameEl);
+      if (!e.nameEl || !big) continue;
       names.push({ id: e.wp.id, x: p.x + 17, y: p.y - 8, w: 8 + e.wp.name.length * 7.2, h: 16 });
     }
     const showNames = markers.length <= MAX_NAMED ? declutter(names, markers) : new Set<string>();
-    for (const e of this.items.values()) {
-      const el = nameEls.get(e.wp.id) ?? e.el?.querySelector<HTMLElement>(".name");
-      el?.classList.toggle("hidden", !showNames.has(e.wp.id));
-    }
+    for (const e of this.items.values()) e.nameEl?.classList.toggle("hidden", !showNames.has(e.wp.id));
     const taken: LabelBox[] = [...markers, ...names.filter((n) => showNames.has(n.id))];
     const cands: LabelBox[] = [];
     const byKey = new Map<string, LegEntry>();

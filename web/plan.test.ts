@@ -7,6 +7,7 @@ import {
   emptyPlan,
   formatDistance,
   type Item,
+  keepUnchanged,
   LIMITS,
   legs,
   MAV_CMD,
@@ -293,5 +294,39 @@ describe("describeChange counts what changed", () => {
     expect(describeChange(p, { ...removeWaypoint(q, c), title: "New", notes: "n" }).summary).toBe(
       "Moved Start 1 and WP 2; Removed Target 3 and 2 more changes",
     );
+  });
+});
+
+describe("keepUnchanged (a follower's plan, parsed anew from each change)", () => {
+  const reparsed = (p: ReturnType<typeof sample>) => {
+    const r = parsePlan(JSON.parse(planToJson(p)));
+    if (!r.ok) throw new Error(r.error);
+    return r.plan;
+  };
+
+  it("keeps the objects of unchanged items, takes the changed one", () => {
+    const p = sample();
+    const id = (p.waypoints[1] as { id: string }).id;
+    const next = reparsed(moveWaypointTo(p, id, { x: 1, y: 2 }));
+    const kept = keepUnchanged(p, next);
+    expect(kept.waypoints[0]).toBe(p.waypoints[0]);
+    expect(kept.waypoints[2]).toBe(p.waypoints[2]);
+    expect(kept.waypoints[1]).toBe(next.waypoints[1]);
+    expect(kept.waypoints[1]).not.toEqual(p.waypoints[1]);
+    expect(kept.fence).toBe(p.fence);
+    expect(kept.rally).toBe(p.rally);
+    expect(kept).toEqual(next);
+    expect(describeChange(p, kept)).toMatchObject({ ids: [id], summary: "Moved WP 2" });
+  });
+
+  it("gives back the same plan when nothing changed, and the new list when the order did", () => {
+    const p = sample();
+    expect(keepUnchanged(p, reparsed(p))).toBe(p);
+    const swapped = { ...p, waypoints: [p.waypoints[1], p.waypoints[0], p.waypoints[2]] as Item[] };
+    const kept = keepUnchanged(p, reparsed(swapped));
+    expect(kept.waypoints).not.toBe(p.waypoints);
+    expect(kept.waypoints[0]).toBe(p.waypoints[1]);
+    expect(kept.waypoints[1]).toBe(p.waypoints[0]);
+    expect(keepUnchanged(undefined, p)).toBe(p);
   });
 });

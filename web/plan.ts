@@ -18,6 +18,7 @@
  * never refused: see `migrateV1`.
  */
 import { z } from "zod";
+import { deepEqual } from "../src/core/patch.ts";
 import { type EastNorth, fromLocal, inverse, type LatLon, legTimes, toLocal } from "./geo.ts";
 
 export const PLAN_VERSION = 2;
@@ -706,6 +707,35 @@ function groupPhrase(changes: ItemChange[]): string {
   return `${a.verb} ${changes.length} ${noun}: ${a.name}, ${b.name}, …`;
 }
 
+/**
+ * `next` with every part equal to `prev`'s replaced by `prev`'s own object. A follower
+ * parses each change into a new plan, while the map, the waypoint list, `legs()`'s memo and
+ * `describeChange` tell what changed by identity: without this a drag of one waypoint of
+ * 2,000 redrew every marker and row on every follower at every update.
+ */
+export function keepUnchanged(prev: Plan | undefined, next: Plan): Plan {
+  if (!prev) return next;
+  const before = new Map(prev.waypoints.map((w) => [w.id, w]));
+  let sameList = prev.waypoints.length === next.waypoints.length;
+  const waypoints = next.waypoints.map((w, i) => {
+    const old = before.get(w.id);
+    const kept = old && deepEqual(old, w) ? old : w;
+    if (kept !== prev.waypoints[i]) sameList = false;
+    return kept;
+  });
+  const keep = <T>(a: T, b: T): T => (deepEqual(a, b) ? a : b);
+  const out: Plan = {
+    ...next,
+    origin: keep(prev.origin, next.origin),
+    waypoints: sameList ? prev.waypoints : waypoints,
+    fence: keep(prev.fence, next.fence),
+    rally: keep(prev.rally, next.rally),
+  };
+  if (next.home) out.home = keep(prev.home, next.home);
+  if (next.qgc) out.qgc = keep(prev.qgc, next.qgc);
+  return deepEqual(prev, out) ? prev : out;
+}
+
 export function describeChange(prev: Plan | undefined, next: Plan): Change {
   if (!prev) return { ids: [], title: false, notes: false, summary: "Plan loaded" };
   const before = new Map(prev.waypoints.map((w) => [w.id, w]));
@@ -716,6 +746,7 @@ export function describeChange(prev: Plan | undefined, next: Plan): Change {
     items.push({ verb, name: itemName(w), alone, nav: w.kind === "nav" });
   for (const w of next.waypoints) {
     const old = before.get(w.id);
+    if (old === w) continue; // kept by keepUnchanged (or the leader's own plan): unchanged
     const name = itemName(w);
     if (!old) note("Added", w);
     else if (old.kind === "nav" && w.kind === "nav" && (old.lat !== w.lat || old.lon !== w.lon)) note("Moved", w);
@@ -736,8 +767,10 @@ export function describeChange(prev: Plan | undefined, next: Plan): Change {
   const notes = prev.notes !== next.notes;
   if (title) lines.push("Changed the title");
   if (notes) lines.push("Edited the notes");
-  if (JSON.stringify(prev.fence) !== JSON.stringify(next.fence)) lines.push("Changed the geofence");
-  if (JSON.stringify(prev.rally) !== JSON.stringify(next.rally)) lines.push("Changed the rally points");
+  if (prev.fence !== next.fence && JSON.stringify(prev.fence) !== JSON.stringify(next.fence))
+    lines.push("Changed the geofence");
+  if (prev.rally !== next.rally && JSON.stringify(prev.rally) !== JSON.stringify(next.rally))
+    lines.push("Changed the rally points");
   if (prev.cruiseSpeed !== next.cruiseSpeed) lines.push(`Set the cruise speed to ${next.cruiseSpeed} m/s`);
   if (prev.origin.lat !== next.origin.lat || prev.origin.lon !== next.origin.lon) lines.push("Moved the plan's origin");
   let summary = lines.slice(0, 2).join("; ");

@@ -21,7 +21,7 @@
  * with `git archive`, its waypoint cap lifted to 2,000 so it can load the plan.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -69,7 +69,8 @@ async function buildPageAt(srcRoot: string): Promise<string> {
     root: join(srcRoot, "web"),
     mode: "production",
     logLevel: "error",
-    build: { outDir: out, emptyOutDir: true },
+    // BENCH_PROFILE keeps names readable in the CPU profiles (below).
+    build: { outDir: out, emptyOutDir: true, minify: PROFILE_DIR ? false : undefined },
   });
   return out;
 }
@@ -140,7 +141,66 @@ async function waitFor(what: string, fn: () => Promise<boolean>, timeout = 120_0
 }
 
 /** One build, one plan size: a fresh leader and follower, import, drag, type, scroll. */
-async function runOnce(browser: Browser, url: string, n: number, log: (s: string) => void): Promise<RunResult> {
+/**
+ * BENCH_PROFILE=<dir>: a Chromium CPU profile of each page during the drag is written there
+ * (`<build>-<n>-leader.cpuprofile`, `-follower`; open in DevTools' Performance panel), with
+ * the heaviest functions by self time printed. Timings of such a run are not comparable.
+ */
+const PROFILE_DIR = process.env.BENCH_PROFILE;
+
+async function startProfile(page: Page): Promise<(file: string) => Promise<string>> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Profiler.enable");
+  await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
+  await cdp.send("Profiler.start");
+  await cdp.send("Performance.enable");
+  const metrics = async () =>
+    new Map((await cdp.send("Performance.getMetrics")).metrics.map((m) => [m.name, m.value] as [string, number]));
+  const before = await metrics();
+  return async (file) => {
+    const { profile } = await cdp.send("Profiler.stop");
+    const after = await metrics();
+    // Where the main thread went (s): script, style, layout; the rest of a task is paint and compositing.
+    const d = (k: string) => ((after.get(k) ?? 0) - (before.get(k) ?? 0)).toFixed(2);
+    const split = ["TaskDuration", "ScriptDuration", "RecalcStyleDuration", "LayoutDuration"]
+      .map((k) => `${k.replace("Duration", "")} ${d(k)} s`)
+      .join(", ");
+    mkdirSync(PROFILE_DIR as string, { recursive: true });
+    writeFileSync(join(PROFILE_DIR as string, file), JSON.stringify(profile));
+    return `${split}; ${topSelf(profile as unknown as CpuProfile)}`;
+  };
+}
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** The eight functions with the most self time, "name (file:line) ms". */
+function topSelf(p: CpuProfile): string {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  p.samples.forEach((id, i) => {
+    const f = byId.get(id)?.callFrame;
+    if (!f || f.functionName === "(idle)" || f.functionName === "(program)") return;
+    const key = `${f.functionName || "(anonymous)"} (${f.url.split("/").pop()}:${f.lineNumber + 1})`;
+    self.set(key, (self.get(key) ?? 0) + (p.timeDeltas[i] ?? 0) / 1000);
+  });
+  return [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 8)
+    .map(([k, ms]) => `${k} ${ms.toFixed(0)} ms`)
+    .join("; ");
+}
+
+async function runOnce(
+  browser: Browser,
+  url: string,
+  n: number,
+  log: (s: string) => void,
+  tag = "run",
+): Promise<RunResult> {
   const name = `big-${n}-${Math.random().toString(36).slice(2, 8)}`;
   const leader = await openPage(browser, url);
   const follower = await openPage(browser, url);
@@ -206,6 +266,7 @@ async function runOnce(browser: Browser, url: string, n: number, log: (s: string
         followerBytes += typeof f.payload === "string" ? Buffer.byteLength(f.payload) : f.payload.length;
       }),
     );
+    const profiles = PROFILE_DIR ? await Promise.all([startProfile(leader), startProfile(follower)]) : undefined;
     await follower.evaluate("window.__bench.start()");
     await leader.evaluate("window.__bench.start()");
     const dragStart = Date.now();
@@ -227,6 +288,11 @@ async function runOnce(browser: Browser, url: string, n: number, log: (s: string
     await sleep(300);
     counting = false;
     const fd = (await follower.evaluate("window.__bench.stop()")) as { moves: number[] };
+    if (profiles) {
+      const [lp, fp] = profiles as [(f: string) => Promise<string>, (f: string) => Promise<string>];
+      log(`    profile, leader: ${await lp(`${tag}-${n}-leader.cpuprofile`)}`);
+      log(`    profile, follower: ${await fp(`${tag}-${n}-follower.cpuprofile`)}`);
+    }
     // Positions shown while the leader was dragging (the last one may land just after the release).
     const during = fd.moves.filter((t) => t >= dragStart && t <= dragStart + dragMs);
     log(`    ${n} wp: drag ${dragMs} ms, follower saw ${fd.moves.length} positions (${during.length} during)`);
@@ -393,7 +459,7 @@ export async function bigPlan(ctx: Ctx): Promise<Scenario> {
       for (const b of builds) {
         ctx.log(`  ${b.label}: ${n} waypoints`);
         try {
-          record(sc, b.tag, b.label, n, await runOnce(browser, b.url, n, ctx.log));
+          record(sc, b.tag, b.label, n, await runOnce(browser, b.url, n, ctx.log, b.tag));
         } catch (e) {
           // One build failing one size (e.g. a page that refuses the plan) must not lose the others.
           ctx.log(`    failed: ${(e as Error).message}`);

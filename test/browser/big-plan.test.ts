@@ -213,6 +213,44 @@ describe("a 2,000-waypoint plan", () => {
       .toContain(`Moved ${wpName}`);
     await expect.poll(() => markerCentre(follower, m.id), { timeout: 15_000 }).not.toEqual(before);
 
+    // A second drag redraws the dragged marker only on the follower, not all 2,000 (each
+    // change is parsed into a new plan there: seen failing without keepUnchanged, with
+    // every marker rewritten at every update).
+    await follower.evaluate(() => {
+      const touched = new Set<Element>();
+      const w = window as unknown as { __touched: Set<Element>; __mo: MutationObserver };
+      w.__touched = touched;
+      w.__mo = new MutationObserver((rs) => {
+        for (const r of rs) {
+          const wp = (r.target as Element).closest?.(".wp") ?? r.target.parentElement?.closest(".wp");
+          if (wp) touched.add(wp);
+        }
+      });
+      const map = document.querySelector('[data-testid="map"]') as Element;
+      w.__mo.observe(map, { attributes: true, characterData: true, childList: true, subtree: true });
+    });
+    const mid = await markerCentre(leader, m.id);
+    const atFollower = await markerCentre(follower, m.id);
+    expect(mid).not.toBeNull();
+    if (!mid) return;
+    await leader.mouse.move(mid.x, mid.y);
+    await leader.mouse.down();
+    for (let i = 1; i <= 10; i++) await leader.mouse.move(mid.x - 3 * i, mid.y + 3 * i);
+    await leader.mouse.up();
+    await expect.poll(() => markerCentre(follower, m.id), { timeout: 15_000 }).not.toEqual(atFollower);
+    const touched = await follower.evaluate(() => {
+      const w = window as unknown as { __touched: Set<Element>; __mo: MutationObserver };
+      w.__mo.disconnect();
+      return [...w.__touched].map((e) => (e as HTMLElement).dataset.wpId);
+    });
+    expect(touched).toEqual([m.id]);
+    // Markers are placed in 2D: a translate3d() each made 2,000 compositing layers (map.ts).
+    const transform = await leader.evaluate(
+      (id) => (document.querySelector(`[data-wp-id="${CSS.escape(id)}"]`) as HTMLElement).style.transform,
+      m.id,
+    );
+    expect(transform).toMatch(/^translate\(/);
+
     // Typed into the editor: the follower's row for it (selected there) shows the new latitude.
     const lat = leader.locator("#wp-lat");
     await lat.fill("47.41");

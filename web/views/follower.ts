@@ -10,7 +10,7 @@ import { appBar, type View } from "../app.ts";
 import { h } from "../dom.ts";
 import { PlanMap } from "../map.ts";
 import { ago, endedText, followerStatusText } from "../messages.ts";
-import { type Change, describeChange, type Plan, parsePlan, planToJson } from "../plan.ts";
+import { type Change, describeChange, keepUnchanged, type Plan, parsePlan, planToJson } from "../plan.ts";
 import { forgetFollower, tabStorage } from "../session.ts";
 import { honestSentence, honestStatus, honestWords } from "../status.ts";
 import { backgroundControls } from "./background.ts";
@@ -95,8 +95,9 @@ export const followerView: View = (ctx, root, route) => {
   function apply(state: unknown, first: boolean) {
     const r = parsePlan(state);
     if (r.ok) {
-      change = first ? undefined : describeChange(plan, r.plan);
-      plan = r.plan;
+      const next = keepUnchanged(plan, r.plan);
+      change = first ? undefined : describeChange(plan, next);
+      plan = next;
       if (change) announce(change.summary);
       problem = undefined;
       changedAt = Date.now();

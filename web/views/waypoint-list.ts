@@ -106,6 +106,14 @@ export class WaypointList {
   /** The row in the tab order (roving tabindex): the focused one, else the selected, else the first. */
   #active: string | undefined;
   #frame = 0;
+  /**
+   * The scroller's scrollTop and height as last seen by its scroll event and ResizeObserver:
+   * reading them in #render after the page changed (a follower's markers on every update)
+   * forced a layout of the whole page per update (seconds of a 2,000-waypoint drag).
+   */
+  #scrollTop = 0;
+  #viewPx = 0;
+  #heightPx = "";
 
   constructor(o: WaypointListOptions) {
     this.#o = o;
@@ -113,13 +121,25 @@ export class WaypointList {
     this.#scroller = h("div", { class: "route-scroll" }, this.#list);
     this.#empty = h("p", { class: "empty" }, o.emptyText);
     this.element = h("div", { class: "route-box" }, this.#summary, this.#empty, this.#scroller);
-    this.#scroller.addEventListener("scroll", () => this.#schedule(), { passive: true });
+    this.#scroller.addEventListener(
+      "scroll",
+      () => {
+        this.#scrollTop = this.#scroller.scrollTop;
+        this.#schedule();
+      },
+      { passive: true },
+    );
     this.#list.addEventListener("keydown", (e) => this.#onKey(e));
     this.#list.addEventListener("focusin", (e) => {
       const id = (e.target as HTMLElement).closest<HTMLElement>("[data-wp-id]")?.dataset.wpId;
       if (id && id !== this.#active) this.#setActive(id);
     });
-    new ResizeObserver(() => this.#schedule()).observe(this.#scroller);
+    new ResizeObserver(() => {
+      // Layout is fresh inside a ResizeObserver callback: reading here costs nothing extra.
+      this.#viewPx = this.#scroller.clientHeight;
+      this.#scrollTop = this.#scroller.scrollTop;
+      this.#schedule();
+    }).observe(this.#scroller);
   }
 
   /** Shows `plan` (undefined: `waiting` in words instead). Cheap when nothing the list shows changed. */
@@ -173,8 +193,11 @@ export class WaypointList {
   reveal(id: string): void {
     const i = this.#indexOf(id);
     if (i === undefined) return;
-    const top = scrollToShow(i, this.#rowPx, this.#scroller.scrollTop, this.#scroller.clientHeight);
-    if (top !== undefined) this.#scroller.scrollTop = top;
+    const top = scrollToShow(i, this.#rowPx, this.#scrollTop, this.#viewPx || this.#scroller.clientHeight);
+    if (top !== undefined) {
+      this.#scroller.scrollTop = top;
+      this.#scrollTop = this.#scroller.scrollTop; // clamped by the browser
+    }
     this.#render();
   }
 
@@ -199,9 +222,13 @@ export class WaypointList {
   #render(): void {
     const items = this.#items;
     const n = items.length;
-    this.#list.style.height = `${n * this.#rowPx}px`;
-    const view = this.#scroller.clientHeight || 12 * this.#rowPx;
-    const { start, end } = visibleWindow(n, this.#rowPx, this.#scroller.scrollTop, view);
+    const height = `${n * this.#rowPx}px`;
+    if (height !== this.#heightPx) {
+      this.#list.style.height = height;
+      this.#heightPx = height;
+    }
+    const view = this.#viewPx || 12 * this.#rowPx;
+    const { start, end } = visibleWindow(n, this.#rowPx, this.#scrollTop, view);
     const active = this.#active ?? items[0]?.id;
     const focused = this.#list.contains(document.activeElement) ? document.activeElement : null;
     const keep = new Set<string>();
