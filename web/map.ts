@@ -358,23 +358,43 @@ export class PlanMap {
 
   /**
    * The next click on the map (or Enter on the focused map: its centre) as a
-   * point; Escape, or another pick, resolves undefined. `prompt` is shown on the map
-   * and announced. For the geofence and rally editors.
+   * point; Escape, or another pick, resolves undefined. `prompt` (which says how to
+   * cancel) is shown on the map and announced. For the geofence and rally editors.
+   *
+   * Focus moves to the map while picking, so a keyboard user can pan to the place and
+   * press Enter, and Escape works straight after the button that started the pick; a
+   * document listener catches Escape wherever focus has gone since. Focus goes back
+   * to where it was unless the caller moved it (an editor focusing what it added) or
+   * started another pick (a polygon's next vertex).
    */
   pickPoint(prompt: string): Promise<LatLon | undefined> {
     this.pick?.resolve(undefined);
     this.stopMeasure();
+    const before = document.activeElement instanceof HTMLElement ? document.activeElement : undefined;
     return new Promise((resolve) => {
+      const onKey = (e: KeyboardEvent) => {
+        if (e.key !== "Escape" || e.defaultPrevented) return;
+        e.preventDefault();
+        this.pick?.resolve(undefined);
+      };
+      document.addEventListener("keydown", onKey);
       this.element.classList.add("picking");
-      this.setStatus(`${prompt} (Escape cancels)`);
+      this.setStatus(prompt);
       this.pick = {
         resolve: (p) => {
+          document.removeEventListener("keydown", onKey);
           this.pick = undefined;
           this.element.classList.remove("picking");
           this.setStatus("");
           resolve(p);
+          setTimeout(() => {
+            const now = document.activeElement;
+            const stillHere = now === this.element || now === document.body || now === null;
+            if (!this.pick && stillHere && before?.isConnected && before !== this.element) before.focus();
+          }, 0);
         },
       };
+      if (before !== this.element) this.element.focus({ preventScroll: true });
     });
   }
 

@@ -195,6 +195,58 @@ describe("geofence and rally points", () => {
     await expect.poll(() => summary(follower, "route-total")).toMatch(/at 12 m\/s cruise/);
   });
 
+  it("a waypoint's latitude, longitude and altitude out of range are refused in their fields and publish nothing", async () => {
+    await leader.locator('[data-testid="route-list"] .route-item').first().click();
+    const lat = leader.locator("#wp-lat");
+    await lat.waitFor();
+    const seq = await settledSeq(leader);
+    for (const [id, value, says] of [
+      ["#wp-lat", "95", /latitude from -90 to 90/],
+      ["#wp-lon", "-181", /longitude from -180 to 180/],
+      ["#wp-alt", "2000000", /altitude in metres from -20,000 to 1,000,000/],
+    ] as const) {
+      await enter(leader, id, value);
+      const field = leader.locator(id);
+      await expect.poll(() => field.getAttribute("aria-invalid")).toBe("true");
+      const errorId = await field.getAttribute("aria-describedby");
+      expect(clean(await leader.locator(`#${errorId}`).textContent())).toMatch(says);
+    }
+    await leader.waitForTimeout(800);
+    expect(await settledSeq(leader)).toBe(seq);
+
+    await enter(leader, "#wp-lat", "47.25");
+    await expect.poll(() => lat.getAttribute("aria-invalid")).toBe(null);
+    expect(await settledSeq(leader)).toBe(seq + 1);
+    const first = follower.locator('[data-testid="route-list"] li').first();
+    await expect.poll(() => first.textContent().then(clean)).toContain("47.2500000° N");
+  });
+
+  it("a rally point picked on the map lands where it was clicked; Escape cancels a pick", async () => {
+    const map = leader.getByTestId("map");
+    const pick = leader.getByRole("button", { name: "Pick rally point on map" });
+    await pick.click();
+    await expect.poll(() => map.getAttribute("class")).toMatch(/\bpicking\b/);
+    // Right after the button, as a keyboard user would: the pick is cancelled, nothing added.
+    await leader.keyboard.press("Escape");
+    await expect.poll(() => map.getAttribute("class")).not.toMatch(/\bpicking\b/);
+    expect(await leader.locator("#rally-1-lat").count()).toBe(0);
+    // Focus went to the map for the pick (Enter there picks its centre) and is back on the button.
+    await expect.poll(() => pick.evaluate((el) => el === document.activeElement)).toBe(true);
+
+    await pick.click();
+    const box = (await map.boundingBox()) as { x: number; y: number; width: number; height: number };
+    // A quarter of the way in, off the centre where markers and the legs are.
+    await leader.mouse.click(box.x + box.width / 4, box.y + box.height / 4);
+    await expect.poll(() => summary(follower, "layer-rally-1")).toMatch(/^Rally point 2: /);
+    const centre = (await map.getAttribute("data-view"))?.split(",").map(Number) as number[];
+    const [clat, clon] = centre as [number, number];
+    const rlat = Number(await leader.locator("#rally-1-lat").inputValue());
+    const rlon = Number(await leader.locator("#rally-1-lon").inputValue());
+    // North-west of the view's centre, not at it.
+    expect(rlat).toBeGreaterThan(clat);
+    expect(rlon).toBeLessThan(clon);
+  });
+
   it("the leader view passes axe with the editor open; screenshots", async () => {
     expect(formatViolations(await axe(leader))).toEqual([]);
     expect(formatViolations(await axe(follower))).toEqual([]);
