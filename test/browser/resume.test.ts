@@ -157,6 +157,7 @@ describe("a leader's session kept in this browser", () => {
     const { page: follower } = await context();
     await follow(follower, stream);
     await allSent(leader);
+    const sentBefore = await sendState(leader);
 
     await browserProfile.setOffline(true);
     await titleField(leader).fill("Planned offline");
@@ -171,9 +172,32 @@ describe("a leader's session kept in this browser", () => {
     await ready(again, `#/lead/${encodeURIComponent(stream)}`);
     // A new tab has no saved session: the gate asks for the code.
     await resumeWithCode(again);
-    await expect
-      .poll(() => again.locator(".notice-slot").textContent().then(clean), { timeout: 10_000 })
-      .toMatch(/^Sent the edits you made at \d\d:\d\d/);
+    try {
+      await expect
+        .poll(() => again.locator(".notice-slot").textContent().then(clean), { timeout: 10_000 })
+        .toMatch(/^Sent the edits you made at \d\d:\d\d/);
+    } catch (e) {
+      // Seen once in CI (run on 2026-12-03, not reproduced since under load): the pending
+      // record's base and the stream's seq say whether the stream really moved on.
+      const pending = await again.evaluate(
+        (n) =>
+          new Promise((resolve) => {
+            const open = indexedDB.open("mission-relay");
+            open.onsuccess = () => {
+              const get = open.result.transaction("pending").objectStore("pending").get(n);
+              get.onsuccess = () => {
+                const r = get.result as { epoch?: string; seq?: number; at?: number } | undefined;
+                resolve(r && { epoch: r.epoch, seq: r.seq, at: r.at });
+              };
+              get.onerror = () => resolve("unreadable");
+            };
+            open.onerror = () => resolve("no database");
+          }),
+        stream,
+      );
+      const detail = { sentBefore, pending, now: await sendState(again), follower: await followerTitle(follower) };
+      throw new Error(`${(e as Error).message}\n${JSON.stringify(detail)}`);
+    }
     await expect.poll(() => followerTitle(follower), { timeout: 10_000 }).toBe("Planned offline");
     await expect
       .poll(() => follower.getByTestId("plan-notes").textContent().then(clean))
