@@ -1,6 +1,7 @@
 /**
  * The leader view's keeping (web/views/leader-keep.ts) with a fake leader and controller on
- * fake-indexeddb: Leave within the 300 ms debounce of an offline edit keeps that edit on disk.
+ * fake-indexeddb: Leave within the 300 ms debounce of an offline edit keeps that edit on disk;
+ * a store that refuses writes is said once per run of failures, in words with no plan text.
  */
 import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
@@ -74,5 +75,48 @@ describe("keepLeader", () => {
     expect((p?.plan as Plan | undefined)?.title).toBe("offline edit");
     expect(p).toMatchObject({ epoch: "1-0", seq: 3 });
     expect(notes).toEqual([]);
+  });
+
+  it("a store that refuses writes is said once per run of failures, with no plan text", async () => {
+    const name = "Ridge-full";
+    const { c, leader } = fakes(name);
+    const notes: string[] = [];
+    const store = await pageStore();
+    if (!store) throw new Error("fake-indexeddb gave no store");
+    const real = { savePending: store.savePending, saveSession: store.saveSession };
+    let refuse = true;
+    const full = () => Promise.reject(new DOMException("quota", "QuotaExceededError"));
+    store.savePending = (r) => (refuse ? full() : real.savePending(r));
+    store.saveSession = (r) => (refuse ? full() : real.saveSession(r));
+    try {
+      const keep = keepLeader({
+        c: c as never,
+        leader: leader as never,
+        name,
+        resumed: false,
+        notice: {} as HTMLElement,
+        notify: (t) => notes.push(t),
+        onStale() {},
+      });
+      await sleep(50);
+      for (const title of ["secret one", "secret two", "secret three"]) {
+        c.edit(emptyPlan(title));
+        await sleep(400); // past KEEP_DEBOUNCE_MS: each edit is its own write, each refused
+      }
+      expect(notes).toEqual(["This browser could not keep your session or unsent edits on disk."]);
+      refuse = false;
+      c.edit(emptyPlan("secret four"));
+      await sleep(400);
+      expect((await store.loadPending(name))?.plan).toMatchObject({ title: "secret four" });
+      refuse = true;
+      c.edit(emptyPlan("secret five"));
+      await sleep(400);
+      // A new run of failures after a write that worked is said again.
+      expect(notes).toHaveLength(2);
+      expect(notes.join(" ")).not.toMatch(/secret/);
+      keep.dispose();
+    } finally {
+      Object.assign(store, real);
+    }
   });
 });
