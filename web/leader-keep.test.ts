@@ -1,10 +1,12 @@
 /**
  * The leader view's keeping (web/views/leader-keep.ts) with a fake leader and controller on
- * fake-indexeddb: Leave within the 300 ms debounce of an offline edit keeps that edit on disk;
+ * fake-indexeddb: Leave within the 300 ms debounce of an offline edit keeps that edit on disk
+ * (sealed with the stream's key);
  * a store that refuses writes is said once per run of failures, in words with no plan text.
  */
 import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
+import { openKept, sealKept } from "../src/core/content.ts";
 import { emptyPlan, type Plan } from "./plan.ts";
 import { pageStore } from "./store.ts";
 
@@ -21,6 +23,18 @@ Object.assign(globalThis, {
 const { keepLeader } = await import("./views/leader-keep.ts");
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// The stream's content key, as the password would give it (not extractable).
+const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+type At = { epoch: string; seq: number };
+
+/** The kept record for `name`, opened with the key: what a tab resuming with the code would see. */
+async function keptPlan(name: string): Promise<Plan | undefined> {
+  const p = await (await pageStore())?.loadPending(name);
+  if (!p) return undefined;
+  expect(p.sealed).not.toMatch(/offline edit|secret/); // ciphertext on disk, not the plan
+  return (await openKept(key, { name, epoch: p.epoch, seq: p.seq }, p.sealed)) as Plan;
+}
 
 function fakes(name: string) {
   const acked = emptyPlan("acked");
@@ -47,6 +61,8 @@ function fakes(name: string) {
     on: () => () => {},
     ping: async () => "offline",
     retry() {},
+    sealKept: (json: string, at: At) => sealKept(key, { name, epoch: at.epoch, seq: at.seq }, json),
+    openKept: (sealed: string, at: At) => openKept(key, { name, epoch: at.epoch, seq: at.seq }, sealed),
   };
   return { c, leader };
 }
@@ -71,9 +87,8 @@ describe("keepLeader", () => {
     keep.dispose();
     await sleep(400);
     const store = await pageStore();
-    const p = await store?.loadPending(name);
-    expect((p?.plan as Plan | undefined)?.title).toBe("offline edit");
-    expect(p).toMatchObject({ epoch: "1-0", seq: 3 });
+    expect((await keptPlan(name))?.title).toBe("offline edit");
+    expect(await store?.loadPending(name)).toMatchObject({ epoch: "1-0", seq: 3 });
     expect(notes).toEqual([]);
   });
 
@@ -107,7 +122,7 @@ describe("keepLeader", () => {
       refuse = false;
       c.edit(emptyPlan("secret four"));
       await sleep(400);
-      expect((await store.loadPending(name))?.plan).toMatchObject({ title: "secret four" });
+      expect((await keptPlan(name))?.title).toBe("secret four");
       refuse = true;
       c.edit(emptyPlan("secret five"));
       await sleep(400);
@@ -118,5 +133,31 @@ describe("keepLeader", () => {
     } finally {
       Object.assign(store, real);
     }
+  });
+
+  it("edits kept under the name with another password are dropped, saying so with no plan text", async () => {
+    const name = "Ridge-restarted";
+    const { c, leader } = fakes(name);
+    const store = await pageStore();
+    const other = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+    const at = { name, epoch: "1-0", seq: 3 };
+    const sealed = await sealKept(other, at, JSON.stringify(emptyPlan("secret old plan")));
+    await store?.savePending({ ...at, sealed, at: 1 });
+    const notes: string[] = [];
+    const keep = keepLeader({
+      c: c as never,
+      leader: leader as never,
+      name,
+      resumed: false,
+      notice: {} as HTMLElement,
+      notify: (t) => notes.push(t),
+      onStale() {},
+    });
+    await sleep(100);
+    expect(await store?.loadPending(name)).toBeUndefined();
+    expect(notes).toEqual([
+      "Edits kept in this browser from before could not be opened with this stream's password, so they were discarded.",
+    ]);
+    keep.dispose();
   });
 });

@@ -1,12 +1,45 @@
 import "fake-indexeddb/auto";
 import { IDBFactory } from "fake-indexeddb";
 import { describe, expect, it } from "vitest";
+import { openKept, sealKept } from "../src/core/content.ts";
 import { emptyPlan } from "./plan.ts";
 import type { SavedLeader } from "./relay.ts";
-import { historyOf, pendingChoice, resumeSaved } from "./resume.ts";
+import { historyOf, openUnsent, pendingChoice, resumeSaved, sealUnsent } from "./resume.ts";
 import { openStore } from "./store.ts";
 
 const plan = (title: string) => emptyPlan(title);
+
+describe("sealUnsent / openUnsent", () => {
+  const keyOf = () => crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+  const leaderWith = (key: CryptoKey, name = "Ridge") => ({
+    sealKept: (json: string, at: { epoch: string; seq: number }) =>
+      sealKept(key, { name, epoch: at.epoch, seq: at.seq }, json),
+    openKept: (sealed: string, at: { epoch: string; seq: number }) =>
+      openKept(key, { name, epoch: at.epoch, seq: at.seq }, sealed),
+  });
+  const unsent = { name: "Ridge", plan: plan("Survey north ridge"), epoch: "e1", seq: 4, at: 1000 };
+
+  it("keeps the plan as ciphertext that the stream's key opens", async () => {
+    const key = await keyOf();
+    const rec = await sealUnsent(leaderWith(key), unsent);
+    expect(Object.keys(rec).sort()).toEqual(["at", "epoch", "name", "sealed", "seq"]);
+    expect(JSON.stringify(rec)).not.toContain("Survey");
+    expect(await openUnsent(leaderWith(key), rec)).toEqual(unsent);
+  });
+  it("opens nothing with another key, another stream, a changed base or an altered text", async () => {
+    const key = await keyOf();
+    const rec = await sealUnsent(leaderWith(key), unsent);
+    expect(await openUnsent(leaderWith(await keyOf()), rec)).toBeUndefined();
+    expect(await openUnsent(leaderWith(key, "Other"), rec)).toBeUndefined();
+    expect(await openUnsent(leaderWith(key), { ...rec, seq: 5 })).toBeUndefined();
+    const flipped = `${rec.sealed.slice(0, 20)}${rec.sealed[20] === "A" ? "B" : "A"}${rec.sealed.slice(21)}`;
+    expect(await openUnsent(leaderWith(key), { ...rec, sealed: flipped })).toBeUndefined();
+    // A record from before plans were sealed here (plaintext, no `sealed`) is not one.
+    expect(await openUnsent(leaderWith(key), { name: "Ridge", plan: {}, epoch: "e1", seq: 4, at: 1 } as never)).toBe(
+      undefined,
+    );
+  });
+});
 
 describe("pendingChoice", () => {
   const pending = (o: Partial<{ epoch: string; seq: number; plan: unknown }> = {}) => ({

@@ -63,6 +63,16 @@ export async function resumeSaved(
   }
 }
 
+/** A tab's unsent edits, opened: the newest plan and the epoch/seq it was edited on. */
+export interface Unsent {
+  name: string;
+  plan: unknown;
+  epoch: string;
+  seq: number;
+  /** When they were kept (ms): "You have unsent edits from HH:MM". */
+  at: number;
+}
+
 /**
  * What to do with edits a tab could not send, once this tab leads the stream:
  * - "drop": the stream already holds that plan (or it is not a plan);
@@ -72,7 +82,7 @@ export async function resumeSaved(
  *   a new epoch): sending would overwrite that, so the person decides.
  */
 export function pendingChoice(
-  pending: PendingRecord,
+  pending: Unsent,
   stream: { epoch: string; seq: number; state: unknown },
 ): "drop" | "send" | "ask" {
   const plan = planOf(pending.plan);
@@ -83,7 +93,7 @@ export function pendingChoice(
 }
 
 /**
- * The record of this tab's unsent edits, or undefined when the server's state is this plan
+ * This tab's unsent edits, or undefined when the server's state is this plan
  * (acknowledged: nothing waits). `saved` is `leader.save()`: its json is the last acknowledged state.
  */
 export function unsentRecord(
@@ -91,8 +101,32 @@ export function unsentRecord(
   plan: Plan,
   saved: { json: string; epoch: string; seq: number },
   at: number,
-): PendingRecord | undefined {
+): Unsent | undefined {
   return JSON.stringify(plan) === saved.json ? undefined : { name, plan, epoch: saved.epoch, seq: saved.seq, at };
+}
+
+/**
+ * The unsent edits as they go to disk: the plan sealed with the stream's key, bound to the
+ * epoch/seq it was edited on (SECURITY.md, "Edits not yet sent"). Once the tab's session
+ * record is gone (Leave, a closed tab's after a day) only the password opens them.
+ */
+export async function sealUnsent(leader: Pick<Leader, "sealKept">, u: Unsent): Promise<PendingRecord> {
+  const sealed = await leader.sealKept(JSON.stringify(u.plan), u);
+  return { name: u.name, sealed, epoch: u.epoch, seq: u.seq, at: u.at };
+}
+
+/**
+ * The kept edits opened with this leader's key, or undefined when they do not open: the
+ * stream was started again with another password, the record was altered, or it is not one.
+ */
+export async function openUnsent(leader: Pick<Leader, "openKept">, p: PendingRecord): Promise<Unsent | undefined> {
+  if (typeof p.sealed !== "string" || typeof p.epoch !== "string" || !Number.isInteger(p.seq)) return undefined;
+  try {
+    const plan = await leader.openKept(p.sealed, p);
+    return { name: p.name, plan, epoch: p.epoch, seq: p.seq, at: p.at };
+  } catch {
+    return undefined;
+  }
 }
 
 /** HH:MM of a pending record, in the page's locale. */

@@ -63,13 +63,13 @@ describe("the page's store", () => {
   it("keeps pending edits per stream, across opens (a closed tab's edits are there for the next)", async () => {
     const idb = new IDBFactory();
     const first = await openStore(idb);
-    await first?.savePending({ name: "Ridge", plan: { title: "offline" }, epoch: "1-0", seq: 5, at: 1000 });
-    await first?.savePending({ name: "Ridge", plan: { title: "newer" }, epoch: "1-0", seq: 5, at: 2000 });
+    await first?.savePending({ name: "Ridge", sealed: "c2VhbGVkLW9mZmxpbmU", epoch: "1-0", seq: 5, at: 1000 });
+    await first?.savePending({ name: "Ridge", sealed: "c2VhbGVkLW5ld2Vy", epoch: "1-0", seq: 5, at: 2000 });
     first?.close();
     const second = await openStore(idb);
     expect(await second?.loadPending("Ridge")).toEqual({
       name: "Ridge",
-      plan: { title: "newer" },
+      sealed: "c2VhbGVkLW5ld2Vy",
       epoch: "1-0",
       seq: 5,
       at: 2000,
@@ -86,8 +86,8 @@ describe("the page's store", () => {
     if (!store) throw new Error("no store");
     await store.saveSession(tabRecord("old", now - SESSION_TTL_MS - 1));
     await store.saveSession(tabRecord("fresh", now - 1000));
-    await store.savePending({ name: "Old", plan: {}, epoch: "e", seq: 0, at: now - PENDING_TTL_MS - 1 });
-    await store.savePending({ name: "Kept", plan: {}, epoch: "e", seq: 0, at: now - SESSION_TTL_MS - 1 });
+    await store.savePending({ name: "Old", sealed: "x", epoch: "e", seq: 0, at: now - PENDING_TTL_MS - 1 });
+    await store.savePending({ name: "Kept", sealed: "x", epoch: "e", seq: 0, at: now - SESSION_TTL_MS - 1 });
     expect(await store.sweep(now)).toBe(2);
     expect(await store.loadSession("old")).toBeUndefined();
     expect(await store.loadSession("fresh")).toBeDefined();
@@ -118,7 +118,7 @@ describe("a write IndexedDB refuses", () => {
     const put = IDBObjectStore.prototype.put;
     IDBObjectStore.prototype.put = IDBObjectStore.prototype.add;
     try {
-      const r = { name: "Ridge", plan: {}, epoch: "e", seq: 0, at: 1 };
+      const r = { name: "Ridge", sealed: "x", epoch: "e", seq: 0, at: 1 };
       await store.savePending(r);
       await expect(store.savePending(r)).rejects.toBeDefined();
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -6,8 +6,8 @@
  *   non-extractable CryptoKey, the verifiers), its plan and undo history. Only this
  *   tab (or a duplicate of it) knows the id; a closed tab's record is orphaned and
  *   swept on a later page load (`sweep`, after SESSION_TTL_MS).
- * - `pending`, by stream name: the newest plan not yet acknowledged and the
- *   epoch/seq it was based on. It must outlive the tab (offline edits survive a
+ * - `pending`, by stream name: the newest plan not yet acknowledged, sealed with the
+ *   stream's key, and the epoch/seq it was based on. It must outlive the tab (offline edits survive a
  *   close), so it is not keyed by tab; it is dropped once acknowledged, on Discard
  *   and on Stop, and swept after PENDING_TTL_MS.
  *
@@ -39,8 +39,11 @@ export interface TabRecord {
 
 export interface PendingRecord {
   name: string;
-  /** The newest plan the leader had, whole. */
-  plan: unknown;
+  /**
+   * The newest plan the leader had, whole, sealed with the stream's key for this disk
+   * (`leader.sealKept`, web/resume.ts sealUnsent): it opens with the password only.
+   */
+  sealed: string;
   /** The stream's epoch and seq the plan was edited on (the leader's last acknowledged ones). */
   epoch: string;
   seq: number;

@@ -65,6 +65,32 @@ export async function sealChange(key: CryptoKey, at: Omit<SealPlace, "kind">, ch
   return sealBytes(key, { ...at, kind: change.kind }, await packed(change.text));
 }
 
+/**
+ * A leader's state (its JSON) sealed for the leader's own disk: the unsent edits a page
+ * keeps so they survive the tab (web/store.ts). Bound to the stream and the epoch/seq the
+ * edits were based on, deflated like a change; opens with the stream's password only.
+ */
+export async function sealKept(key: CryptoKey, at: Omit<SealPlace, "kind">, json: string): Promise<string> {
+  return sealBytes(key, { ...at, kind: "kept" }, await packed(json));
+}
+
+/** The state `sealKept` sealed, or SEALED (another password, another place, altered, not an object). */
+export async function openKept(key: CryptoKey, at: Omit<SealPlace, "kind">, sealed: string): Promise<unknown> {
+  const bytes = await unsealBytes(key, { ...at, kind: "kept" }, sealed).catch(() => {
+    throw new RelayError(
+      "SEALED",
+      "the kept state does not open with this stream's key (another password, or altered)",
+    );
+  });
+  const text = await unpacked(bytes, MAX_INFLATED);
+  let value: unknown;
+  try {
+    value = text === undefined ? undefined : JSON.parse(text);
+  } catch {}
+  if (!isPlainObject(value)) throw new RelayError("SEALED", "the kept state opened, but is not a state");
+  return value;
+}
+
 /** Opens one sealed envelope of stream `name` into a change; SEALED when it does not open or is not a plan. */
 /** `limit`: the bytes a deflated text may inflate to (MAX_INFLATED; tests lower it). */
 export async function openChange(

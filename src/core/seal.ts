@@ -34,7 +34,11 @@ export interface SealPlace {
   name: string;
   epoch: string;
   seq: number;
-  kind: SealKind;
+  /**
+   * "kept": a leader's unsent plan on its own browser's disk (content.ts sealKept), never
+   * on the wire: a kept text does not open as a change, nor a change as a kept text.
+   */
+  kind: SealKind | "kept";
 }
 
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");

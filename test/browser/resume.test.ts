@@ -78,6 +78,27 @@ async function resumeWithCode(page: Page) {
   await page.getByTestId("leader-view").waitFor();
 }
 
+/** The `pending` record IndexedDB holds for the stream on this page's origin, as stored. */
+function pendingOnDisk(page: Page, stream: string) {
+  return page.evaluate(
+    (n) =>
+      new Promise<Record<string, unknown> | undefined>((resolve) => {
+        const open = indexedDB.open("mission-relay");
+        open.onsuccess = () => {
+          const db = open.result;
+          const get = db.transaction("pending").objectStore("pending").get(n);
+          get.onsuccess = () => {
+            db.close();
+            resolve(get.result as Record<string, unknown> | undefined);
+          };
+          get.onerror = () => resolve(undefined);
+        };
+        open.onerror = () => resolve(undefined);
+      }),
+    stream,
+  );
+}
+
 const leaderPill = (page: Page) => page.getByTestId("leader-status").textContent().then(clean);
 const sendState = (page: Page) => page.getByTestId("send-state").textContent().then(clean);
 const titleField = (page: Page) => page.locator(".sidebar").getByLabel("Title", { exact: true });
@@ -164,6 +185,11 @@ describe("a leader's session kept in this browser", () => {
     await leader.locator(".sidebar").getByLabel("Notes").fill("Written with no network");
     await expect.poll(() => sendState(leader), { timeout: 10_000 }).not.toMatch(/^All changes sent/);
     await kept(leader, "Written with no network");
+    // The unsent plan waits on disk sealed with the stream's key: no plan text in the record.
+    await expect.poll(() => pendingOnDisk(leader, stream)).toBeDefined();
+    const rec = await pendingOnDisk(leader, stream);
+    expect(typeof rec?.sealed).toBe("string");
+    expect(JSON.stringify(rec)).not.toMatch(/Written with no network|Planned offline/);
     await leader.close(); // gone with its edits unsent (no beforeunload prompt in a closed page)
     expect(await followerTitle(follower)).toBe(stream);
 
@@ -179,22 +205,8 @@ describe("a leader's session kept in this browser", () => {
     } catch (e) {
       // Seen once in CI (run on 2026-12-03, not reproduced since under load): the pending
       // record's base and the stream's seq say whether the stream really moved on.
-      const pending = await again.evaluate(
-        (n) =>
-          new Promise((resolve) => {
-            const open = indexedDB.open("mission-relay");
-            open.onsuccess = () => {
-              const get = open.result.transaction("pending").objectStore("pending").get(n);
-              get.onsuccess = () => {
-                const r = get.result as { epoch?: string; seq?: number; at?: number } | undefined;
-                resolve(r && { epoch: r.epoch, seq: r.seq, at: r.at });
-              };
-              get.onerror = () => resolve("unreadable");
-            };
-            open.onerror = () => resolve("no database");
-          }),
-        stream,
-      );
+      const rec = await pendingOnDisk(again, stream);
+      const pending = rec && { epoch: rec.epoch, seq: rec.seq, at: rec.at };
       const detail = { sentBefore, pending, now: await sendState(again), follower: await followerTitle(follower) };
       throw new Error(`${(e as Error).message}\n${JSON.stringify(detail)}`);
     }

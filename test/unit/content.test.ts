@@ -11,9 +11,11 @@ import {
   COMPRESS_FROM,
   fold,
   openChange,
+  openKept,
   openReply,
   patchChange,
   sealChange,
+  sealKept,
   wholeState,
 } from "../../src/core/content.ts";
 import { deflate } from "../../src/core/deflate.ts";
@@ -121,6 +123,38 @@ describe("openChange", () => {
   it("refuses (SEALED) a deflate marker whose body does not inflate", async () => {
     const c = await sealBytes(key, { name: NAME, epoch: "1", seq: 2, kind: "s" }, new Uint8Array([0, 0xff, 0xff, 1]));
     await sealedRefusal(openChange(key, NAME, { v: 2, t: "state", epoch: "1", seq: 2, ts: 1, k: "s", c }));
+  });
+});
+
+describe("sealKept / openKept (a leader's unsent edits on its own disk)", () => {
+  const at = { name: NAME, epoch: "1", seq: 4 };
+  it("opens what it sealed, deflated when large; the text is not in the sealed form", async () => {
+    const state = { title: "Survey north ridge", notes: "n".repeat(5_000) };
+    const sealed = await sealKept(key, at, JSON.stringify(state));
+    expect(sealed).not.toContain("Survey");
+    expect(sealed.length).toBeLessThan(2_000);
+    expect(await openKept(key, at, sealed)).toEqual(state);
+  });
+  it("never opens as a change, nor a change as kept edits, though both use the stream's key", async () => {
+    const json = '{"n":1}';
+    const kept = await sealKept(key, at, json);
+    const env: SealedEnvelope = { v: 2, t: "state", epoch: "1", seq: 4, ts: 1, k: "s", c: kept };
+    await expect(openChange(key, NAME, env)).rejects.toMatchObject({ code: "SEALED" });
+    const change = await sealChange(key, at, wholeState(json));
+    await expect(openKept(key, at, change)).rejects.toMatchObject({ code: "SEALED" });
+  });
+  it("refuses (SEALED) another stream, epoch or seq, and a text that is not a state; says no plan text", async () => {
+    const sealed = await sealKept(key, at, '{"title":"Secret"}');
+    for (const other of [
+      { ...at, name: "beta" },
+      { ...at, epoch: "2" },
+      { ...at, seq: 5 },
+    ]) {
+      const e = await openKept(key, other, sealed).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(RelayError);
+      expect(String((e as Error).message)).not.toContain("Secret");
+    }
+    await expect(openKept(key, at, await sealKept(key, at, "[1,2]"))).rejects.toMatchObject({ code: "SEALED" });
   });
 });
 

@@ -13,9 +13,9 @@ import { h } from "../dom.ts";
 import type { LeaderController } from "../leader-controller.ts";
 import { type Plan, parsePlan } from "../plan.ts";
 import type { Leader } from "../relay.ts";
-import { pendingChoice, pendingTime, unsentRecord } from "../resume.ts";
+import { openUnsent, pendingChoice, pendingTime, sealUnsent, type Unsent, unsentRecord } from "../resume.ts";
 import { tabId, tabStorage } from "../session.ts";
-import { type PendingRecord, pageStore } from "../store.ts";
+import { pageStore, type Store } from "../store.ts";
 import { banner } from "./common.ts";
 
 /** Writes wait this long after the last change (a burst of typing is one write). */
@@ -50,6 +50,19 @@ export function keepLeader(o: KeepOptions): { forget(): void; dispose(): void } 
   /** The last write failed (a full disk, storage refused): said once, not every 300 ms. */
   let failedWrite = false;
   const sending = () => leader.status === "live" || leader.status === "offline";
+  /**
+   * Writes of the pending record, in the order they were decided: sealing comes first and
+   * takes a moment, so a later "acknowledged, drop it" could otherwise land before an
+   * earlier save and leave edits on disk that the server already has.
+   */
+  let pendingLine: Promise<void> = Promise.resolve();
+  const keepUnsent = (s: Store, unsent: Unsent | undefined): Promise<void> => {
+    const next = pendingLine.then(() =>
+      unsent ? sealUnsent(leader, unsent).then((r) => s.savePending(r)) : s.dropPending(name),
+    );
+    pendingLine = next.catch(() => {});
+    return next;
+  };
 
   async function write() {
     clearTimeout(timer);
@@ -68,8 +81,7 @@ export function keepLeader(o: KeepOptions): { forget(): void; dispose(): void } 
     if (tab) jobs.push(s.saveSession({ tab, name, savedAt: Date.now(), leader: saved, history: c.historySnapshot() }));
     if (!held) {
       // Acknowledged when the server's state is this plan; until then the plan waits on disk.
-      const unsent = unsentRecord(name, plan, saved, editedAt);
-      jobs.push(unsent ? s.savePending(unsent) : s.dropPending(name));
+      jobs.push(keepUnsent(s, unsentRecord(name, plan, saved, editedAt)));
     }
     await Promise.all(jobs).then(
       () => {
@@ -136,9 +148,19 @@ export function keepLeader(o: KeepOptions): { forget(): void; dispose(): void } 
   /** Edits a tab kept for this stream and could not send (web/resume.ts says when to send them). */
   async function offerPending() {
     const s = await store;
-    const p = await s?.loadPending(name).catch(() => undefined);
+    const kept = await s?.loadPending(name).catch(() => undefined);
+    const p = kept && (await openUnsent(leader, kept));
     if (!alive) return;
-    if (!p) return release();
+    if (!kept) return release();
+    if (!p) {
+      // Kept under this name, but not with this stream's password (the stream was started
+      // again with another one) or altered: nothing here can open it, so it goes.
+      await s?.dropPending(name).catch(() => {});
+      o.notify(
+        "Edits kept in this browser from before could not be opened with this stream's password, so they were discarded.",
+      );
+      return release();
+    }
     const choice = pendingChoice(p, { epoch: leader.epoch, seq: leader.seq, state: leader.state });
     if (choice === "drop") {
       await s?.dropPending(name).catch(() => {});
@@ -155,14 +177,14 @@ export function keepLeader(o: KeepOptions): { forget(): void; dispose(): void } 
     held = false;
     later();
   }
-  function send(p: PendingRecord) {
+  function send(p: Unsent) {
     // Only the newest state matters: it goes whole as the next change, one undo step.
     editedAt = p.at;
     const r = parsePlan(p.plan);
     if (r.ok) c.importPlan(r.plan);
     release();
   }
-  function ask(p: PendingRecord) {
+  function ask(p: Unsent) {
     const sendBtn = h("button", { type: "button", class: "btn small" }, "Send them");
     const discardBtn = h("button", { type: "button", class: "btn small ghost" }, "Discard");
     sendBtn.addEventListener("click", () => {
@@ -195,7 +217,7 @@ export function keepLeader(o: KeepOptions): { forget(): void; dispose(): void } 
     forget() {
       // Leaving within the debounce of an offline edit: the unsent plan is taken now (the
       // leader closes right after) and written before the session goes, or it would be lost.
-      let unsent: PendingRecord | undefined;
+      let unsent: Unsent | undefined;
       if (alive && !held && sending()) {
         try {
           unsent = unsentRecord(name, c.state.plan, leader.save(), editedAt);
@@ -206,7 +228,7 @@ export function keepLeader(o: KeepOptions): { forget(): void; dispose(): void } 
       clearTimeout(timer);
       void store
         .then(async (s) => {
-          if (unsent) await s?.savePending(unsent);
+          if (unsent && s) await keepUnsent(s, unsent);
           if (tab) await s?.dropSession(tab);
         })
         .catch(() => o.notify("This browser could not keep your unsent edits on disk."));

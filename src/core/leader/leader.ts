@@ -5,7 +5,7 @@
  * (queue.ts), failure kinds (failure.ts), fencing (fencing.ts), the heartbeat
  * (heartbeat.ts) and the status table (machine.ts).
  */
-import { sealChange, wholeState } from "../content.ts";
+import { openKept, sealChange, sealKept, wholeState } from "../content.ts";
 import { OpError, RelayError } from "../errors.ts";
 import { Emitter } from "../events.ts";
 import { classify, quotaSeconds, surelyNotSent } from "./failure.ts";
@@ -113,6 +113,21 @@ export class Leader extends Emitter<LeaderEvents> {
     const v = this.#deps.verifiers;
     if (!v) throw new RelayError("INVALID", "this leader cannot be saved");
     return savedOf(this.#session, v);
+  }
+
+  /**
+   * `json` (a state of this stream) sealed with the stream's key for the caller's own disk,
+   * bound to the epoch/seq it was edited on: a page keeps unsent edits this way
+   * (web/store.ts), so its disk holds them as ciphertext that opens with the password
+   * only. Needs no network and works after close (a tab keeping its edits as it goes).
+   */
+  sealKept(json: string, at: { epoch: string; seq: number }): Promise<string> {
+    return sealKept(this.#session.key, { name: this.#session.name, epoch: at.epoch, seq: at.seq }, json);
+  }
+
+  /** What `sealKept` sealed (by any leader of this stream: the key comes from the password), or SEALED. */
+  openKept(sealed: string, at: { epoch: string; seq: number }): Promise<unknown> {
+    return openKept(this.#session.key, { name: this.#session.name, epoch: at.epoch, seq: at.seq }, sealed);
   }
 
   /**
