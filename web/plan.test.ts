@@ -19,6 +19,7 @@ import {
   type PlanV1,
   parsePlan,
   parsePlanJson,
+  planReader,
   planToJson,
   removeWaypoint,
   setOrigin,
@@ -328,5 +329,51 @@ describe("keepUnchanged (a follower's plan, parsed anew from each change)", () =
     expect(kept.waypoints[0]).toBe(p.waypoints[1]);
     expect(kept.waypoints[1]).toBe(p.waypoints[0]);
     expect(keepUnchanged(undefined, p)).toBe(p);
+  });
+});
+
+describe("planReader (a follower's run of states)", () => {
+  const planOf = (n: number) => {
+    let p = emptyPlan("Reader");
+    for (let i = 0; i < n; i++) p = addWaypoint(p, { x: i * 10, y: i * 5 })[0];
+    return p;
+  };
+  // What the follower gets: plain JSON whose untouched items are the same objects as before.
+  const plain = (p: unknown) => JSON.parse(JSON.stringify(p));
+
+  it("reads what parsePlan reads, to the key order, and keeps an untouched item's parsed object", () => {
+    const read = planReader();
+    const s1 = plain(planOf(5));
+    const a = read(s1);
+    expect(a).toEqual(parsePlan(s1));
+    expect(JSON.stringify(a.ok && a.plan)).toBe(
+      JSON.stringify(parsePlan(s1).ok && (parsePlan(s1) as { plan: unknown }).plan),
+    );
+    // A patch applied immutably: item 2 is new, the others are the objects of s1.
+    const s2 = {
+      ...s1,
+      waypoints: s1.waypoints.map((w: { lat: number }, i: number) => (i === 2 ? { ...w, lat: 1.5 } : w)),
+    };
+    const b = read(s2);
+    expect(b).toEqual(parsePlan(s2));
+    if (!a.ok || !b.ok) throw new Error("not read");
+    expect(b.plan.waypoints.map((w, i) => w === a.plan.waypoints[i])).toEqual([true, true, false, true, true]);
+  });
+
+  it("refuses what parsePlan refuses, in its words: a bad item, a duplicate id, too many, a bad header; v1 migrates", () => {
+    const read = planReader();
+    const good = plain(planOf(3));
+    expect(read(good).ok).toBe(true); // its items are cached now: a bad header must still be refused
+    const cases: unknown[] = [
+      { ...good, waypoints: [...good.waypoints.slice(0, 2), { ...good.waypoints[2], lat: 95 }] },
+      { ...good, waypoints: [...good.waypoints, good.waypoints[0]] },
+      { ...good, waypoints: Array.from({ length: LIMITS.waypoints + 1 }, () => good.waypoints[0]) },
+      { ...good, title: "t".repeat(LIMITS.title + 1) },
+      { ...good, version: 99 },
+      { version: 1, title: "Old", notes: "", waypoints: [{ id: "a", name: "A", type: "start", x: 0, y: 0 }] },
+      null,
+    ];
+    for (const c of cases) expect(read(c)).toEqual(parsePlan(c));
+    expect(read(cases[0]).ok).toBe(false);
   });
 });

@@ -147,6 +147,8 @@ async function waitFor(what: string, fn: () => Promise<boolean>, timeout = 120_0
  * the heaviest functions by self time printed. Timings of such a run are not comparable.
  */
 const PROFILE_DIR = process.env.BENCH_PROFILE;
+/** BENCH_ROUNDS=<n>: each build and size run n times, alternating, and pooled (`pooled`). */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1) || 1);
 
 async function startProfile(page: Page): Promise<(file: string) => Promise<string>> {
   const cdp = await page.context().newCDPSession(page);
@@ -269,6 +271,12 @@ async function runOnce(
     const profiles = PROFILE_DIR ? await Promise.all([startProfile(leader), startProfile(follower)]) : undefined;
     await follower.evaluate("window.__bench.start()");
     await leader.evaluate("window.__bench.start()");
+    const TRACE = process.env.BENCH_TRACE;
+    if (TRACE)
+      await browser.startTracing(TRACE.endsWith("f") ? follower : leader, {
+        path: TRACE,
+        categories: ["devtools.timeline", "disabled-by-default-devtools.timeline"],
+      });
     const dragStart = Date.now();
     counting = true;
     await leader.mouse.move(pick.x, pick.y);
@@ -283,6 +291,7 @@ async function runOnce(
     }
     await leader.mouse.up();
     const dragMs = Date.now() - dragStart;
+    if (TRACE) await browser.stopTracing();
     const ld = (await leader.evaluate("window.__bench.stop()")) as { frames: number[]; longtasks: number[] };
     await allSent(leader);
     await sleep(300);
@@ -374,6 +383,43 @@ async function runOnce(
   }
 }
 
+/**
+ * Several rounds as one: samples (frames, long tasks, keys) put together, counts and
+ * times added, rates weighted by the drag's time, one-off times by their median. On two
+ * cores one 2,000-waypoint round varies by ±10 fps from the next; pooled rounds less so.
+ */
+function pooled(rs: RunResult[]): RunResult {
+  if (rs.length === 1) return rs[0] as RunResult;
+  const sum = (f: (r: RunResult) => number) => rs.reduce((a, r) => a + f(r), 0);
+  const all = <T>(f: (r: RunResult) => T[]) => rs.flatMap(f);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  const dragMs = sum((r) => r.drag.ms);
+  const last = rs[rs.length - 1] as RunResult;
+  const rows = rs.map((r) => r.list.lastRowMs).filter((x): x is number => x !== null);
+  return {
+    importMs: median(rs.map((r) => r.importMs)),
+    drag: {
+      ms: dragMs,
+      moves: sum((r) => r.drag.moves),
+      frames: all((r) => r.drag.frames),
+      longtasks: all((r) => r.drag.longtasks),
+      followerMoves: sum((r) => r.drag.followerMoves),
+      followerPerSec: sum((r) => r.drag.followerPerSec * r.drag.ms) / dragMs,
+      publishes: sum((r) => r.drag.publishes),
+      publishBytes: sum((r) => r.drag.publishBytes),
+      followerBytes: sum((r) => r.drag.followerBytes),
+      followerFrames: sum((r) => r.drag.followerFrames),
+    },
+    typing: {
+      ms: sum((r) => r.typing.ms),
+      typed: sum((r) => r.typing.typed),
+      perKey: all((r) => r.typing.perKey),
+      longtasks: all((r) => r.typing.longtasks),
+    },
+    list: { ...last.list, scrollFrames: all((r) => r.list.scrollFrames), lastRowMs: rows.length ? median(rows) : null },
+  };
+}
+
 function record(sc: Scenario, tag: string, label: string, n: number, r: RunResult) {
   const k = `${tag}_${n}`;
   const L = `${label}, ${n} wp`;
@@ -455,16 +501,24 @@ export async function bigPlan(ctx: Ctx): Promise<Scenario> {
     servers.push(cs);
     builds.push({ tag: "cur", label: "current", url: cs.url });
     browser = await launch();
+    if (ROUNDS > 1) sc.note(`${ROUNDS} rounds per build and size, alternating builds; samples pooled (BENCH_ROUNDS)`);
     for (const n of sizes) {
-      for (const b of builds) {
-        ctx.log(`  ${b.label}: ${n} waypoints`);
-        try {
-          record(sc, b.tag, b.label, n, await runOnce(browser, b.url, n, ctx.log, b.tag));
-        } catch (e) {
-          // One build failing one size (e.g. a page that refuses the plan) must not lose the others.
-          ctx.log(`    failed: ${(e as Error).message}`);
-          sc.note(`${b.label}, ${n} waypoints: failed (${(e as Error).message})`);
+      const runs = new Map<string, RunResult[]>(builds.map((b) => [b.tag, []]));
+      for (let round = 1; round <= ROUNDS; round++) {
+        for (const b of builds) {
+          ctx.log(`  ${b.label}: ${n} waypoints${ROUNDS > 1 ? `, round ${round}/${ROUNDS}` : ""}`);
+          try {
+            runs.get(b.tag)?.push(await runOnce(browser, b.url, n, ctx.log, b.tag));
+          } catch (e) {
+            // One build failing one size (e.g. a page that refuses the plan) must not lose the others.
+            ctx.log(`    failed: ${(e as Error).message}`);
+            sc.note(`${b.label}, ${n} waypoints: failed (${(e as Error).message})`);
+          }
         }
+      }
+      for (const b of builds) {
+        const rs = runs.get(b.tag) ?? [];
+        if (rs.length > 0) record(sc, b.tag, b.label, n, pooled(rs));
       }
     }
     const big = Math.max(...sizes);

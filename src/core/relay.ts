@@ -5,7 +5,7 @@
  */
 import * as z from "zod/mini";
 import { type Deployment, doorsShape, type Shard, toDeployment } from "./config.ts";
-import { fold, openChange, openChanges, openReply } from "./content.ts";
+import { fold, openChange, openChanges, openReply, sha1Async } from "./content.ts";
 import { GatewayError, RelayError } from "./errors.ts";
 import { Follower } from "./follower.ts";
 import { type Commander, defaultBackoff, httpCommander } from "./http.ts";
@@ -331,6 +331,7 @@ export function createRelay(options: RelayOptions, runtime: RuntimeParts = {}): 
           return openReply(pw.content, name, r);
         },
         open: (env) => openChange(pw.content, name, env),
+        digest: sha1Async,
       });
       await follower.open();
       return follower;

@@ -14,6 +14,7 @@ import {
   openKept,
   openReply,
   patchChange,
+  patchChangeAsync,
   sealChange,
   sealKept,
   wholeState,
@@ -123,6 +124,15 @@ describe("openChange", () => {
   it("refuses (SEALED) a deflate marker whose body does not inflate", async () => {
     const c = await sealBytes(key, { name: NAME, epoch: "1", seq: 2, kind: "s" }, new Uint8Array([0, 0xff, 0xff, 1]));
     await sealedRefusal(openChange(key, NAME, { v: 2, t: "state", epoch: "1", seq: 2, ts: 1, k: "s", c }));
+  });
+});
+
+describe("patchChangeAsync", () => {
+  it("is patchChange's very text (the SHA-1 by WebCrypto), for ASCII and for text beyond it", async () => {
+    for (const json of ['{"a":1}', JSON.stringify({ n: "Gipfelkreuz Grünten ⛰ 𝔸", w: "x".repeat(70_000) })]) {
+      const patch = '[{"op":"replace","path":"/a","value":2}]';
+      expect(await patchChangeAsync(json, patch)).toEqual(patchChange(json, patch));
+    }
   });
 });
 

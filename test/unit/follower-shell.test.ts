@@ -177,6 +177,44 @@ describe("follower shell", () => {
     expect(r.sync.calls).toHaveLength(2);
   });
 
+  it("with deps.digest, a delta on the state held is checked while held and applied without hashing again", async () => {
+    const asked: string[] = [];
+    // A digest that vouches for anything: what it says is taken, so a bad h gets through
+    // here only because the synchronous check did not run (the live case's precheck did).
+    const r = await track(
+      live({
+        digest: async (text) => {
+          asked.push(text);
+          return "0".repeat(40);
+        },
+      }),
+    );
+    const good = r.stream.publish({ n: 1, list: [1, 2] });
+    current(r)?.send(msg(spoil(good, (b) => ({ ...b, h: "0".repeat(40) }))));
+    await settle();
+    expect(r.f.state).toEqual({ n: 1, list: [1, 2] });
+    expect(asked).toEqual([JSON.stringify({ n: 1, list: [1, 2] })]);
+    expect(trail(r)).toEqual(["live:subscribed"]);
+  });
+
+  it("with deps.digest, a digest that disagrees leaves the delta to the synchronous check (a mismatch still resets)", async () => {
+    const r = await track(live({ digest: async () => "f".repeat(40) }));
+    const ok = r.stream.publish({ n: 1 });
+    current(r)?.send(msg(ok)); // its real h is right: the synchronous SHA-1 applies it
+    await settle();
+    expect(r.f.state).toEqual({ n: 1 });
+    const bad = r.stream.publish({ n: 2 });
+    current(r)?.send(msg(spoil(bad, (b) => ({ ...b, h: "0".repeat(40) }))));
+    await settle();
+    expect(trail(r)).toEqual([
+      "live:subscribed",
+      "catching-up:delta-mismatch",
+      "reset:delta-mismatch",
+      "live:delta-mismatch",
+    ]);
+    expect(r.f.state).toEqual({ n: 2 });
+  });
+
   it.each([
     ["delta-mismatch", (b: Record<string, unknown>) => ({ ...b, h: "0".repeat(40) })],
     ["delta-failed", (b: Record<string, unknown>) => ({ ...b, patch: [{ op: "remove", path: "/nope/deeper" }] })],

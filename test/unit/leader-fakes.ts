@@ -1,17 +1,16 @@
 /**
- * Fakes for the leader's shell tests that run on fake timers. Real AES-GCM
- * resolves on Node's thread pool, outside fake time, so those files mock
- * content.ts's sealChange with `fakeSealChange`: it resolves in a microtask and
- * is random like the real seal (a counter), so "a retry sends the very same
- * bytes" still means something. leader-sealed.test.ts runs the shell on the real
- * seal, on real timers. This module must not import content.ts (it is the one
- * being mocked).
+ * Fakes for the leader's shell tests that run on fake timers. Real AES-GCM (and
+ * the WebCrypto SHA-1 of a patch) resolves on Node's thread pool, outside fake
+ * time, so those files mock content.ts with `fakedContent`: its sealChange
+ * (`fakeSealChange`) resolves in a microtask and is random like the real seal (a
+ * counter), so "a retry sends the very same bytes" still means something, and
+ * patchChangeAsync is the synchronous patchChange (the same text). leader-sealed.test.ts
+ * runs the shell on the real seal, on real timers. This module must not import
+ * content.ts at run time (it is the one being mocked).
  *
- *   vi.mock("../../src/core/content.ts", async (real) => ({
- *     ...(await real<object>()),
- *     sealChange: (await import("./leader-fakes.ts")).fakeSealChange,
- *   }));
+ *   vi.mock("../../src/core/content.ts", async (real) => (await import("./leader-fakes.ts")).fakedContent(real));
  */
+import type * as Content from "../../src/core/content.ts";
 import type { LeaderSession, SealedPublish } from "../../src/core/leader/types.ts";
 import { apply, type PatchOp } from "../../src/core/patch.ts";
 import { fromBase64Url, type SealPlace, toBase64Url } from "../../src/core/seal.ts";
@@ -34,6 +33,16 @@ export function fakeSealChange(
 ): Promise<string> {
   const body: FakeSealed = { at, kind: change.kind, text: change.text, n: ++sealed };
   return Promise.resolve(toBase64Url(utf8.encode(JSON.stringify(body))));
+}
+
+/** content.ts with the seal and the patch's digest resolving in a microtask (above). */
+export async function fakedContent(real: <T>() => Promise<T>): Promise<typeof Content> {
+  const actual = await real<typeof Content>();
+  return {
+    ...actual,
+    sealChange: fakeSealChange,
+    patchChangeAsync: (json, patchJson) => Promise.resolve(actual.patchChange(json, patchJson)),
+  };
 }
 
 export const fakeUnseal = (content: string): FakeSealed => JSON.parse(new TextDecoder().decode(fromBase64Url(content)));

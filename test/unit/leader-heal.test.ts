@@ -12,10 +12,7 @@ import type { LeaderSession, SealedHeal } from "../../src/core/leader/types.ts";
 import { Leader, type LeaderDeps } from "../../src/core/leader.ts";
 import { fakeUnseal, session, stateJsonOf } from "./leader-fakes.ts";
 
-vi.mock("../../src/core/content.ts", async (real) => ({
-  ...(await real<object>()),
-  sealChange: (await import("./leader-fakes.ts")).fakeSealChange,
-}));
+vi.mock("../../src/core/content.ts", async (real) => (await import("./leader-fakes.ts")).fakedContent(real));
 
 const behind = (epoch: string, seq: number) =>
   new OpError(

@@ -25,10 +25,7 @@ import { apply, type PatchOp } from "../../src/core/patch.ts";
 import { sha1hex } from "../../src/core/sha1.ts";
 import { fakeUnseal, session } from "./leader-fakes.ts";
 
-vi.mock("../../src/core/content.ts", async (real) => ({
-  ...(await real<object>()),
-  sealChange: (await import("./leader-fakes.ts")).fakeSealChange,
-}));
+vi.mock("../../src/core/content.ts", async (real) => (await import("./leader-fakes.ts")).fakedContent(real));
 
 type Outcome = "ok" | "refused" | "503" | "502" | "timeout-landed" | "timeout-lost" | "quota";
 type Cmd = { t: "publish" } | { t: "reply"; outcome: Outcome } | { t: "tick"; ms: number } | { t: "move" };

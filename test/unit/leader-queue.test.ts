@@ -54,18 +54,18 @@ describe("publishing queue", () => {
     expect(q.take()?.json).toBe('{"v":"B"}');
   });
 
-  it("in doubt (may have landed): retried first with its op id and its very change, even when a newer state waits", () => {
+  it("in doubt (may have landed): retried first with its op id and its very change, even when a newer state waits", async () => {
     const { q, offer } = queue();
     offer("A");
     const a = q.take();
     if (!a) throw new Error("no job");
-    const change = q.changeOf(a, { v: "0" }, false);
+    const change = await q.changeOf(a, { v: "0" }, false);
     offer("B");
     q.unreachable(a, false);
     expect(q.waiting).toBe(2);
     const again = q.take();
     expect(again).toBe(a);
-    expect([again?.opId, q.changeOf(a, { v: "other" }, true)]).toEqual(["op1", change]);
+    expect([again?.opId, await q.changeOf(a, { v: "other" }, true)]).toEqual(["op1", change]);
     // Once in doubt, always in doubt: a later "surely not sent" does not make it replaceable.
     q.unreachable(a, true);
     expect(q.take()).toBe(a);
@@ -102,7 +102,7 @@ describe("publishing queue", () => {
     expect(c.q.take()).toBe(ca);
   });
 
-  it("a patch whose result would stringify otherwise (a key added mid-object, keys reordered) goes whole", () => {
+  it("a patch whose result would stringify otherwise (a key added mid-object, keys reordered) goes whole", async () => {
     const { q } = queue();
     const notes = "n".repeat(200);
     const cases: [object, object][] = [
@@ -120,23 +120,23 @@ describe("publishing queue", () => {
       q.offer(JSON.stringify(next), next, { resolve() {}, reject() {} });
       const job = q.take();
       if (!job) throw new Error("no job");
-      expect(q.changeOf(job, base, false), JSON.stringify(next)).toEqual({ kind: "s", text: job.json });
+      expect(await q.changeOf(job, base, false), JSON.stringify(next)).toEqual({ kind: "s", text: job.json });
       q.acked(job);
     }
     // A key added last still goes as a patch.
     q.offer(JSON.stringify({ a: 1, notes, z: 9 }), { a: 1, notes, z: 9 }, { resolve() {}, reject() {} });
     const last = q.take();
     if (!last) throw new Error("no job");
-    expect(q.changeOf(last, { a: 1, notes }, false).kind).toBe("p");
+    expect((await q.changeOf(last, { a: 1, notes }, false)).kind).toBe("p");
   });
 
-  it("STALE: the base is unknown, so the job (or the newer one) goes whole; retries are bounded; an ack knows the base again", () => {
+  it("STALE: the base is unknown, so the job (or the newer one) goes whole; retries are bounded; an ack knows the base again", async () => {
     const { q, offer } = queue();
     const notes = "n".repeat(200);
     q.offer(JSON.stringify({ v: 1, notes }), { v: 1, notes }, { resolve() {}, reject() {} });
     const a = q.take();
     if (!a) throw new Error("no job");
-    expect(q.changeOf(a, { v: 0, notes }, false)).toMatchObject({
+    expect(await q.changeOf(a, { v: 0, notes }, false)).toMatchObject({
       kind: "p",
       text: expect.stringContaining("replace"),
     });
@@ -145,7 +145,7 @@ describe("publishing queue", () => {
       expect(q.stale(a)).toBe(true);
       expect(a.sealed).toBeUndefined(); // sealed again on the stream's seq
       expect(q.take()).toBe(a);
-      expect(q.changeOf(a, { v: 0, notes }, false)).toEqual({ kind: "s", text: a.json });
+      expect(await q.changeOf(a, { v: 0, notes }, false)).toEqual({ kind: "s", text: a.json });
     }
     expect(q.stale(a)).toBe(false);
     q.failed(a);
@@ -153,7 +153,7 @@ describe("publishing queue", () => {
     q.offer(JSON.stringify({ v: 2, notes }), { v: 2, notes }, { resolve() {}, reject() {} });
     const b = q.take();
     if (!b) throw new Error("no job");
-    expect(q.changeOf(b, { v: 1, notes }, false).kind).toBe("s");
+    expect((await q.changeOf(b, { v: 1, notes }, false)).kind).toBe("s");
     q.acked(b);
     expect(q.baseUnknown).toBe(false);
     offer("C");
@@ -184,17 +184,17 @@ describe("publishing queue", () => {
     expect(q.inFlight).toBe(c);
   });
 
-  it("NEED_STATE: the job goes again whole (sealed anew), its op id kept; an in-doubt one stays first", () => {
+  it("NEED_STATE: the job goes again whole (sealed anew), its op id kept; an in-doubt one stays first", async () => {
     const notes = "n".repeat(200);
     const { q, offer } = queue();
     q.offer(JSON.stringify({ v: 1, notes }), { v: 1, notes }, { resolve() {}, reject() {} });
     const a = taken(q);
-    expect(q.changeOf(a, { v: 0, notes }, false).kind).toBe("p");
+    expect((await q.changeOf(a, { v: 0, notes }, false)).kind).toBe("p");
     a.sealed = { base: 0, kind: "p", content: "sealed-bytes" };
     q.needState(a);
     expect([q.inFlight, a.change, a.sealed]).toEqual([undefined, { kind: "s", text: a.json }, undefined]);
     expect(taken(q)).toBe(a);
-    expect([a.opId, q.changeOf(a, { v: 0, notes }, false).kind]).toEqual(["op1", "s"]);
+    expect([a.opId, (await q.changeOf(a, { v: 0, notes }, false)).kind]).toEqual(["op1", "s"]);
     // Surely not sent so far: a newer waiting state takes its place (and its callers).
     offer("B");
     q.needState(a);
@@ -228,9 +228,9 @@ describe("changeOf: what a job sends", () => {
     return { q, job: taken(q) };
   };
 
-  it("a patch against the acknowledged base, with h = the SHA-1 of the new state's JSON inside", () => {
+  it("a patch against the acknowledged base, with h = the SHA-1 of the new state's JSON inside", async () => {
     const { q, job } = fresh();
-    const c = q.changeOf(job, base, false);
+    const c = await q.changeOf(job, base, false);
     expect(c.kind).toBe("p");
     const body = JSON.parse(c.text);
     expect(body.h).toBe(sha1hex(job.json));
@@ -238,29 +238,29 @@ describe("changeOf: what a job sends", () => {
     expect(c.text.length).toBeLessThan(job.json.length);
   });
 
-  it("whole when the base is unknown (after STALE)", () => {
+  it("whole when the base is unknown (after STALE)", async () => {
     const { q, job } = fresh();
     q.baseUnknown = true;
-    expect(q.changeOf(job, base, false)).toEqual({ kind: "s", text: job.json });
+    expect(await q.changeOf(job, base, false)).toEqual({ kind: "s", text: job.json });
   });
 
-  it("whole when the server asked for it (the reply's snapshot hint)", () => {
+  it("whole when the server asked for it (the reply's snapshot hint)", async () => {
     const { q, job } = fresh();
-    expect(q.changeOf(job, base, true)).toEqual({ kind: "s", text: job.json });
+    expect(await q.changeOf(job, base, true)).toEqual({ kind: "s", text: job.json });
   });
 
-  it("whole when the patch would not be smaller, or the base is not an object", () => {
+  it("whole when the patch would not be smaller, or the base is not an object", async () => {
     const { q, job } = fresh();
-    expect(q.changeOf(job, { other: "x".repeat(300) }, false)).toEqual({ kind: "s", text: job.json });
+    expect(await q.changeOf(job, { other: "x".repeat(300) }, false)).toEqual({ kind: "s", text: job.json });
     const second = fresh();
-    expect(second.q.changeOf(second.job, null, false)).toEqual({ kind: "s", text: second.job.json });
+    expect(await second.q.changeOf(second.job, null, false)).toEqual({ kind: "s", text: second.job.json });
   });
 
-  it("made once: later calls return the same change whatever base or hint they get", () => {
+  it("made once: later calls return the same change whatever base or hint they get", async () => {
     const { q, job } = fresh();
-    const first = q.changeOf(job, base, false);
-    expect(q.changeOf(job, {}, true)).toBe(first);
+    const first = await q.changeOf(job, base, false);
+    expect(await q.changeOf(job, {}, true)).toBe(first);
     q.baseUnknown = true;
-    expect(q.changeOf(job, {}, false)).toBe(first);
+    expect(await q.changeOf(job, {}, false)).toBe(first);
   });
 });

@@ -10,10 +10,7 @@ import { NetworkError, OpError, RelayError, TimeoutError } from "../../src/core/
 import { Leader, type LeaderDeps } from "../../src/core/leader.ts";
 import { session, stateJsonOf } from "./leader-fakes.ts";
 
-vi.mock("../../src/core/content.ts", async (real) => ({
-  ...(await real<object>()),
-  sealChange: (await import("./leader-fakes.ts")).fakeSealChange,
-}));
+vi.mock("../../src/core/content.ts", async (real) => (await import("./leader-fakes.ts")).fakedContent(real));
 
 /** Deps whose publish replies wait for `answer(value | error)`; tracks how many are open at once. */
 function held(o: Partial<LeaderDeps> = {}) {

@@ -10,10 +10,7 @@ import { GatewayError, NetworkError, OpError, RelayError, TimeoutError } from ".
 import { isTransient, Leader, type LeaderDeps, surelyNotSent } from "../../src/core/leader.ts";
 import { session, stateJsonOf } from "./leader-fakes.ts";
 
-vi.mock("../../src/core/content.ts", async (real) => ({
-  ...(await real<object>()),
-  sealChange: (await import("./leader-fakes.ts")).fakeSealChange,
-}));
+vi.mock("../../src/core/content.ts", async (real) => (await import("./leader-fakes.ts")).fakedContent(real));
 
 /** A fake server: each publish call is recorded and answered by `answer` (throw to fail). */
 function fakeDeps(answer: (n: number, json: string) => void, o: Partial<LeaderDeps> = {}) {

@@ -10,7 +10,7 @@ import { appBar, type View } from "../app.ts";
 import { h } from "../dom.ts";
 import { PlanMap } from "../map.ts";
 import { ago, endedText, followerStatusText } from "../messages.ts";
-import { type Change, describeChange, keepUnchanged, type Plan, parsePlan, planToJson } from "../plan.ts";
+import { type Change, describeChange, keepUnchanged, type Plan, planReader, planToJson } from "../plan.ts";
 import { forgetFollower, tabStorage } from "../session.ts";
 import { honestSentence, honestStatus, honestWords } from "../status.ts";
 import { backgroundControls } from "./background.ts";
@@ -92,8 +92,10 @@ export const followerView: View = (ctx, root, route) => {
     render();
   }
 
+  // Each state shares its untouched items with the one before (a patch applied immutably).
+  const readPlan = planReader();
   function apply(state: unknown, first: boolean) {
-    const r = parsePlan(state);
+    const r = readPlan(state);
     if (r.ok) {
       const next = keepUnchanged(plan, r.plan);
       change = first ? undefined : describeChange(plan, next);

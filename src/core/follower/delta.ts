@@ -20,6 +20,12 @@ export interface Change {
   state?: unknown;
   patch?: readonly { op: "add" | "remove" | "replace"; path: string; value?: unknown }[];
   h?: string;
+  /**
+   * This patch already applied to `base` with its SHA-1 found equal to `h`, before it
+   * was due (the shell does it while the change is held, by WebCrypto off the main
+   * thread): taken as it is when the state it lands on is still `base`.
+   */
+  checked?: { base: unknown; state: unknown };
 }
 
 export type Applied =
@@ -39,6 +45,7 @@ export function applyChange(at: Position, change: Change, force = false, check =
   if (!force && change.epoch === at.epoch && change.seq <= at.seq) return { kind: "old" };
   if (!change.patch) return { kind: "state", state: change.state };
   if (change.epoch !== at.epoch || change.seq !== at.seq + 1) return { kind: "mismatch", code: "delta-out-of-order" };
+  if (change.checked && change.checked.base === at.state) return { kind: "state", state: change.checked.state };
   let state: unknown;
   try {
     state = applyPatch(at.state, change.patch as PatchOp[]);

@@ -267,12 +267,30 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
         return;
       }
       if (this.#ended() || generation !== this.#generation || change.epoch !== this.#epoch) return;
+      change = await this.#precheck(change);
+      if (this.#ended() || generation !== this.#generation || change.epoch !== this.#epoch) return;
       // Heard once opened, not on arrival: a backlog still being opened is no gap (its reorder timer would fire).
       this.#window.hear(change.seq);
       this.#window.hold(change, this.#seq);
       // During a sync everything waits in the window and is drained after the reply.
       if (!this.#syncing) this.#drain();
     });
+  }
+
+  /**
+   * The live case, a patch on the very state held: applied now and its SHA-1 taken by
+   * `deps.digest` (off the main thread), so #apply commits it without hashing a large
+   * state in the same tick. Anything else (no digest, a gap, a mismatch) is left for
+   * #apply to do as before: a mismatch is found there again and syncs.
+   */
+  async #precheck(change: Change): Promise<Change> {
+    const digest = this.#deps.digest;
+    if (!digest || !change.patch || !change.h || change.seq !== this.#seq + 1) return change;
+    const base = this.#state;
+    const r = applyChange({ seq: this.#seq, epoch: this.#epoch, state: base }, change, false, false);
+    if (r.kind !== "state") return change;
+    const h = await digest(JSON.stringify(r.state)).catch(() => undefined);
+    return h === change.h ? { ...change, checked: { base, state: r.state } } : change;
   }
 
   /** Applies held states in seq order; a gap still open after reorderMs (a loss, not a late one) syncs. */

@@ -65,4 +65,11 @@ export interface FollowerDeps {
    */
   reorderMs?: number;
   backoff: (attempt: number) => number;
+  /**
+   * SHA-1 hex of a text, asynchronously (WebCrypto: off the main thread in browsers and
+   * Node). Given, a patch that lands on the state held is applied and checked while it
+   * waits to be applied (delta.ts `checked`), so applying it costs no hashing; unset,
+   * the patch is hashed synchronously when applied (sha1.ts). Same result either way.
+   */
+  digest?(text: string): Promise<string>;
 }

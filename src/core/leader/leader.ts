@@ -203,7 +203,7 @@ export class Leader extends Emitter<LeaderEvents> {
   /** The job's change sealed for the seq after `s.seq`; the same bytes on every retry on that base. */
   async #sealed(job: Job, s: LeaderSession): Promise<SealedPublish> {
     if (job.sealed?.base === s.seq) return job.sealed;
-    const change = this.#queue.changeOf(job, s.state, s.snapshot);
+    const change = await this.#queue.changeOf(job, s.state, s.snapshot);
     const content = await sealChange(s.key, { name: s.name, epoch: s.epoch, seq: s.seq + 1 }, change);
     job.sealed = { base: s.seq, kind: change.kind, content };
     return job.sealed;

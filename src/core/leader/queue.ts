@@ -11,7 +11,7 @@
  * for that attempt. Only a job that surely never left, on every attempt, is
  * dropped in favour of a newer state (`requeue`).
  */
-import { type ChangeText, patchChange, wholeState } from "../content.ts";
+import { type ChangeText, patchChangeAsync, wholeState } from "../content.ts";
 import { apply, diff } from "../patch.ts";
 import { randomHex } from "../secrets.ts";
 import type { PublishResult, SealedHeal, SealedPublish } from "./types.ts";
@@ -118,10 +118,10 @@ export class PublishQueue {
    * (`whole`), or the patch would not be smaller. Made on its first attempt and
    * kept for every retry.
    */
-  changeOf(job: Job, base: unknown, whole: boolean): ChangeText {
+  async changeOf(job: Job, base: unknown, whole: boolean): Promise<ChangeText> {
     if (!job.change) {
       const patch = this.baseUnknown || whole ? "-" : patchText(base, plainOf(job), job.json.length, job.json);
-      job.change = patch === "-" ? wholeState(job.json) : patchChange(job.json, patch);
+      job.change = patch === "-" ? wholeState(job.json) : await patchChangeAsync(job.json, patch);
     }
     return job.change;
   }
