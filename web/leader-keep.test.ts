@@ -67,20 +67,24 @@ function fakes(name: string) {
   return { c, leader };
 }
 
+/** The view's keeping for a fresh (not resumed) leader, its notices collected in `notes`. */
+const keepWith = (name: string, c: unknown, leader: unknown, notes: string[]) =>
+  keepLeader({
+    c: c as never,
+    leader: leader as never,
+    name,
+    resumed: false,
+    notice: {} as HTMLElement,
+    notify: (t) => notes.push(t),
+    onStale() {},
+  });
+
 describe("keepLeader", () => {
   it("Leave right after an offline edit writes the unsent plan before dropping the session", async () => {
     const name = "Ridge-leave";
     const { c, leader } = fakes(name);
     const notes: string[] = [];
-    const keep = keepLeader({
-      c: c as never,
-      leader: leader as never,
-      name,
-      resumed: false,
-      notice: {} as HTMLElement,
-      notify: (t) => notes.push(t),
-      onStale() {},
-    });
+    const keep = keepWith(name, c, leader, notes);
     await sleep(50); // nothing pending from before: the edits are this tab's to write
     c.edit(emptyPlan("offline edit"));
     keep.forget(); // well within KEEP_DEBOUNCE_MS
@@ -104,15 +108,7 @@ describe("keepLeader", () => {
     store.savePending = (r) => (refuse ? full() : real.savePending(r));
     store.saveSession = (r) => (refuse ? full() : real.saveSession(r));
     try {
-      const keep = keepLeader({
-        c: c as never,
-        leader: leader as never,
-        name,
-        resumed: false,
-        notice: {} as HTMLElement,
-        notify: (t) => notes.push(t),
-        onStale() {},
-      });
+      const keep = keepWith(name, c, leader, notes);
       await sleep(50);
       for (const title of ["secret one", "secret two", "secret three"]) {
         c.edit(emptyPlan(title));
@@ -144,15 +140,7 @@ describe("keepLeader", () => {
     const sealed = await sealKept(other, at, JSON.stringify(emptyPlan("secret old plan")));
     await store?.savePending({ ...at, sealed, at: 1 });
     const notes: string[] = [];
-    const keep = keepLeader({
-      c: c as never,
-      leader: leader as never,
-      name,
-      resumed: false,
-      notice: {} as HTMLElement,
-      notify: (t) => notes.push(t),
-      onStale() {},
-    });
+    const keep = keepWith(name, c, leader, notes);
     await sleep(100);
     expect(await store?.loadPending(name)).toBeUndefined();
     expect(notes).toEqual([
