@@ -163,12 +163,23 @@ const fnName = fc.oneof(
 
 // ---- helpers -----------------------------------------------------------------
 
+/**
+ * Replays a failure CI reported: FC_SEED=<seed> FC_PATH=<path> npx vitest run
+ * test/security/fcall.test.ts -t '<the test's name>' (only that property: the seed is
+ * the whole run's).
+ */
+function replay(): { seed?: number; path?: string } {
+  const seed = process.env.FC_SEED;
+  if (seed === undefined) return {};
+  return { seed: Number(seed), ...(process.env.FC_PATH ? { path: process.env.FC_PATH } : {}) };
+}
+
 /** Fails with the seed, path and cause only: counterexamples hold megabytes of bytes. */
 function shortReport<Ts>(out: fc.RunDetails<Ts>): void {
   if (!out.failed) return;
   const cause = out.errorInstance instanceof Error ? out.errorInstance.message : String(out.errorInstance);
   throw new Error(
-    `property failed after ${out.numRuns} runs (seed ${out.seed}, path "${out.counterexamplePath}"): ${cause.slice(0, 600)}`,
+    `property failed after ${out.numRuns} runs (seed ${out.seed}, path "${out.counterexamplePath}"; replay: FC_SEED=${out.seed} FC_PATH=${out.counterexamplePath}): ${cause.slice(0, 600)}`,
   );
 }
 
@@ -187,7 +198,7 @@ async function fuzz<Ts>(
   { numRuns, timeLimitMs, floor }: { numRuns: number; timeLimitMs: number; floor: number },
 ): Promise<void> {
   const started = Date.now();
-  const out = await fc.check(property, { numRuns, interruptAfterTimeLimit: timeLimitMs });
+  const out = await fc.check(property, { numRuns, interruptAfterTimeLimit: timeLimitMs, ...replay() });
   shortReport(out);
   console.log(`[fuzz] ${what}: ${out.numRuns}/${numRuns} runs in ${Date.now() - started} ms (floor ${floor})`);
   expect(out.numRuns, `${what}: only ${out.numRuns} runs in ${timeLimitMs} ms`).toBeGreaterThanOrEqual(floor);
@@ -288,7 +299,9 @@ describe("FCALL fuzzing", () => {
         hexAt: [1, 2, 4],
         intAt: [],
       },
-      relay_stop: { keys: [vk], args: [v, randomHex(32)], hexAt: [1], intAt: [] },
+      // ARGV[3] (the code pass) may be left out: [name, verifier, "-"] is a valid call (then
+      // BAD_CODE is the right answer), so "one argument more" must go past it.
+      relay_stop: { keys: [vk], args: [v, randomHex(32)], optional: ["-"], hexAt: [1], intAt: [] },
       // ARGV[5] (the pass) may be left out: one more than 4 can be a valid call.
       relay_connect: { keys: [vk], args: [v, randomHex(32), "-", "0"], optional: ["-"], hexAt: [1], intAt: [3] },
       // ARGV[4..5] (the leader's epoch and seq) may be left out.
