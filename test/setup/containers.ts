@@ -401,7 +401,9 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
         await webdisAnswers(url);
       }
     })()
-      .catch(() => {})
+      // Said, not thrown: the next tick tries again, and a test waiting on the door
+      // (start()) fails with this in the log instead of a bare timeout.
+      .catch((e: unknown) => console.warn(`[stack:containers] restarting a door failed: ${String(e)}`))
       .finally(() => {
         reviving = undefined;
       });
@@ -510,12 +512,24 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
       await thaw(target);
       if (target === "primary") redisPaused = false;
       if (target === "command-door" || target === "subscribe-door") {
-        // The supervisor restarts a killed door; wait for it rather than race it.
+        // The supervisor restarts a killed door: hold it off, let an attempt it is in
+        // the middle of finish, then start the door here if it is still down (the
+        // supervisor was off, had not got to it yet, or its attempt failed). Waiting
+        // on the supervisor alone once let a failed attempt run out a test's 30 s.
         const url = target === "command-door" ? webdisUrl : subscribeUrl;
-        if (!doorsWanted && !(await c.inspect()).State.Running) {
-          await actAndWaitForLog(c, WEBDIS_READY, () => c.start());
+        const wanted = doorsWanted;
+        doorsWanted = false;
+        try {
+          await reviving;
+          if (!(await c.inspect()).State.Running) await actAndWaitForLog(c, WEBDIS_READY, () => c.start());
+        } finally {
+          doorsWanted = wanted;
         }
-        await webdisAnswers(url, 30_000);
+        await webdisAnswers(url, 15_000).catch(async (e: unknown) => {
+          const state = (await c.inspect()).State;
+          const log = (await logText(c)).split("\n").slice(-5).join(" | ");
+          throw new Error(`${String(e)}; ${target} running=${state.Running} exit=${state.ExitCode}; log: ${log}`);
+        });
         return;
       }
       if ((await c.inspect()).State.Running) return;
