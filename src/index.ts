@@ -8,6 +8,7 @@ import { denoWebSocket } from "./adapters/deno.ts";
 import { createRelay as createCore, type Relay, type RelayOptions } from "./core/relay.ts";
 import type { WebSocketFactory } from "./core/subscribe.ts";
 
+export type { ChangeText } from "./core/content.ts";
 export { TabElection, type TabElectionEvents, type TabElectionOptions } from "./core/election.ts";
 export * from "./core/errors.ts";
 export type { Follower, FollowerEvents, FollowerStatus, FollowerUpdate, ReasonCode } from "./core/follower.ts";
@@ -19,7 +20,7 @@ export type {
   PublishResult,
   SavedLeader,
 } from "./core/leader.ts";
-export { savedLeaderSchema } from "./core/leader.ts";
+export { changeText, type MakeChange, savedLeaderSchema } from "./core/leader.ts";
 export type { Relay, RelayOptions } from "./core/relay.ts";
 export { relayOptionsSchema } from "./core/relay.ts";
 export type { TransportName, WebSocketFactory, WebSocketLike } from "./core/subscribe.ts";

@@ -3,6 +3,7 @@ import "./style.css";
 import { type AppContext, parseRoute, type Route, routeHash, type View } from "./app.ts";
 import { loadRelayConfig } from "./config.ts";
 import { h } from "./dom.ts";
+import { workerMakeChange } from "./patch-maker.ts";
 import { createRelay } from "./relay.ts";
 import { pageStore } from "./store.ts";
 import { followerView } from "./views/follower.ts";
@@ -17,11 +18,14 @@ async function boot() {
   const toast = document.getElementById("toast") as HTMLElement;
   const config = await loadRelayConfig();
   let relay: ReturnType<typeof createRelay>;
+  const makeChange = workerMakeChange();
   try {
     relay = createRelay({
       ...(config.doors ?? { url: config.url, subscribeUrl: config.subscribeUrl }),
       ...(config.heartbeatMs !== undefined ? { heartbeatMs: config.heartbeatMs } : {}),
       ...(config.staleAfterMs !== undefined ? { staleAfterMs: config.staleAfterMs } : {}),
+      // A big plan's patch is made in a Worker, not in the task that moved the marker.
+      ...(makeChange ? { makeChange } : {}),
     });
   } catch {
     app.replaceChildren(

@@ -5,6 +5,7 @@
 export { isTransient, surelyNotSent } from "./leader/failure.ts";
 export { Leader } from "./leader/leader.ts";
 export type { LeaderEffect, LeaderEvent } from "./leader/machine.ts";
+export { changeText, type MakeChange } from "./leader/queue.ts";
 export { type LeaderVerifiers, restoreSaved, type SavedLeader, savedLeaderSchema } from "./leader/save.ts";
 export type {
   LeaderDeps,

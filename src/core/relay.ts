@@ -9,7 +9,7 @@ import { fold, openChange, openChanges, openReply, sha1Async } from "./content.t
 import { GatewayError, RelayError } from "./errors.ts";
 import { Follower } from "./follower.ts";
 import { type Commander, defaultBackoff, httpCommander } from "./http.ts";
-import { Leader, type LeaderSession, restoreSaved, type SavedLeader } from "./leader.ts";
+import { Leader, type LeaderSession, type MakeChange, restoreSaved, type SavedLeader } from "./leader.ts";
 import { OPS, type OpName } from "./ops.ts";
 import { derivePasswordKeys } from "./seal.ts";
 import { deriveVerifier, PBKDF2_ITERATIONS, randomHex } from "./secrets.ts";
@@ -57,6 +57,12 @@ export const relayOptionsSchema = z.object({
   fetch: fn<typeof fetch>("fetch"),
   webSocket: fn<WebSocketFactory>("webSocket"),
   backoff: fn<(attempt: number) => number>("backoff"),
+  /**
+   * A leader's changes made elsewhere: `(baseJson, json) => changeText(baseJson, json)` run in
+   * a Worker (web/patch-worker.ts), so a big plan's parse, diff and hash leave the thread
+   * that draws it. What it answers is checked for shape; a failure is made here instead.
+   */
+  makeChange: fn<MakeChange>("makeChange"),
 });
 export type RelayOptions = z.input<typeof relayOptionsSchema>;
 
@@ -214,6 +220,7 @@ export function createRelay(options: RelayOptions, runtime: RuntimeParts = {}): 
     return new Leader(session, {
       heartbeatMs: o.heartbeatMs,
       backoff,
+      ...(o.makeChange ? { makeChange: o.makeChange } : {}),
       async publish(s, opId, body) {
         // The base seq: the last state this leader saw acknowledged, the one a patch starts from.
         // The epoch too: a stream behind this leader (a failover lost writes) answers BEHIND.

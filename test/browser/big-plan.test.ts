@@ -201,6 +201,20 @@ describe("a 2,000-waypoint plan", () => {
     if (!m) return;
     await expect.poll(() => markerCentre(follower, m.id).then(Boolean)).toBe(true);
     const before = await markerCentre(follower, m.id);
+    // The leader's patches are made in its Worker (web/patch-maker.ts), not in the page: count
+    // what the Worker is asked during the drag. The follower page never starts one.
+    const pw = leader.workers().find((w) => w.url().includes("patch-worker"));
+    expect(pw, "the leader page's patch worker").toBeDefined();
+    expect(follower.workers().filter((w) => w.url().includes("patch-worker"))).toEqual([]);
+    await pw?.evaluate(() => {
+      const s = self as unknown as { onmessage: (e: MessageEvent) => void; asked: number };
+      const answer = s.onmessage;
+      s.asked = 0;
+      s.onmessage = (e) => {
+        s.asked++;
+        answer(e);
+      };
+    });
     await leader.mouse.move(m.x, m.y);
     await leader.mouse.down();
     for (let i = 1; i <= 20; i++) await leader.mouse.move(m.x + 4 * i, m.y + 2 * i);
@@ -212,6 +226,7 @@ describe("a 2,000-waypoint plan", () => {
       .poll(() => follower.getByTestId("latest-change").textContent().then(clean), { timeout: 15_000 })
       .toContain(`Moved ${wpName}`);
     await expect.poll(() => markerCentre(follower, m.id), { timeout: 15_000 }).not.toEqual(before);
+    expect(await pw?.evaluate(() => (self as unknown as { asked: number }).asked)).toBeGreaterThan(0);
 
     // A second drag redraws the dragged marker only on the follower, not all 2,000 (each
     // change is parsed into a new plan there: seen failing without keepUnchanged, with

@@ -4,8 +4,10 @@
  * retry, in-doubt jobs that stay first, the requeue rules for STALE, QUOTA,
  * NEED_STATE and "surely not sent", and what a job sends (changeOf).
  */
+
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Job, MAX_GARBLED, MAX_STALE, PublishQueue, patchFor } from "../../src/core/leader/queue.ts";
+import { changeText, type Job, MAX_GARBLED, MAX_STALE, PublishQueue, patchFor } from "../../src/core/leader/queue.ts";
 import type { PublishResult } from "../../src/core/leader/types.ts";
 import { apply } from "../../src/core/patch.ts";
 import { sha1hex } from "../../src/core/sha1.ts";
@@ -262,5 +264,27 @@ describe("changeOf: what a job sends", () => {
     expect(await q.changeOf(job, {}, true)).toBe(first);
     q.baseUnknown = true;
     expect(await q.changeOf(job, {}, false)).toBe(first);
+  });
+});
+
+describe("changeText: the change a Worker makes (RelayOptions.makeChange)", () => {
+  it("is the change changeOf makes in the shell, for any two states (key order, arrays, nesting)", async () => {
+    const value = fc.jsonValue({ maxDepth: 3 });
+    const state = fc.dictionary(fc.constantFrom("a", "b", "c", "wp", "notes"), value, { maxKeys: 5 });
+    await fc.assert(
+      fc.asyncProperty(state, state, async (base, next) => {
+        const q = new PublishQueue(() => "op");
+        const json = JSON.stringify(next);
+        q.offer(json, next, { resolve() {}, reject() {} });
+        const job = q.take() as Job;
+        const here = await q.changeOf(job, JSON.parse(JSON.stringify(base)), false);
+        expect(await changeText(JSON.stringify(base), json)).toEqual(here);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("with no acknowledged state (empty JSON) it is the state whole", async () => {
+    expect(await changeText("", '{"a":1}')).toEqual({ kind: "s", text: '{"a":1}' });
   });
 });

@@ -11,7 +11,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { openChange } from "../../src/core/content.ts";
 import { OpError, RelayError, TimeoutError } from "../../src/core/errors.ts";
 import type { Change } from "../../src/core/follower/delta.ts";
-import { Leader, type LeaderDeps, type LeaderSession, type PublishReply } from "../../src/core/leader.ts";
+import {
+  changeText,
+  Leader,
+  type LeaderDeps,
+  type LeaderSession,
+  type MakeChange,
+  type PublishReply,
+} from "../../src/core/leader.ts";
 import { apply, type PatchOp } from "../../src/core/patch.ts";
 import { derivePasswordKeys } from "../../src/core/seal.ts";
 import { sha1hex } from "../../src/core/sha1.ts";
@@ -48,6 +55,7 @@ function rig(
     fail?: (n: number) => Error | undefined;
     landed?: (n: number) => boolean;
     key?: CryptoKey;
+    makeChange?: MakeChange;
   } = {},
 ) {
   const sent: Sent[] = [];
@@ -88,6 +96,7 @@ function rig(
     },
     async heartbeat() {},
     async stop() {},
+    ...(o.makeChange ? { makeChange: o.makeChange } : {}),
   };
   const state = o.state ?? {};
   const session: LeaderSession = {
@@ -224,5 +233,44 @@ describe("leader on the real seal", () => {
     expect(sent).toHaveLength(0);
     expect(errors).toEqual(["SEALED"]);
     expect(leader.status).toBe("live");
+  });
+
+  it("makeChange (a page's Worker): each change is made there from the acknowledged JSON and the next, and sent as made", async () => {
+    const asked: [string, string][] = [];
+    const { sent, leader } = rig({
+      makeChange: (base, json) => {
+        asked.push([base, json]);
+        return changeText(base, json);
+      },
+    });
+    for (const v of [1, 2, 3]) await leader.publish(plan(v));
+    const json = (v: number) => JSON.stringify(plan(v));
+    expect(asked).toEqual([
+      ["{}", json(1)],
+      [json(1), json(2)],
+      [json(2), json(3)],
+    ]);
+    expect(sent.map((s) => [s.kind, s.json])).toEqual([
+      ["s", json(1)],
+      ["p", json(2)],
+      ["p", json(3)],
+    ]);
+    // The acknowledged state was never parsed in the shell; read, it is the last one published.
+    expect(leader.state).toEqual(plan(3));
+  });
+
+  it("a makeChange that fails or answers in another shape: the change is made here instead, the same", async () => {
+    for (const make of [
+      () => Promise.reject(new Error("worker gone")),
+      () => Promise.resolve({ kind: "x", text: 1 } as never),
+    ] as MakeChange[]) {
+      const { sent, leader } = rig({ state: plan(0), makeChange: make });
+      await leader.publish(plan(1));
+      await leader.publish(plan(2));
+      expect(sent.map((s) => [s.kind, s.json])).toEqual([
+        ["p", JSON.stringify(plan(1))],
+        ["p", JSON.stringify(plan(2))],
+      ]);
+    }
   });
 });

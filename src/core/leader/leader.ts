@@ -76,7 +76,24 @@ export class Leader extends Emitter<LeaderEvents> {
   }
   /** The last state the server has (from start/reconnect, then each publish). */
   get state(): unknown {
-    return this.#session.state;
+    return this.#ackedState();
+  }
+
+  /**
+   * The acknowledged state, parsed from its JSON when first asked for: with `makeChange`
+   * (a Worker makes the patches) a page that never reads it never parses a big plan here.
+   */
+  #ackedState(): unknown {
+    const s = this.#session;
+    if (s.state === undefined && s.json !== "") s.state = JSON.parse(s.json);
+    return s.state;
+  }
+
+  /** A job landed: its state is the acknowledged one (parsed already, or when first asked for). */
+  #accept(job: Job) {
+    const s = this.#session;
+    s.state = this.#deps.makeChange ? job.plain : plainOf(job);
+    s.json = job.json;
   }
   /** States waiting to be sent (the newest, plus one in doubt at most). */
   get pending(): number {
@@ -203,7 +220,10 @@ export class Leader extends Emitter<LeaderEvents> {
   /** The job's change sealed for the seq after `s.seq`; the same bytes on every retry on that base. */
   async #sealed(job: Job, s: LeaderSession): Promise<SealedPublish> {
     if (job.sealed?.base === s.seq) return job.sealed;
-    const change = await this.#queue.changeOf(job, s.state, s.snapshot);
+    const make = this.#deps.makeChange;
+    const change = make
+      ? await this.#queue.changeOf(job, undefined, s.snapshot, { json: s.json, make })
+      : await this.#queue.changeOf(job, this.#ackedState(), s.snapshot);
     const content = await sealChange(s.key, { name: s.name, epoch: s.epoch, seq: s.seq + 1 }, change);
     job.sealed = { base: s.seq, kind: change.kind, content };
     return job.sealed;
@@ -245,8 +265,7 @@ export class Leader extends Emitter<LeaderEvents> {
     this.#behind = undefined;
     Object.assign(s, { epoch: reply.epoch, seq: reply.seq, term: reply.term, channel: reply.channel });
     s.pass = reply.pass;
-    s.state = plainOf(job);
-    s.json = job.json;
+    this.#accept(job);
     s.snapshot = false;
     this.#queue.acked(job);
     this.emit("healed", { epoch: reply.epoch, seq: reply.seq, why: need.why, duplicate: reply.duplicate });
@@ -290,7 +309,7 @@ export class Leader extends Emitter<LeaderEvents> {
     this.#behind = need;
     const s = this.#session;
     if (this.#queue.idle && !this.#queue.inFlight && s.json !== "") {
-      this.#queue.offer(s.json, s.state, { resolve: () => {}, reject: () => {} });
+      this.#queue.offer(s.json, this.#ackedState(), { resolve: () => {}, reject: () => {} });
     }
     void this.#flush();
   }
@@ -301,8 +320,7 @@ export class Leader extends Emitter<LeaderEvents> {
     this.#behind = undefined;
     this.#session.seq = r.seq;
     // A snapshot, not the caller's object: the next patch is made against it.
-    this.#session.state = plainOf(job);
-    this.#session.json = job.json;
+    this.#accept(job);
     if (job.sealed?.kind === "s") this.#session.snapshot = false;
     if (r.snapshot !== undefined && !r.duplicate) this.#session.snapshot = r.snapshot;
     this.#queue.acked(job);

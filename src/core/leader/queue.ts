@@ -66,10 +66,37 @@ export function patchText(base: unknown, next: unknown, fullLength: number, json
 export const patchFor = (base: unknown, next: unknown, fullLength: number): string =>
   patchText(base, JSON.parse(JSON.stringify(next)), fullLength);
 
+/**
+ * Makes the change from the acknowledged state's JSON to the next one's: a patch (with
+ * the SHA-1 of `json`) when smaller, else the state whole. What a leader's `makeChange`
+ * (RelayOptions) must answer; a page runs it in a Worker (web/patch-worker.ts), so the
+ * parse, the diff and the hash of a big plan leave the thread that draws it.
+ */
+export type MakeChange = (baseJson: string, json: string) => Promise<ChangeText>;
+
+/** The change `changeOf` makes in this thread, from the JSON of both states: the reference `MakeChange`. */
+export const changeText: MakeChange = async (baseJson, json) => {
+  const patch = baseJson === "" ? "-" : patchText(JSON.parse(baseJson), JSON.parse(json), json.length, json);
+  return patch === "-" ? wholeState(json) : patchChangeAsync(json, patch);
+};
+
+/** A change from elsewhere (a Worker) is taken only in the shape one has. */
+const isChange = (c: unknown): c is ChangeText =>
+  typeof c === "object" &&
+  c !== null &&
+  ((c as ChangeText).kind === "s" || (c as ChangeText).kind === "p") &&
+  typeof (c as ChangeText).text === "string";
+
 /** The job's state as its JSON says it (undefined dropped, dates as text...), parsed once: diffed, then kept as the base. */
 export function plainOf(job: Job): unknown {
   job.plain ??= JSON.parse(job.json);
   return job.plain;
+}
+
+/** Where `changeOf` has the change made instead of here: the acknowledged JSON and the maker. */
+export interface Elsewhere {
+  json: string;
+  make: MakeChange;
 }
 
 export class PublishQueue {
@@ -116,11 +143,19 @@ export class PublishQueue {
    * What the job sends: a patch against `base` (the acknowledged state), or the
    * state whole when the base is unknown, the server asked for a whole state
    * (`whole`), or the patch would not be smaller. Made on its first attempt and
-   * kept for every retry.
+   * kept for every retry. With `elsewhere` the patch is made there from the JSON of both
+   * states (`base` is not read: the acknowledged state need never be parsed here).
    */
-  async changeOf(job: Job, base: unknown, whole: boolean): Promise<ChangeText> {
-    if (!job.change) {
-      const patch = this.baseUnknown || whole ? "-" : patchText(base, plainOf(job), job.json.length, job.json);
+  async changeOf(job: Job, base: unknown, whole: boolean, elsewhere?: Elsewhere): Promise<ChangeText> {
+    if (job.change) return job.change;
+    if (this.baseUnknown || whole) {
+      job.change = wholeState(job.json);
+    } else if (elsewhere) {
+      // A Worker that fails (or answers nonsense) costs this thread the work, not the publish.
+      const made = await elsewhere.make(elsewhere.json, job.json).catch(() => undefined);
+      job.change = isChange(made) ? made : await changeText(elsewhere.json, job.json);
+    } else {
+      const patch = patchText(base, plainOf(job), job.json.length, job.json);
       job.change = patch === "-" ? wholeState(job.json) : await patchChangeAsync(job.json, patch);
     }
     return job.change;

@@ -1,5 +1,6 @@
 /** The leader's public shapes and the deps its shell calls (the I/O seam). */
 import type { RelayError } from "../errors.ts";
+import type { MakeChange } from "./queue.ts";
 
 export type LeaderStatus = "live" | "offline" | "replaced" | "stopped" | "closed";
 
@@ -46,7 +47,10 @@ export interface LeaderSession {
   origin?: string;
   term: number;
   seq: number;
-  /** The last state the server acknowledged, and its JSON (a patch is made from it). */
+  /**
+   * The last state the server acknowledged, and its JSON (a patch is made from it). With
+   * `makeChange` the state may be left undefined while `json` is set: it is parsed when read.
+   */
   state: unknown;
   json: string;
   /** The content key (from the password): every change is sealed with it before it leaves. */
@@ -106,4 +110,6 @@ export interface LeaderDeps {
   verifiers?: { code: string; password: string };
   heartbeatMs: number;
   backoff: (attempt: number) => number;
+  /** Makes each change elsewhere (RelayOptions.makeChange: a page's Worker); absent, in this thread. */
+  makeChange?: MakeChange;
 }
