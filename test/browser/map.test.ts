@@ -208,6 +208,23 @@ describe("the map", () => {
     expect(Math.abs(box.y + box.height / 2 - want.y)).toBeLessThan(2);
   });
 
+  it("a waypoint moved in its editor moves its legs with it (their labels say the new distances)", async () => {
+    const labels = () => leader.locator(`${MAP} .leg-label`).allTextContents();
+    const before = await labels();
+    const ns = (await leader.$$eval(`${MAP} .wp`, (els) => els.map((e) => Number((e as HTMLElement).dataset.n)))).sort(
+      (a, b) => a - b,
+    );
+    // A waypoint with a leg on each side (the route's second nav item), moved ~110 m north:
+    // it stays in view for the tests after this one.
+    await leader.locator(`${MAP} .wp[data-n="${ns[1]}"]`).click();
+    const lat = leader.locator("#wp-lat");
+    await lat.fill((Number(await lat.inputValue()) + 0.001).toFixed(7));
+    await lat.press("Enter");
+    // A leg that kept its old ends would keep its old label.
+    await expect.poll(labels).not.toEqual(before);
+    await lat.blur();
+  });
+
   it("the measuring tool shows the geodesic distance and bearing of two clicks, and Escape ends it", async () => {
     const n = await leader.locator(`${MAP} .wp`).count();
     const btn = leader.getByRole("button", { name: "Measure" });
