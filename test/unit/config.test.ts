@@ -91,6 +91,8 @@ describe("relay config", () => {
     expect(["x", "y"]).toContain(r.shardOf("mission"));
     expect(r.shardOf("mission")).toBe(r.shardOf("mission".normalize("NFD")));
     invalid(() => createRelay({}));
+    // A maker of changes that is not a function is refused here, not at the first publish.
+    invalid(() => createRelay({ url: "http://127.0.0.1:7379", makeChange: "worker" as never }));
   });
 });
 
