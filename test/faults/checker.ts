@@ -6,7 +6,7 @@
  * - while live it applies a state only when its seq is the next one, so seq
  *   goes up by exactly 1 each time: no duplicate, no regression, no gap (a gap
  *   is a state lost as the follower saw it);
- * - a sync's catch-up (catching up, connecting, offline) applies the changes it got in order and
+ * - a sync's catch-up (catching up, connecting, offline, reset) applies the changes it got in order and
  *   shows the last one only, so there seq may jump forward, onto the state the
  *   leader published at that seq (a jump onto any other is a change lost);
  * - anything else, a jump or a step back (the stream went back after Redis
@@ -68,10 +68,13 @@ export interface CheckResult {
 /**
  * Statuses in which a sync's catch-up lands and may show only the last state it
  * got (offline too: a sync already under way when the link dropped still
- * applies its reply). After a reset only the state it lands on is excused
- * (then the window's next states, one by one).
+ * applies its reply). `reset` too: the follower stays there until its sync
+ * finishes, and a round after the full state (asked for during it, the table's
+ * `sync-again`, or a re-subscription's) catches up from that state. After a
+ * reset only the state it lands on may go anywhere; a jump after it must land
+ * on the state the leader published at that seq, like any catch-up.
  */
-const CATCHING_UP = new Set(["catching-up", "connecting", "offline"]);
+const CATCHING_UP = new Set(["catching-up", "connecting", "offline", "reset"]);
 
 export function percentile(xs: number[], p: number): number {
   if (xs.length === 0) return 0;

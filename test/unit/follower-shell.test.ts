@@ -232,6 +232,29 @@ describe("follower shell", () => {
     ]);
   });
 
+  it("the round after a reset's full state catches up, still in `reset`: only the run's last state is shown", async () => {
+    // What the fault checker must allow (test/faults/checker.ts, CATCHING_UP): CI's campaign
+    // saw a follower in `reset` go from seq 148 to 156 in one step.
+    const r = await track(live());
+    r.sync.manual = true;
+    const env = r.stream.publish({ n: 1 });
+    current(r)?.send(msg(spoil(env, (b) => ({ ...b, h: "0".repeat(40) }))));
+    await settle();
+    r.sync.answer(); // the full read: seq 1, reset
+    await settle();
+    expect(r.f.status).toBe("reset");
+    for (let n = 2; n <= 4; n++) r.stream.publish({ n }); // published while the next round is asked
+    r.sync.answer(); // that round's catch-up: 2, 3, 4
+    await settle();
+    expect(r.applied).toEqual([0, 1, 4]);
+    expect(trail(r)).toEqual([
+      "live:subscribed",
+      "catching-up:delta-mismatch",
+      "reset:delta-mismatch",
+      "live:delta-mismatch",
+    ]);
+  });
+
   it("silence: a live follower resubscribes after staleAfterMs and re-syncs; heartbeats keep it quiet", async () => {
     const r = await track(live());
     for (let i = 0; i < 10; i++) {
