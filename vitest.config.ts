@@ -1,3 +1,5 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -7,5 +9,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: "forks",
     maxWorkers: 2,
+    // Workers (and the servers they start) claim their ports in one folder, so two
+    // workers' stacks never get the same one (src/server/native.ts freePort).
+    env: { MISSION_RELAY_PORT_CLAIMS: join(tmpdir(), "mission-relay-test-ports") },
   },
 });

@@ -3,7 +3,16 @@
  * and the native test stack. Node-only by design (child processes, files).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,7 +22,8 @@ import { chooseWebdis } from "./webdis-bin.ts";
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-export function freePort(): Promise<number> {
+/** A port the kernel hands out for listen(0), released at once. */
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -23,6 +33,82 @@ export function freePort(): Promise<number> {
       srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
     });
   });
+}
+
+/** Whether a server could listen on 127.0.0.1:`port` now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Ports below the kernel's ephemeral range (Linux's ip_local_port_range), or
+ * undefined where it cannot be read. Outgoing connections and listen(0) take
+ * their ports from that range, so a port picked there can be taken by anyone
+ * between the pick and the server's bind.
+ */
+function quietRange(): [number, number] | undefined {
+  try {
+    const [low] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+    return low && low > 11_025 ? [low - 10_000, low - 1] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A port claim in a folder shared by the processes of one test run expires after this. */
+const CLAIM_MS = 15 * 60_000;
+
+/** Claims `port` in `dir` (one file per port, made exclusively); false if another process holds it. */
+function claim(dir: string, port: number): boolean {
+  const file = join(dir, String(port));
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, String(process.pid), { flag: "wx" });
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") return true; // no folder to share: nothing to coordinate
+    try {
+      if (Date.now() - statSync(file).mtimeMs < CLAIM_MS) return false;
+      writeFileSync(file, String(process.pid));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** Ports this process handed out: a stack plans all its ports before starting any server. */
+const handedOut = new Set<number>();
+
+/**
+ * A port nothing listens on now, for a server about to start: below the
+ * ephemeral range where it can, never the same one twice in a process, and,
+ * when MISSION_RELAY_PORT_CLAIMS names a folder (vitest.config.ts sets it),
+ * never one another process of the run claimed in the last 15 minutes. CI once
+ * gave two test workers' stacks the same port: one's Webdis could not bind and
+ * the other's requests reached a Redis that refused them.
+ */
+export async function freePort(): Promise<number> {
+  const range = quietRange();
+  const dir = process.env.MISSION_RELAY_PORT_CLAIMS;
+  for (let tries = 0; range && tries < 200; tries++) {
+    const p = range[0] + Math.floor(Math.random() * (range[1] - range[0] + 1));
+    if (handedOut.has(p) || (dir && !claim(dir, p)) || !(await canListen(p))) continue;
+    handedOut.add(p);
+    return p;
+  }
+  for (;;) {
+    const p = await kernelPort();
+    if (!handedOut.has(p)) {
+      handedOut.add(p);
+      return p;
+    }
+  }
 }
 
 /** Finds a program on PATH or in the usual Debian folders; undefined if absent. */
