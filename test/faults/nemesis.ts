@@ -118,6 +118,25 @@ export interface Targets {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * A fault's apply or heal that has not finished in this long is stuck: the run fails
+ * naming it, instead of running out the test's timeout with nothing said (a
+ * containers-mode campaign once hung for 250 s after its schedule).
+ */
+const STEP_BOUND_MS = 60_000;
+
+async function bounded<T>(what: string, p: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${STEP_BOUND_MS} ms`)), STEP_BOUND_MS);
+  });
+  try {
+    return await Promise.race([p, stuck]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The primary's incremental AOF file (Redis 7 multi-part AOF). */
 export function incrAof(dataDir: string): string {
   const dir = join(dataDir, "appendonlydir");
@@ -254,21 +273,22 @@ export async function runNemesis(
     const wait = start + f.at - Date.now();
     if (wait > 0) await sleep(wait);
     let heal: (() => Promise<void>) | undefined;
+    const at = `${f.kind} (t+${(f.at / 1000).toFixed(1)}s)`;
     try {
-      heal = await apply(f, t);
+      heal = await bounded(`applying ${at}`, apply(f, t));
       applied.push(f);
       await sleep(f.holdMs);
     } finally {
       const healStart = Date.now();
-      await heal?.().catch((e) => {
+      await (heal ? bounded(`the heal of ${at}`, heal()) : Promise.resolve()).catch((e) => {
         errors.push(`heal of ${f.kind} failed: ${(e as Error).message}`);
         log(errors[errors.length - 1] as string);
       });
       // A slow heal (a door or Redis slow to come back on a loaded box) is where a
       // campaign's time goes: say so, so a run that overruns shows why.
       const took = Date.now() - healStart;
-      if (took > 5_000) log(`heal of ${f.kind} (t+${(f.at / 1000).toFixed(1)}s) took ${took} ms`);
-      await t.lab?.healAll();
+      if (took > 5_000) log(`heal of ${at} took ${took} ms`);
+      await bounded(`lifting the network faults after ${at}`, t.lab?.healAll() ?? Promise.resolve());
       lastHeal = Date.now();
     }
   }

@@ -185,6 +185,19 @@ async function actAndWaitForLog(c: DockerContainer, pattern: RegExp, action: () 
   throw new Error(`container ${c.id.slice(0, 12)} did not log ${pattern} within ${STARTUP_TIMEOUT_MS} ms`);
 }
 
+/**
+ * Until `c` is no longer running, asked with inspect and bounded: docker's own wait
+ * for "not-running" never returns if something starts the container before it is asked.
+ */
+async function stopped(c: DockerContainer, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (!(await c.inspect()).State.Running) return;
+    await sleep(20);
+  }
+  throw new Error(`container ${c.id.slice(0, 12)} still running ${timeoutMs} ms after SIGKILL`);
+}
+
 /** Webdis says "up and running" just before its loop starts: confirm with one PING over HTTP. */
 async function webdisAnswers(url: string, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -431,7 +444,7 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
           // 409: not running (already killed).
           if ((e as { statusCode?: number }).statusCode !== 409) throw e;
         }
-        await d.wait({ condition: "not-running" }).catch(() => {});
+        await stopped(d);
       }
     },
     async startWebdis() {
@@ -497,8 +510,19 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
       // SIGKILL (a paused container is thawed first, as the kernel would deliver it).
       await thaw(target);
       if (target === "primary") redisPaused = false;
-      await c.kill({ signal: "SIGKILL" }).catch(ignoreConflict);
-      await c.wait({ condition: "not-running" }).catch(() => {});
+      // A door's supervisor is held off until it is down: had it started the door
+      // again between the kill and docker's wait for "not-running", that wait would
+      // never return (a containers-mode campaign hung 250 s after kill:subscribe-door).
+      const door = target === "command-door" || target === "subscribe-door";
+      const wanted = doorsWanted;
+      if (door) doorsWanted = false;
+      try {
+        if (door) await reviving;
+        await c.kill({ signal: "SIGKILL" }).catch(ignoreConflict);
+        await stopped(c);
+      } finally {
+        if (door) doorsWanted = wanted;
+      }
     },
     async door(target) {
       const c = containerOf(target);
