@@ -26,18 +26,11 @@ import "./map/map.css";
 import { formatLatLon, fromLocal, inverse, type LatLon } from "./geo.ts";
 import { addBasemap } from "./map/basemap.ts";
 import { crowding, declutter, type LabelBox } from "./map/declutter.ts";
+import { DOT_PX, Glyph, type Look, MARKER_PX } from "./map/glyphs.ts";
 import { graticule } from "./map/graticule.ts";
 import { Measure } from "./map/measure.ts";
 import type { TileSource } from "./map-config.ts";
-import {
-  formatAlt,
-  formatBearing,
-  formatDistance,
-  type NavItem,
-  type Plan,
-  TYPE_LABELS,
-  type WaypointType,
-} from "./plan.ts";
+import { formatAlt, formatBearing, formatDistance, type NavItem, type Plan, TYPE_LABELS } from "./plan.ts";
 
 export type { LatLon, TileSource };
 
@@ -78,9 +71,6 @@ const EMPTY_ZOOM = 15;
 const FIT_MAX_ZOOM = 17;
 /** Above this many markers in view, waypoint names are not drawn (zoomed out). */
 const MAX_NAMED = 250;
-/** A marker's size on screen, and a dot's when markers are crowded (map.css agrees). */
-const MARKER_PX = 30;
-const DOT_PX = 10;
 /** Markers turn to dots once this share of those in view would cover a neighbour. */
 const DENSE_SHARE = 0.25;
 /** Plan changes place labels at most this often (placeLabels walks every marker). */
@@ -92,6 +82,10 @@ interface MarkerEntry {
   wp: NavItem;
   n: number;
   marker: L.Marker;
+  /** Its drawing, on the markers' canvas (map/glyphs.ts). */
+  glyph: Glyph;
+  /** Keyboard focus (focus-visible): drawn full size even when crowded, as map.css sizes its hit area. */
+  focused: boolean;
   el: HTMLElement | undefined;
   /** The name beside the marker (placeLabels shows or hides it for every marker, often). */
   nameEl: HTMLElement | undefined;
@@ -117,7 +111,8 @@ const PANES: [string, number][] = [
   ["route", 390],
   ["leglabels", 450],
   ["points", 560],
-  // markerPane is 600.
+  // markerPane is 600: the markers' DOM (pointer, focus, rings, names), drawn by the canvas above it.
+  ["glyphs", 610],
   ["measure", 650],
 ];
 
@@ -132,6 +127,8 @@ export class PlanMap {
   private background: { bg: Background; layer: L.ImageOverlay } | undefined;
   private readonly routeRenderer: L.Canvas;
   private readonly gratRenderer: L.Canvas;
+  private readonly glyphRenderer: L.Canvas;
+  private dense = false;
   private readonly fenceLayer = L.layerGroup();
   private readonly pointsLayer = L.layerGroup();
   private readonly gratLayer = L.layerGroup();
@@ -190,6 +187,9 @@ export class PlanMap {
     }
     this.routeRenderer = L.canvas({ pane: "route", padding: 0.2 });
     this.gratRenderer = L.canvas({ pane: "graticule", padding: 0.1 });
+    // The markers' drawings: over their DOM elements, which still take every pointer event.
+    this.glyphRenderer = L.canvas({ pane: "glyphs", padding: 0.2 });
+    (this.map.getPane("glyphs") as HTMLElement).style.pointerEvents = "none";
     this.map.setView([0, 0], EMPTY_ZOOM);
     addBasemap(this.map, "basemap", (scale, n) => {
       this.element.dataset.basemap = scale;
@@ -523,12 +523,16 @@ export class PlanMap {
       const moved = e.wp.lat !== w.lat || e.wp.lon !== w.lon;
       e.wp = w;
       e.n = n;
-      if (moved && this.dragging !== w.id) e.marker.setLatLng([w.lat, w.lon]);
+      if (moved && this.dragging !== w.id) {
+        e.marker.setLatLng([w.lat, w.lon]);
+        e.glyph.setLatLng([w.lat, w.lon]);
+      }
       this.decorate(e);
     });
     for (const [id, e] of this.items) {
       if (seen.has(id)) continue;
       e.marker.remove();
+      e.glyph.remove();
       this.items.delete(id);
     }
   }
@@ -538,10 +542,8 @@ export class PlanMap {
       className: "wp",
       iconSize: [30, 30],
       iconAnchor: [15, 15],
-      html:
-        '<svg class="wp-svg" viewBox="-18 -18 36 36" width="30" height="30" aria-hidden="true" focusable="false">' +
-        '<path class="shape"/><text class="num" text-anchor="middle" dy="0.35em"></text></svg>' +
-        '<span class="name" aria-hidden="true"></span>',
+      // Drawn on the canvas (glyph); the element is the hit area (a dot's when crowded) and the name.
+      html: '<span class="hit"></span><span class="name" aria-hidden="true"></span>',
     });
     const marker = L.marker([wp.lat, wp.lon], {
       icon,
@@ -550,14 +552,22 @@ export class PlanMap {
       autoPan: true,
       riseOnHover: true,
     });
-    const e: MarkerEntry = { wp, n, marker, el: undefined, nameEl: undefined };
+    const glyph = new Glyph([wp.lat, wp.lon], this.lookOf(wp, n, false), this.glyphRenderer).addTo(this.map);
+    const e: MarkerEntry = { wp, n, marker, glyph, focused: false, el: undefined, nameEl: undefined };
     marker.on("add", () => {
-      e.el = marker.getElement();
-      if (!e.el) return;
-      e.nameEl = e.el.querySelector<HTMLElement>(".name") ?? undefined;
-      e.el.tabIndex = 0;
-      e.el.setAttribute("role", this.editable ? "button" : "img");
-      e.el.addEventListener("keydown", (ev) => this.onMarkerKey(ev, e.wp.id));
+      const el = marker.getElement();
+      e.el = el;
+      if (!el) return;
+      e.nameEl = el.querySelector<HTMLElement>(".name") ?? undefined;
+      el.tabIndex = 0;
+      el.setAttribute("role", this.editable ? "button" : "img");
+      el.addEventListener("keydown", (ev) => this.onMarkerKey(ev, e.wp.id));
+      const focus = (on: boolean) => {
+        e.focused = on && el.matches(":focus-visible");
+        this.decorate(e);
+      };
+      el.addEventListener("focus", () => focus(true));
+      el.addEventListener("blur", () => focus(false));
       this.decorate(e);
     });
     marker.on("click", () => {
@@ -575,7 +585,8 @@ export class PlanMap {
         this.handlers.onDrag?.(e.wp.id, at(), "start");
       });
       marker.on("drag", () => {
-        // Only this marker's two legs move now; the labels settle after the drag.
+        // Only this marker's drawing and its two legs move now; the labels settle after the drag.
+        e.glyph.setLatLng(marker.getLatLng());
         this.moveLegsOf(e.wp.id, at());
         this.handlers.onDrag?.(e.wp.id, at(), "move");
       });
@@ -624,13 +635,25 @@ export class PlanMap {
     el.dataset.n = String(e.n + 1);
     const label = `${e.n + 1}. ${wp.name}, ${TYPE_LABELS[wp.type]}, ${formatLatLon(wp)}, ${formatAlt(wp)}`;
     el.setAttribute("aria-label", this.editable ? `${label}. Arrow keys move it, Delete removes it.` : label);
-    (el.querySelector(".shape") as SVGPathElement).setAttribute("d", SHAPES[wp.type]);
-    (el.querySelector(".num") as SVGTextElement).textContent = String(e.n + 1);
     // The name is drawn from an attribute (CSS ::after), not a text node: the marker's
     // accessible name is its aria-label, which starts with its visible number.
     if (e.nameEl) e.nameEl.dataset.label = wp.name;
-    // The selected or highlighted marker is drawn above its neighbours.
-    e.marker.setZIndexOffset(wp.id === this.selected ? 2000 : this.highlight.has(wp.id) ? 1000 : 0);
+    // The selected or highlighted marker is above its neighbours, to the pointer and to the eye.
+    const top = wp.id === this.selected ? 2000 : this.highlight.has(wp.id) ? 1000 : 0;
+    e.marker.setZIndexOffset(top);
+    e.glyph.setLook(this.lookOf(wp, e.n, e.focused));
+    if (top) this.raiseGlyphs();
+  }
+
+  /** Full size unless crowded; the selected and the keyboard-focused one always (map.css agrees). */
+  private lookOf(wp: NavItem, n: number, focused: boolean): Look {
+    return { type: wp.type, n: n + 1, big: !this.dense || focused || wp.id === this.selected };
+  }
+
+  /** The canvas draws in layer order: highlighted drawings over the rest, the selected one on top. */
+  private raiseGlyphs(): void {
+    for (const id of this.highlight) this.items.get(id)?.glyph.bringToFront();
+    if (this.selected) this.items.get(this.selected)?.glyph.bringToFront();
   }
 
   // ---- route ---------------------------------------------------------------
@@ -744,6 +767,10 @@ export class PlanMap {
     // `.dense`), so each stays clickable at its centre; the selected one keeps its size.
     const dense = crowding([...points.values()], MARKER_PX) > DENSE_SHARE;
     this.element.classList.toggle("dense", dense);
+    if (dense !== this.dense) {
+      this.dense = dense;
+      for (const e of this.items.values()) e.glyph.setLook(this.lookOf(e.wp, e.n, e.focused));
+    }
     for (const e of order) {
       const p = points.get(e.wp.id);
       if (!p) continue;
@@ -913,10 +940,3 @@ export function offset(p: LatLon, east: number, north: number): LatLon {
 }
 
 /** One outline per type, so types differ by shape as well as colour. */
-const SHAPES: Record<WaypointType, string> = {
-  start: "M0 -17L16 11H-16Z",
-  waypoint: "M-12 0A12 12 0 1 0 12 0A12 12 0 1 0 -12 0Z",
-  target: "M0 -16L16 0L0 16L-16 0Z",
-  rally: "M-12 -12H12V12H-12Z",
-  landing: "M-7.5 -14H7.5L14 -7.5V7.5L7.5 14H-7.5L-14 7.5V-7.5Z",
-};

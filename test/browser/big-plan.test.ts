@@ -118,7 +118,7 @@ function farMarker(p: Page): Promise<{ id: string; x: number; y: number } | null
     for (const el of [...map.querySelectorAll<HTMLElement | SVGElement>("[data-wp-id]")].reverse()) {
       const id = (el as HTMLElement).dataset.wpId;
       if (!id || shown.has(id)) continue;
-      const r = (el.querySelector(".shape") ?? el).getBoundingClientRect();
+      const r = (el.querySelector(".hit") ?? el).getBoundingClientRect();
       const x = r.left + r.width / 2;
       const y = r.top + r.height / 2;
       if (r.width === 0 || x < box.left + 60 || x > box.right - 260 || y < box.top + 60 || y > box.bottom - 60)
@@ -134,7 +134,7 @@ function markerCentre(p: Page, id: string): Promise<{ x: number; y: number } | n
   return p.evaluate((id) => {
     const el = document.querySelector(`[data-testid="map"] [data-wp-id="${CSS.escape(id)}"]`);
     if (!el) return null;
-    const r = (el.querySelector(".shape") ?? el).getBoundingClientRect();
+    const r = (el.querySelector(".hit") ?? el).getBoundingClientRect();
     return { x: Math.round(r.left + r.width / 2), y: Math.round(r.top + r.height / 2) };
   }, id);
 }
@@ -288,7 +288,7 @@ describe("a 2,000-waypoint plan", () => {
     const size = await leader.evaluate(
       ([x, y]) => {
         const el = document.elementFromPoint(x as number, y as number)?.closest("[data-wp-id]");
-        return el?.querySelector(".wp-svg")?.getBoundingClientRect().width ?? 0;
+        return el?.querySelector(".hit")?.getBoundingClientRect().width ?? 0;
       },
       [m.x, m.y],
     );

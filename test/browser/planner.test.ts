@@ -110,7 +110,7 @@ async function clickMap(page: Page, fx: number, fy: number) {
 }
 
 async function markerCenter(page: Page, wpName: string) {
-  const box = await page.locator(`${MAP} .wp[data-name="${wpName}"] .shape`).boundingBox();
+  const box = await page.locator(`${MAP} .wp[data-name="${wpName}"]`).boundingBox();
   if (!box) throw new Error(`no marker ${wpName}`);
   return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
 }
@@ -196,7 +196,8 @@ describe("mission planner in the browser", () => {
     expect(want.map((m) => m.type)).toEqual(["start", "waypoint", "waypoint", "target", "landing"]);
     // Auto-names carry the marker's number ("WP 2" on marker 2).
     expect(want.map((m) => m.name)).toEqual(["Start 1", "WP 2", "WP 3", "Objective Kestrel", "WP 5"]);
-    expect(await leader.$$eval(`${MAP} .wp .num`, (ns) => ns.map((n) => n.textContent).sort())).toEqual([
+    // The number drawn on each marker (map/glyphs.ts) is its data-n.
+    expect(await leader.$$eval(`${MAP} .wp`, (ns) => ns.map((n) => (n as HTMLElement).dataset.n).sort())).toEqual([
       "1",
       "2",
       "3",
