@@ -148,6 +148,44 @@ async function latLonAt(page: Page, fx: number, fy: number) {
 
 const unique = (p: string) => `${p} ${Math.random().toString(36).slice(2, 7)}`;
 
+/**
+ * Each marker's drawing on the markers' canvas (web/map/glyphs.ts), sampled beside its
+ * number at its element's centre: how far the pixel is from its type's colour (0-255), and
+ * its alpha. The elements take the pointer: the two must agree, or a user clicks beside
+ * what they see.
+ */
+async function drawnAtTheirElements(page: Page): Promise<{ n: string; off: number; alpha: number }[]> {
+  const seen = await page.evaluate((sel) => {
+    const map = document.querySelector(sel) as HTMLElement;
+    const canvas = map.querySelector<HTMLCanvasElement>(".leaflet-glyphs-pane canvas");
+    const ctx = canvas?.getContext("2d");
+    if (!canvas || !ctx) return [];
+    const c = canvas.getBoundingClientRect();
+    const k = canvas.width / c.width;
+    const css = getComputedStyle(document.documentElement);
+    const rgb = (hex: string) => [1, 3, 5].map((i) => Number.parseInt(hex.trim().slice(i, i + 2), 16));
+    return [...map.querySelectorAll<HTMLElement>(".wp")].map((el) => {
+      const r = el.getBoundingClientRect();
+      // Beside the number, inside every type's shape.
+      const [x, y] = [r.left + r.width / 2 - 6, r.top + r.height / 2];
+      const px = [...ctx.getImageData(Math.round((x - c.left) * k), Math.round((y - c.top) * k), 1, 1).data];
+      const want = rgb(css.getPropertyValue(`--t-${el.dataset.type}`));
+      return {
+        n: el.dataset.n ?? "",
+        off: Math.max(...want.map((v, i) => Math.abs(v - (px[i] ?? 0)))),
+        alpha: px[3] ?? 0,
+      };
+    });
+  }, MAP);
+  return seen;
+}
+
+/** The markers not drawn where their elements are (see drawnAtTheirElements), and how many were looked at. */
+async function misdrawn(page: Page): Promise<{ looked: number; wrong: string[] }> {
+  const seen = await drawnAtTheirElements(page);
+  return { looked: seen.length, wrong: seen.filter((m) => m.alpha !== 255 || m.off >= 12).map((m) => m.n) };
+}
+
 describe("the map", () => {
   let leader: Page & { external: string[] };
   const stream = unique("Map Zurich");
@@ -208,6 +246,12 @@ describe("the map", () => {
     expect(Math.abs(box.y + box.height / 2 - want.y)).toBeLessThan(2);
   });
 
+  it("each marker is drawn on the markers' canvas where its element is, in its type's colour", async () => {
+    const r = await misdrawn(leader);
+    expect(r.looked).toBeGreaterThanOrEqual(4);
+    expect(r.wrong).toEqual([]);
+  });
+
   it("a waypoint moved in its editor moves its legs with it (their labels say the new distances)", async () => {
     const labels = () => leader.locator(`${MAP} .leg-label`).allTextContents();
     const before = await labels();
@@ -222,6 +266,8 @@ describe("the map", () => {
     await lat.press("Enter");
     // A leg that kept its old ends would keep its old label.
     await expect.poll(labels).not.toEqual(before);
+    // And its drawing with it (the canvas redraws on the next frame).
+    await expect.poll(async () => (await misdrawn(leader)).wrong).toEqual([]);
     await lat.blur();
   });
 
@@ -263,6 +309,7 @@ describe("the map", () => {
       );
     const want = await spots(leader);
     await expect.poll(() => spots(follower), { timeout: 10_000 }).toEqual(want);
+    await expect.poll(() => misdrawn(follower)).toEqual({ looked: want.length, wrong: [] });
     expect(await follower.locator(`${MAP} .rally-point`).count()).toBe(2);
     await expect.poll(() => follower.locator(MAP).getAttribute("data-basemap")).toBe("50m");
     expect(follower.external).toEqual([]);
