@@ -542,7 +542,18 @@ function legInverse(from: NavItem, to: NavItem): ReturnType<typeof inverse> {
   return g;
 }
 
-export function legs(plan: Plan): Leg[] {
+/** legs() per plan object: a render asks for them several times (list, table, summary, totals). */
+const legsMemo = new WeakMap<Plan, readonly Leg[]>();
+
+export function legs(plan: Plan): readonly Leg[] {
+  const known = legsMemo.get(plan);
+  if (known) return known;
+  const made = legsOf(plan);
+  legsMemo.set(plan, made);
+  return made;
+}
+
+function legsOf(plan: Plan): Leg[] {
   const raw: { from: NavItem; to: NavItem; distance: number; bearing: number; speed?: number }[] = [];
   let prev: NavItem | undefined;
   let inForce: number | undefined;

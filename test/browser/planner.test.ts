@@ -226,6 +226,14 @@ describe("mission planner in the browser", () => {
     }
     await leader.mouse.up();
     const seconds = (Date.now() - t0) / 1000;
+    // The sidebar follows a drag at most every SIDEBAR_DRAG_MS, and has caught up when it ends.
+    const dropped = leader.locator(`${MAP} .wp[data-name="WP 2"]`);
+    const editor = {
+      lat: await leader.locator("#wp-lat").inputValue(),
+      lon: await leader.locator("#wp-lon").inputValue(),
+    };
+    expect(Number(editor.lat)).toBeCloseTo(Number(await dropped.getAttribute("data-lat")), 6);
+    expect(Number(editor.lon)).toBeCloseTo(Number(await dropped.getAttribute("data-lon")), 6);
     const want = await expectInSync(leader, [f1, f2]);
     const moved = want.find((m) => m.name === "WP 2");
     const old = before.find((m) => m.name === "WP 2");

@@ -20,7 +20,7 @@ export function typeIcon(type: WaypointType): SVGSVGElement {
 }
 
 /** `ls`: the plan's legs when the caller has them already (one Vincenty pass, not two). */
-export function routeSummary(plan: Plan, ls: Leg[] = legs(plan)): HTMLElement {
+export function routeSummary(plan: Plan, ls: readonly Leg[] = legs(plan)): HTMLElement {
   const n = ls.length + (plan.waypoints.some((w) => w.kind === "nav") ? 1 : 0);
   const other = plan.waypoints.length - n;
   const layers = [

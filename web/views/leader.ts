@@ -13,6 +13,7 @@ import { ago, errorText } from "../messages.ts";
 import { LIMITS, TYPE_LABELS, WAYPOINT_TYPES, type WaypointType } from "../plan.ts";
 import { type LeaderStatus, TabElection } from "../relay.ts";
 import { tabKey } from "../session.ts";
+import { throttle } from "../throttle.ts";
 import { backgroundControls } from "./background.ts";
 import { banner, keyHelp, legend } from "./common.ts";
 import { keepLeader } from "./leader-keep.ts";
@@ -20,6 +21,9 @@ import { leaderGate, staleSession } from "./leader-resume.ts";
 import { leaderSidebar } from "./leader-sidebar.ts";
 import { stopDialog } from "./leader-stop.ts";
 import { measureButton } from "./measure-tool.ts";
+
+/** How often the sidebar follows a drag (the map follows every move; the end is shown at once). */
+const SIDEBAR_DRAG_MS = 150;
 
 const STATUS_WORDS: Record<LeaderStatus, string> = {
   live: "Live",
@@ -38,6 +42,8 @@ export const leaderView: View = (ctx, root, route) => {
   const { name } = session;
   document.title = `${name} · Leader · Mission Relay`;
   const c = new LeaderController(session, name);
+  /** A waypoint is being dragged on the map (its phases come through onDrag). */
+  let dragging = false;
 
   // ---- map ---------------------------------------------------------------------
   const newType = h(
@@ -53,7 +59,12 @@ export const leaderView: View = (ctx, root, route) => {
       else if (wp) ctx.notify(`Added ${wp.name}.`);
     },
     onSelect: (id) => c.select(id),
-    onDrag: (id, at, phase) => c.drag(id, at, phase),
+    onDrag: (id, at, phase) => {
+      // The sidebar catches up at once when the drag ends (render), never after with an older plan.
+      dragging = phase !== "end";
+      if (!dragging) sidebarLater.cancel();
+      c.drag(id, at, phase);
+    },
     onNudge: (id, dx, dy) => c.nudge(id, dx, dy),
     onDelete: (id) => remove(id),
   });
@@ -130,6 +141,9 @@ export const leaderView: View = (ctx, root, route) => {
 
   // The map gives the geofence and rally editor its centre and pickPoint (click a place, Escape cancels).
   const side = leaderSidebar(c, name, { notify: (m) => ctx.notify(m), remove, imported: () => map.fit(), map });
+  // During a drag the map follows every move and the sidebar (route list, legs, editor) at
+  // most every SIDEBAR_DRAG_MS: with 2,000 waypoints its render was most of a move's script.
+  const sidebarLater = throttle((s: LeaderState) => movedAway || side.renderPlan(s), SIDEBAR_DRAG_MS);
   const notice = h("div", { class: "notice-slot" });
 
   // ---- layout ------------------------------------------------------------------
@@ -250,7 +264,8 @@ export const leaderView: View = (ctx, root, route) => {
       // Notes changes neither the items nor the layers, and a drag keeps the selection).
       if (s.selected !== before?.selected) map.setSelected(s.selected);
       if (!before || !sameButText(before.plan, s.plan)) map.setPlan(s.plan);
-      side.renderPlan(s);
+      if (dragging) sidebarLater(s);
+      else side.renderPlan(s);
       undoBtn.disabled = s.locked || !s.canUndo;
       redoBtn.disabled = s.locked || !s.canRedo;
     }
@@ -281,6 +296,7 @@ export const leaderView: View = (ctx, root, route) => {
 
   return () => {
     offRender();
+    sidebarLater.cancel();
     keep.dispose();
     election.close();
     c.dispose();
