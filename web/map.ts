@@ -10,8 +10,9 @@
  * the graticule (canvas + labels), the geofence (SVG), the route (one canvas
  * polyline per leg, so a drag redraws only the two legs at the moved
  * waypoint), leg labels and waypoint names (decluttered, map/declutter.ts),
- * home and rally points, the waypoint markers (DOM, focusable), the measure
- * line.
+ * home and rally points, the waypoint markers (DOM, focusable: the pointer,
+ * focus, labels, rings and names), their drawings (one canvas, map/glyphs.ts),
+ * the measure line.
  *
  * Finding a marker (tests, bench/): every waypoint marker is the element
  * `[data-testid="map"] .wp[data-wp-id="<waypoint id>"]`, with data-lat,
