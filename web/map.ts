@@ -643,7 +643,7 @@ export class PlanMap {
     const top = wp.id === this.selected ? 2000 : this.highlight.has(wp.id) ? 1000 : 0;
     e.marker.setZIndexOffset(top);
     e.glyph.setLook(this.lookOf(wp, e.n, e.focused));
-    if (top) this.raiseGlyphs();
+    if (top) this.raiseGlyph(e);
   }
 
   /** Full size unless crowded; the selected and the keyboard-focused one always (map.css agrees). */
@@ -651,10 +651,13 @@ export class PlanMap {
     return { type: wp.type, n: n + 1, big: !this.dense || focused || wp.id === this.selected };
   }
 
-  /** The canvas draws in layer order: highlighted drawings over the rest, the selected one on top. */
-  private raiseGlyphs(): void {
-    for (const id of this.highlight) this.items.get(id)?.glyph.bringToFront();
-    if (this.selected) this.items.get(this.selected)?.glyph.bringToFront();
+  /**
+   * The canvas draws in layer order: a highlighted drawing over the rest, the selected one
+   * over all. One marker at a time (a follower may highlight 2,000 at once).
+   */
+  private raiseGlyph(e: MarkerEntry): void {
+    e.glyph.bringToFront();
+    if (e.wp.id !== this.selected && this.selected) this.items.get(this.selected)?.glyph.bringToFront();
   }
 
   // ---- route ---------------------------------------------------------------
