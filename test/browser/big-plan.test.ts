@@ -13,7 +13,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack } from "../setup/stack.ts";
-import { buildPage, cleanup, launch, newPage, type StaticServer, serve } from "./harness.ts";
+import { buildPage, cleanup, launch, misdrawn, newPage, type StaticServer, serve } from "./harness.ts";
 
 const N = 2000;
 let stack: Stack;
@@ -293,8 +293,13 @@ describe("a 2,000-waypoint plan", () => {
       [m.x, m.y],
     );
     expect(size).toBeLessThan(15);
+    // And the canvas draws each dot where its hit area is, in its type's colour.
+    const dots = await misdrawn(leader);
+    expect(dots.looked).toBeGreaterThan(100);
+    expect(dots.wrong).toEqual([]);
     for (let i = 0; i < 4; i++) await leader.getByRole("button", { name: "Zoom in" }).click();
     await expect.poll(() => map.getAttribute("class")).not.toMatch(/\bdense\b/);
+    await expect.poll(async () => (await misdrawn(leader)).wrong).toEqual([]);
   });
 });
 

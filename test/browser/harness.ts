@@ -121,3 +121,48 @@ export async function axe(page: Page): Promise<AxeViolation[]> {
 export function cleanup(dir: string) {
   rmSync(dir, { recursive: true, force: true });
 }
+
+/**
+ * Each marker's drawing on the map's markers canvas (web/map/glyphs.ts), sampled at its
+ * element's centre (above the number for a full marker, the middle of a dot): how far the
+ * pixel is from its type's colour (0-255), and its alpha. Markers outside the map's box or
+ * under another marker are left out. The elements take the pointer: the two must agree, or
+ * a user clicks beside what they see.
+ */
+export async function drawnAtTheirElements(page: Page): Promise<{ n: string; off: number; alpha: number }[]> {
+  return page.evaluate(() => {
+    const map = document.querySelector('[data-testid="map"]') as HTMLElement;
+    const canvas = map.querySelector<HTMLCanvasElement>(".leaflet-glyphs-pane canvas");
+    const ctx = canvas?.getContext("2d");
+    if (!canvas || !ctx) return [];
+    const c = canvas.getBoundingClientRect();
+    const box = map.getBoundingClientRect();
+    const k = canvas.width / c.width;
+    const css = getComputedStyle(document.documentElement);
+    const rgb = (hex: string) => [1, 3, 5].map((i) => Number.parseInt(hex.trim().slice(i, i + 2), 16));
+    const dense = map.classList.contains("dense");
+    const out: { n: string; off: number; alpha: number }[] = [];
+    for (const el of map.querySelectorAll<HTMLElement>(".wp")) {
+      const r = el.getBoundingClientRect();
+      const dot = dense && !el.classList.contains("selected") && !el.matches(":focus-visible");
+      // A dot's middle; a full marker's between its number and its top, inside every type's shape.
+      const [x, y] = [r.left + r.width / 2, r.top + r.height / 2 - (dot ? 0 : 7.5)];
+      if (x < box.left + 10 || x > box.right - 10 || y < box.top + 10 || y > box.bottom - 10) continue;
+      if (document.elementFromPoint(x, y)?.closest("[data-wp-id]") !== el) continue;
+      const px = [...ctx.getImageData(Math.round((x - c.left) * k), Math.round((y - c.top) * k), 1, 1).data];
+      const want = rgb(css.getPropertyValue(`--t-${el.dataset.type}`));
+      out.push({
+        n: el.dataset.n ?? "",
+        off: Math.max(...want.map((v, i) => Math.abs(v - (px[i] ?? 0)))),
+        alpha: px[3] ?? 0,
+      });
+    }
+    return out;
+  });
+}
+
+/** The markers not drawn where their elements are (see drawnAtTheirElements), and how many were looked at. */
+export async function misdrawn(page: Page): Promise<{ looked: number; wrong: string[] }> {
+  const seen = await drawnAtTheirElements(page);
+  return { looked: seen.length, wrong: seen.filter((m) => m.alpha !== 255 || m.off >= 12).map((m) => m.n) };
+}

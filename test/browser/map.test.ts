@@ -14,7 +14,18 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveWeb } from "../../src/server/web.ts";
 import { type Stack, startStack } from "../setup/stack.ts";
-import { axe, buildPage, cleanup, launch, newPage, root, type StaticServer, screenshot, serve } from "./harness.ts";
+import {
+  axe,
+  buildPage,
+  cleanup,
+  launch,
+  misdrawn,
+  newPage,
+  root,
+  type StaticServer,
+  screenshot,
+  serve,
+} from "./harness.ts";
 
 const MAP = '[data-testid="map"]';
 const password = "fence-line-3";
@@ -147,44 +158,6 @@ async function latLonAt(page: Page, fx: number, fy: number) {
 }
 
 const unique = (p: string) => `${p} ${Math.random().toString(36).slice(2, 7)}`;
-
-/**
- * Each marker's drawing on the markers' canvas (web/map/glyphs.ts), sampled beside its
- * number at its element's centre: how far the pixel is from its type's colour (0-255), and
- * its alpha. The elements take the pointer: the two must agree, or a user clicks beside
- * what they see.
- */
-async function drawnAtTheirElements(page: Page): Promise<{ n: string; off: number; alpha: number }[]> {
-  const seen = await page.evaluate((sel) => {
-    const map = document.querySelector(sel) as HTMLElement;
-    const canvas = map.querySelector<HTMLCanvasElement>(".leaflet-glyphs-pane canvas");
-    const ctx = canvas?.getContext("2d");
-    if (!canvas || !ctx) return [];
-    const c = canvas.getBoundingClientRect();
-    const k = canvas.width / c.width;
-    const css = getComputedStyle(document.documentElement);
-    const rgb = (hex: string) => [1, 3, 5].map((i) => Number.parseInt(hex.trim().slice(i, i + 2), 16));
-    return [...map.querySelectorAll<HTMLElement>(".wp")].map((el) => {
-      const r = el.getBoundingClientRect();
-      // Beside the number, inside every type's shape.
-      const [x, y] = [r.left + r.width / 2 - 6, r.top + r.height / 2];
-      const px = [...ctx.getImageData(Math.round((x - c.left) * k), Math.round((y - c.top) * k), 1, 1).data];
-      const want = rgb(css.getPropertyValue(`--t-${el.dataset.type}`));
-      return {
-        n: el.dataset.n ?? "",
-        off: Math.max(...want.map((v, i) => Math.abs(v - (px[i] ?? 0)))),
-        alpha: px[3] ?? 0,
-      };
-    });
-  }, MAP);
-  return seen;
-}
-
-/** The markers not drawn where their elements are (see drawnAtTheirElements), and how many were looked at. */
-async function misdrawn(page: Page): Promise<{ looked: number; wrong: string[] }> {
-  const seen = await drawnAtTheirElements(page);
-  return { looked: seen.length, wrong: seen.filter((m) => m.alpha !== 255 || m.off >= 12).map((m) => m.n) };
-}
 
 describe("the map", () => {
   let leader: Page & { external: string[] };
