@@ -9,8 +9,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: "forks",
     maxWorkers: 2,
-    // Workers (and the servers they start) claim their ports in one folder, so two
-    // workers' stacks never get the same one (src/server/native.ts freePort).
+    // Workers (and the processes they start with this environment) claim the ports they pick
+    // in one folder, so two workers' stacks do not get the same one (src/server/native.ts freePort).
     env: { MISSION_RELAY_PORT_CLAIMS: join(tmpdir(), "mission-relay-test-ports") },
   },
 });

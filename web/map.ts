@@ -27,7 +27,7 @@ import "./map/map.css";
 import { formatLatLon, fromLocal, inverse, type LatLon } from "./geo.ts";
 import { addBasemap } from "./map/basemap.ts";
 import { crowding, declutter, type LabelBox } from "./map/declutter.ts";
-import { DOT_PX, Glyph, type Look, MARKER_PX } from "./map/glyphs.ts";
+import { DOT_PX, Glyph, GlyphCanvas, type Look, MARKER_PX } from "./map/glyphs.ts";
 import { graticule } from "./map/graticule.ts";
 import { Measure } from "./map/measure.ts";
 import type { TileSource } from "./map-config.ts";
@@ -189,7 +189,7 @@ export class PlanMap {
     this.routeRenderer = L.canvas({ pane: "route", padding: 0.2 });
     this.gratRenderer = L.canvas({ pane: "graticule", padding: 0.1 });
     // The markers' drawings: over their DOM elements, which still take every pointer event.
-    this.glyphRenderer = L.canvas({ pane: "glyphs", padding: 0.2 });
+    this.glyphRenderer = new GlyphCanvas({ pane: "glyphs", padding: 0.2 });
     (this.map.getPane("glyphs") as HTMLElement).style.pointerEvents = "none";
     this.map.setView([0, 0], EMPTY_ZOOM);
     addBasemap(this.map, "basemap", (scale, n) => {
@@ -571,6 +571,9 @@ export class PlanMap {
       el.addEventListener("blur", () => focus(false));
       this.decorate(e);
     });
+    // Leaflet raises the hovered marker for the pointer (riseOnHover); its drawing rises with it.
+    marker.on("mouseover", () => e.glyph.setStack(e.marker.options.zIndexOffset ?? 0, true));
+    marker.on("mouseout", () => e.glyph.setStack(e.marker.options.zIndexOffset ?? 0, false));
     marker.on("click", () => {
       this.handlers.onSelect?.(e.wp.id);
       e.el?.focus({ preventScroll: true });
@@ -642,22 +645,13 @@ export class PlanMap {
     // The selected or highlighted marker is above its neighbours, to the pointer and to the eye.
     const top = wp.id === this.selected ? 2000 : this.highlight.has(wp.id) ? 1000 : 0;
     e.marker.setZIndexOffset(top);
+    e.glyph.setStack(top);
     e.glyph.setLook(this.lookOf(wp, e.n, e.focused));
-    if (top) this.raiseGlyph(e);
   }
 
   /** Full size unless crowded; the selected and the keyboard-focused one always (map.css agrees). */
   private lookOf(wp: NavItem, n: number, focused: boolean): Look {
     return { type: wp.type, n: n + 1, big: !this.dense || focused || wp.id === this.selected };
-  }
-
-  /**
-   * The canvas draws in layer order: a highlighted drawing over the rest, the selected one
-   * over all. One marker at a time (a follower may highlight 2,000 at once).
-   */
-  private raiseGlyph(e: MarkerEntry): void {
-    e.glyph.bringToFront();
-    if (e.wp.id !== this.selected && this.selected) this.items.get(this.selected)?.glyph.bringToFront();
   }
 
   // ---- route ---------------------------------------------------------------
@@ -942,5 +936,3 @@ function fromLatLngBounds(b: L.LatLngBounds): GeoBounds {
 export function offset(p: LatLon, east: number, north: number): LatLon {
   return fromLocal(p, { x: east, y: north });
 }
-
-/** One outline per type, so types differ by shape as well as colour. */

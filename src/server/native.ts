@@ -60,7 +60,7 @@ function quietRange(): [number, number] | undefined {
   }
 }
 
-/** A port claim in a folder shared by the processes of one test run expires after this. */
+/** A port claim in the shared folder (one per machine, never emptied) is honoured this long. */
 const CLAIM_MS = 15 * 60_000;
 
 /** Claims `port` in `dir` (one file per port, made exclusively); false if another process holds it. */
@@ -89,7 +89,8 @@ const handedOut = new Set<number>();
  * A port nothing listens on now, for a server about to start: below the
  * ephemeral range where it can, never the same one twice in a process, and,
  * when MISSION_RELAY_PORT_CLAIMS names a folder (vitest.config.ts sets it),
- * never one another process of the run claimed in the last 15 minutes. CI once
+ * never one another process claimed there in the last 15 minutes (where the
+ * range cannot be read, or 200 tries find nothing, the kernel's pick, unclaimed). CI once
  * gave two test workers' stacks the same port: one's Webdis could not bind and
  * the other's requests reached a Redis that refused them.
  */

@@ -196,7 +196,8 @@ describe("mission planner in the browser", () => {
     expect(want.map((m) => m.type)).toEqual(["start", "waypoint", "waypoint", "target", "landing"]);
     // Auto-names carry the marker's number ("WP 2" on marker 2).
     expect(want.map((m) => m.name)).toEqual(["Start 1", "WP 2", "WP 3", "Objective Kestrel", "WP 5"]);
-    // The number drawn on each marker (map/glyphs.ts) is its data-n.
+    // Each marker's number (data-n, which map/glyphs.ts draws on the canvas; the pixels are
+    // checked by colour in map.test and big-plan.test, not the digits).
     expect(await leader.$$eval(`${MAP} .wp`, (ns) => ns.map((n) => (n as HTMLElement).dataset.n).sort())).toEqual([
       "1",
       "2",

@@ -65,13 +65,85 @@ const pathOf = (t: WaypointType): Path2D => {
 /** Leaflet's internals a canvas layer draws with (Canvas._updateCircle reads the same). */
 interface Drawing {
   _point: L.Point;
+  _pxBounds: L.Bounds | undefined;
   _renderer: { _ctx: CanvasRenderingContext2D; _drawing: boolean; _container: HTMLElement };
   _empty(): boolean;
+}
+
+/** Leaflet's canvas renderer internals that GlyphCanvas replaces two methods over (Leaflet 1.9). */
+interface CanvasInternals {
+  _map: L.Map & { _animatingZoom?: boolean };
+  _bounds: L.Bounds;
+  _container: HTMLCanvasElement;
+  _ctx: CanvasRenderingContext2D;
+  _drawing: boolean;
+  _redrawBounds: L.Bounds | null;
+  _drawFirst: { layer: Glyph; next: CanvasInternals["_drawFirst"] } | null;
+}
+
+/** Leaflet's marker hover rise (Marker riseOffset), which map.ts keeps for the pointer. */
+export const RISE = 250;
+
+/**
+ * The markers' canvas. Two of Leaflet's Canvas methods differ:
+ * - `_draw` paints the glyphs in the order the markers' DOM elements stack in (Leaflet
+ *   gives a marker the z-index of its rounded layer y plus its offset, later ones on top
+ *   on a tie), so the marker seen on top of an overlap is the one a click reaches; Leaflet
+ *   draws in the order layers were added.
+ * - `_update` sizes the canvas by devicePixelRatio (Leaflet: 1 or 2), so numbers stay sharp
+ *   at 3x screens and under page zoom, as the SVG markers were.
+ */
+export class GlyphCanvas extends L.Canvas {
+  _draw(): void {
+    const self = this as unknown as CanvasInternals;
+    const bounds = self._redrawBounds;
+    const ctx = self._ctx;
+    ctx.save();
+    if (bounds) {
+      const size = bounds.getSize();
+      const min = bounds.min as L.Point;
+      ctx.beginPath();
+      ctx.rect(min.x, min.y, size.x, size.y);
+      ctx.clip();
+    }
+    self._drawing = true;
+    const todo: Glyph[] = [];
+    for (let o = self._drawFirst; o; o = o.next) {
+      const px = (o.layer as unknown as Drawing)._pxBounds;
+      if (!bounds || px?.intersects(bounds)) todo.push(o.layer);
+    }
+    todo.sort((a, b) => a.stackKey() - b.stackKey()); // stable: ties keep the order added
+    for (const g of todo) g._updatePath();
+    self._drawing = false;
+    ctx.restore();
+  }
+
+  _update(): void {
+    const self = this as unknown as CanvasInternals;
+    if (self._map._animatingZoom && self._bounds) return;
+    (L.Renderer.prototype as unknown as { _update(this: L.Renderer): void })._update.call(this);
+    const b = self._bounds;
+    const min = b.min as L.Point;
+    const c = self._container;
+    const size = b.getSize();
+    const m = Math.min(4, Math.max(1, globalThis.devicePixelRatio || 1));
+    L.DomUtil.setPosition(c, min);
+    c.width = Math.round(m * size.x);
+    c.height = Math.round(m * size.y);
+    c.style.width = `${size.x}px`;
+    c.style.height = `${size.y}px`;
+    // Path coordinates are layer points, as Leaflet's own canvas keeps them.
+    self._ctx.setTransform(m, 0, 0, m, -min.x * m, -min.y * m);
+    this.fire("update");
+  }
 }
 
 /** One waypoint's drawing: a circle marker to Leaflet (bounds, projection, redraw), drawn as its shape. */
 export class Glyph extends L.CircleMarker {
   #look: Look;
+  /** Its marker's z-index offset (map.ts: selected, highlighted) and hover rise. */
+  #offset = 0;
+  #risen = false;
 
   constructor(at: L.LatLngExpression, look: Look, renderer: L.Canvas) {
     // The radius only sizes the bounds Leaflet clears and redraws: the shape and its stroke fit in it.
@@ -84,6 +156,20 @@ export class Glyph extends L.CircleMarker {
     if (was.type === look.type && was.n === look.n && was.big === look.big) return;
     this.#look = look;
     this.setRadius(radiusOf(look)); // redraws
+  }
+
+  /** Where it stacks among the others, as its marker's DOM element does (Leaflet Marker._updateZIndex). */
+  stackKey(): number {
+    const p = (this as unknown as Drawing)._point;
+    return (p ? Math.round(p.y) : 0) + this.#offset + (this.#risen ? RISE : 0);
+  }
+
+  /** Its marker's z-index offset and whether the pointer is over it; redrawn when that changes. */
+  setStack(offset: number, risen = this.#risen): void {
+    if (offset === this.#offset && risen === this.#risen) return;
+    this.#offset = offset;
+    this.#risen = risen;
+    this.redraw();
   }
 
   /** Called by Leaflet's canvas renderer, for the layers in the bounds it redraws. */

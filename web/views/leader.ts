@@ -60,9 +60,10 @@ export const leaderView: View = (ctx, root, route) => {
     },
     onSelect: (id) => c.select(id),
     onDrag: (id, at, phase) => {
-      // The sidebar catches up at once when the drag ends (render), never after with an older plan.
+      // The sidebar catches up when the drag ends: what waited goes now (a locked controller
+      // renders nothing more), then the end's own render; never an older plan after it.
       dragging = phase !== "end";
-      if (!dragging) sidebarLater.cancel();
+      if (!dragging) sidebarLater.flush();
       c.drag(id, at, phase);
     },
     onNudge: (id, dx, dy) => c.nudge(id, dx, dy),
