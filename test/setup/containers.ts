@@ -19,7 +19,7 @@ import { basename, dirname, join } from "node:path";
 import type { StartedTestContainer } from "testcontainers";
 import { newClusterSecrets } from "../../src/server/acl.ts";
 import { bundleLua } from "../../src/server/lua.ts";
-import { freePort, redisArgs, repoRoot, waitForSubscribeDoor } from "../../src/server/native.ts";
+import { redisArgs, repoRoot, waitForSubscribeDoor } from "../../src/server/native.ts";
 import { redisCommand } from "../../src/server/resp.ts";
 import { doorConfigFor, planTopology, redisOptionsFor } from "../../src/server/topology.ts";
 import { pidAlive, within } from "../support/util.ts";
@@ -232,17 +232,10 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
   const dir = mkdtempSync(join(tmpdir(), TMP_PREFIX));
   const dataDir = join(dir, "redis");
   mkdirSync(dataDir);
-  const ports = new Set<number>();
-  const another = async () => {
-    let p = await freePort();
-    while (ports.has(p)) p = await freePort();
-    ports.add(p);
-    return p;
-  };
   // The single topology, as `mission-relay up` and the native stack run it
   // (src/server/topology.ts): the same nodes, ports, Redis arguments and door
-  // configs, here as containers on the host network.
-  const topology = await planTopology({ kind: "single" }, another);
+  // configs, here as containers on the host network (freePort never hands out a port twice).
+  const topology = await planTopology({ kind: "single" });
   // The run's passwords, as startTopology makes them (only the monitor user's hash reaches argv).
   const secrets = newClusterSecrets();
   const [shard] = topology.shards;
@@ -422,6 +415,17 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
       });
   }, 250);
   supervisor.unref();
+  /** Runs `act` with the supervisor off, once an attempt it is in the middle of has finished. */
+  const supervisorHeldOff = async (act: () => Promise<void>) => {
+    const wanted = doorsWanted;
+    doorsWanted = false;
+    try {
+      await reviving;
+      await act();
+    } finally {
+      doorsWanted = wanted;
+    }
+  };
 
   const stack: Stack = {
     mode: "containers",
@@ -510,19 +514,15 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
       // SIGKILL (a paused container is thawed first, as the kernel would deliver it).
       await thaw(target);
       if (target === "primary") redisPaused = false;
+      const kill = async () => {
+        await c.kill({ signal: "SIGKILL" }).catch(ignoreConflict);
+        await stopped(c);
+      };
       // A door's supervisor is held off until it is down: had it started the door
       // again between the kill and docker's wait for "not-running", that wait would
       // never return (a containers-mode campaign hung 250 s after kill:subscribe-door).
-      const door = target === "command-door" || target === "subscribe-door";
-      const wanted = doorsWanted;
-      if (door) doorsWanted = false;
-      try {
-        if (door) await reviving;
-        await c.kill({ signal: "SIGKILL" }).catch(ignoreConflict);
-        await stopped(c);
-      } finally {
-        if (door) doorsWanted = wanted;
-      }
+      if (target === "command-door" || target === "subscribe-door") await supervisorHeldOff(kill);
+      else await kill();
     },
     async door(target) {
       const c = containerOf(target);
@@ -541,14 +541,9 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
         // supervisor was off, had not got to it yet, or its attempt failed). Waiting
         // on the supervisor alone once let a failed attempt run out a test's 30 s.
         const url = target === "command-door" ? webdisUrl : subscribeUrl;
-        const wanted = doorsWanted;
-        doorsWanted = false;
-        try {
-          await reviving;
+        await supervisorHeldOff(async () => {
           if (!(await c.inspect()).State.Running) await actAndWaitForLog(c, WEBDIS_READY, () => c.start());
-        } finally {
-          doorsWanted = wanted;
-        }
+        });
         await webdisAnswers(url, 15_000).catch(async (e: unknown) => {
           const state = (await c.inspect()).State;
           const log = (await logText(c)).split("\n").slice(-5).join(" | ");
