@@ -39,6 +39,10 @@ export const DEFAULT_BASELINE = "ff750e7";
 const MOVES = 100;
 /** A page that takes a second per move would make one run last hours: each part stops after this. */
 const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS ?? 20_000);
+const REST_MS = 3_000;
+/** The share of frames that took longer than 20 ms (missed a 60 Hz vsync), in %. */
+const over20 = (frames: number[]) =>
+  frames.length ? (100 * frames.filter((f) => f > 20).length) / frames.length : null;
 const TYPED = "Wind 12 kt from 270, gusts 18.."; // 31 characters
 const PASSWORD = "bench-follow-pw";
 const CODE = "bench-lead-code";
@@ -96,6 +100,8 @@ function exportCommit(commit: string, cap: number): { dir: string; capNote: stri
 
 interface RunResult {
   importMs: number;
+  /** rAF intervals over REST_MS with no input (before the drag). */
+  restFrames: number[];
   drag: {
     ms: number;
     moves: number;
@@ -238,6 +244,13 @@ async function runOnce(
     );
     await sleep(500);
 
+    // ---- at rest -------------------------------------------------------------------
+    // The same page's frames with nothing to do: what this machine gives (two browsers, the
+    // stack and this driver on its cores), next to which the drag's frames are read.
+    await leader.evaluate("window.__bench.start()");
+    await sleep(REST_MS);
+    const rest = (await leader.evaluate("window.__bench.stop()")) as { frames: number[] };
+
     // ---- drag ----------------------------------------------------------------------
     const pick = (await leader.evaluate("window.__bench.pickMarker(0.5, 0.5)")) as {
       id: string;
@@ -362,6 +375,7 @@ async function runOnce(
     const seconds = dragMs / 1000;
     return {
       importMs,
+      restFrames: rest.frames,
       drag: {
         ms: dragMs,
         moves,
@@ -398,6 +412,7 @@ function pooled(rs: RunResult[]): RunResult {
   const rows = rs.map((r) => r.list.lastRowMs).filter((x): x is number => x !== null);
   return {
     importMs: median(rs.map((r) => r.importMs)),
+    restFrames: all((r) => r.restFrames),
     drag: {
       ms: dragMs,
       moves: sum((r) => r.drag.moves),
@@ -434,6 +449,9 @@ function record(sc: Scenario, tag: string, label: string, n: number, r: RunResul
   );
   sc.fig(`${k}_drag_frame_p50`, `${L}: drag, leader frame p50`, percentile(d.frames, 50), "ms");
   sc.fig(`${k}_drag_frame_p95`, `${L}: drag, leader frame p95`, percentile(d.frames, 95), "ms");
+  sc.fig(`${k}_drag_frames_over`, `${L}: drag, leader frames over 20 ms`, over20(d.frames), "%");
+  sc.fig(`${k}_rest_frame_p95`, `${L}: at rest, leader frame p95`, percentile(r.restFrames, 95), "ms");
+  sc.fig(`${k}_rest_frames_over`, `${L}: at rest, leader frames over 20 ms`, over20(r.restFrames), "%");
   sc.fig(`${k}_drag_frame_max`, `${L}: drag, leader frame max`, d.frames.length ? Math.max(...d.frames) : null, "ms");
   sc.fig(`${k}_drag_fps`, `${L}: drag, leader frames/s`, d.frames.length / (d.ms / 1000), "fps");
   sc.fig(`${k}_drag_longtasks`, `${L}: drag, long tasks`, d.longtasks.length, "tasks");

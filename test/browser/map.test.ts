@@ -5,9 +5,10 @@
  * a QGroundControl file, the measuring tool, and a configured tile server
  * (a tiny PNG from a 127.0.0.1 server) that the page's CSP lets through.
  */
-import { copyFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import type { Browser, Page } from "playwright-core";
@@ -18,6 +19,7 @@ import {
   axe,
   buildPage,
   cleanup,
+  drawnAtTheirElements,
   launch,
   misdrawn,
   newPage,
@@ -320,6 +322,54 @@ describe("the map", () => {
     expect(tiles.hits.every((h) => /^\/tiles\/\d+\/\d+\/\d+\.png$/.test(h))).toBe(true);
     expect(await page.evaluate(() => (window as unknown as { violations: string[] }).violations)).toEqual([]);
     expect(page.external).toEqual([]);
+  });
+
+  it("of two overlapping markers, the one drawn on top is the one a click reaches", async () => {
+    // Added in one order, stacked in the other: the takeoff (added first) is ~20 m south of
+    // the waypoint, so it is lower on screen and its element stacks above the waypoint's
+    // (Leaflet: z-index from the rounded y). A canvas drawing in the order added paints the
+    // waypoint over it; the landing, 3 km off, zooms the map out until the two overlap.
+    const dir = mkdtempSync(join(tmpdir(), "relay-overlap-"));
+    const file = join(dir, "overlap.waypoints");
+    const row = (i: number, cmd: number, lat: number, lon: number) =>
+      [i, i === 0 ? 1 : 0, i === 0 ? 0 : 3, cmd, 0, 0, 0, 0, lat.toFixed(8), lon.toFixed(8), 50, 1].join("\t");
+    writeFileSync(
+      file,
+      [
+        "QGC WPL 110",
+        row(0, 16, -35.39, 149.13), // home, away from the two
+        row(1, 22, -35.36, 149.16),
+        row(2, 16, -35.3598, 149.16),
+        row(3, 21, -35.34, 149.18),
+        "",
+      ].join("\r\n"),
+    );
+    const page = await open(offline.url);
+    try {
+      await startWithPlan(page, unique("Map overlap"), file);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(await page.locator(`${MAP} .wp`).count()).toBe(3);
+    expect(await page.locator(`${MAP} .wp.selected`).count()).toBe(0);
+    const [a, b] = await Promise.all(
+      ["1", "2"].map(async (n) => {
+        const box = await page.locator(`${MAP} .wp[data-n="${n}"] .hit`).boundingBox();
+        if (!box) throw new Error(`no marker ${n}`);
+        return { x: box.x + box.width / 2, y: box.y + box.height / 2, r: box.width / 2 };
+      }),
+    );
+    // They overlap, the takeoff lower on screen.
+    if (!a || !b) throw new Error("no markers");
+    expect(a.y).toBeGreaterThan(b.y + 1);
+    expect(Math.hypot(a.x - b.x, a.y - b.y)).toBeLessThan(a.r);
+    // The takeoff's element is on top where it was sampled, and its drawing is too.
+    await expect
+      .poll(async () => (await drawnAtTheirElements(page)).filter((m) => m.n === "1").map((m) => m.off < 12))
+      .toEqual([true]);
+    // And a click there selects it.
+    await page.mouse.click(a.x, a.y);
+    await expect.poll(() => page.locator(`${MAP} .wp.selected`).getAttribute("data-n")).toBe("1");
   });
 
   it("no page threw an uncaught error", () => {
