@@ -391,17 +391,22 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
 
   // A supervisor for the doors, as a restart policy would be in production:
   // Webdis 0.1.9 can segfault (in hiredis) when Redis restarts under load.
+  // doorsWanted: off between killWebdis and startWebdis. holds: calls in supervisorHeldOff,
+  // counted so overlapping ones (two doors killed or started at once) cannot switch it back
+  // on while another still holds it off.
   let doorsWanted = true;
+  let holds = 0;
   let reviving: Promise<void> | undefined;
+  const held = () => !doorsWanted || holds > 0;
   const supervisor = setInterval(() => {
-    if (!doorsWanted || reviving) return;
+    if (held() || reviving) return;
     reviving = (async () => {
       for (const [d, url] of [
         [webdisDocker, webdisUrl],
         [subDocker, subscribeUrl],
       ] as const) {
         const state = (await d.inspect()).State;
-        if (!doorsWanted || state.Running || state.Restarting) continue;
+        if (held() || state.Running || state.Restarting) continue;
         console.warn(`[stack:containers] webdis ${d.id.slice(0, 12)} exited (code ${state.ExitCode}); restarting`);
         await actAndWaitForLog(d, WEBDIS_READY, () => d.start());
         await webdisAnswers(url);
@@ -417,13 +422,12 @@ export async function startContainerStack(opts: ContainerStackOptions = {}): Pro
   supervisor.unref();
   /** Runs `act` with the supervisor off, once an attempt it is in the middle of has finished. */
   const supervisorHeldOff = async (act: () => Promise<void>) => {
-    const wanted = doorsWanted;
-    doorsWanted = false;
+    holds++;
     try {
       await reviving;
       await act();
     } finally {
-      doorsWanted = wanted;
+      holds--;
     }
   };
 
