@@ -42,6 +42,9 @@ export type { LatLon, TileSource };
 // animations still run (any3d stays true), and the panes are layers of their own (map.css).
 (L.Browser as { ie3d: boolean }).ie3d = true;
 
+/** More highlighted markers than this, and their rings do not pulse (setHighlight). */
+export const PULSE_MAX = 20;
+
 /** South-west / north-east corners, degrees. */
 export interface GeoBounds {
   south: number;
@@ -260,6 +263,9 @@ export class PlanMap {
     const next = new Set(ids);
     const touched = new Set([...this.highlight, ...next]);
     this.highlight = next;
+    // A fresh change's rings pulse (map.css) when a few markers changed; an import of 2,000
+    // would animate 2,000 layers at once, and says no more than the rings alone do.
+    this.element.classList.toggle("many-changed", next.size > PULSE_MAX);
     for (const id of touched) {
       const e = this.items.get(id);
       if (e) this.decorate(e);

@@ -139,7 +139,34 @@ function markerCentre(p: Page, id: string): Promise<{ x: number; y: number } | n
   }, id);
 }
 
+/** The follower's running marker pulses (map.css wp-pulse): where each runs and what it animates. */
+function pulses(p: Page): Promise<{ pseudo: string | null; props: string[] }[]> {
+  return p.evaluate(() =>
+    document
+      .getAnimations()
+      .filter((a) => (a as CSSAnimation).animationName === "wp-pulse" && a.playState === "running")
+      .map((a) => {
+        const fx = a.effect as KeyframeEffect;
+        const props = new Set(
+          fx
+            .getKeyframes()
+            .flatMap((k) =>
+              Object.keys(k).filter((x) => !["offset", "computedOffset", "easing", "composite"].includes(x)),
+            ),
+        );
+        return { pseudo: fx.pseudoElement, props: [...props].sort() };
+      }),
+  );
+}
+
 describe("a 2,000-waypoint plan", () => {
+  it("a change of 2,000 markers rings them on the follower without a pulse each", async () => {
+    // The import has just arrived: 2,000 changed markers, and no 2,000 animations (each a
+    // compositing layer of its own for 3.6 s).
+    expect(await follower.locator('[data-testid="map"] .wp.changed').count()).toBe(N);
+    expect(await pulses(follower)).toEqual([]);
+  });
+
   it("the route list holds only a window of rows, each saying its place in the whole", async () => {
     for (const p of [leader, follower]) {
       const n = await rows(p).count();
@@ -226,6 +253,9 @@ describe("a 2,000-waypoint plan", () => {
       .poll(() => follower.getByTestId("latest-change").textContent().then(clean), { timeout: 15_000 })
       .toContain(`Moved ${wpName}`);
     await expect.poll(() => markerCentre(follower, m.id), { timeout: 15_000 }).not.toEqual(before);
+    // One marker changed: its ring pulses, in transform and opacity on its ::before, which the
+    // compositor runs (in box-shadow, the map's layer of 2,000 markers was repainted every frame).
+    await expect.poll(() => pulses(follower)).toEqual([{ pseudo: "::before", props: ["opacity", "transform"] }]);
     expect(await pw?.evaluate(() => (self as unknown as { asked: number }).asked)).toBeGreaterThan(0);
 
     // A second drag redraws the dragged marker only on the follower, not all 2,000 (each
