@@ -40,6 +40,12 @@ const MOVES = 100;
 /** A page that takes a second per move would make one run last hours: each part stops after this. */
 const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS ?? 20_000);
 const REST_MS = 3_000;
+/**
+ * BENCH_FOLLOWER=off: the follower page leaves (about:blank) once it has the plan, so the
+ * leader's frames are measured without a second renderer on this machine's cores, as when
+ * followers are on their own machines; the follower figures are then n/a.
+ */
+const FOLLOWER = process.env.BENCH_FOLLOWER !== "off";
 /** The share of frames that took longer than 20 ms (missed a 60 Hz vsync), in %. */
 const over20 = (frames: number[]) =>
   frames.length ? (100 * frames.filter((f) => f > 20).length) / frames.length : null;
@@ -109,6 +115,9 @@ interface RunResult {
     longtasks: number[];
     followerMoves: number;
     followerPerSec: number;
+    /** Main-thread busy share during the drag (TaskDuration s per s), each page. */
+    leaderBusy: number;
+    followerBusy: number;
     publishes: number;
     publishBytes: number;
     followerBytes: number;
@@ -155,6 +164,16 @@ async function waitFor(what: string, fn: () => Promise<boolean>, timeout = 120_0
 const PROFILE_DIR = process.env.BENCH_PROFILE;
 /** BENCH_ROUNDS=<n>: each build and size run n times, alternating, and pooled (`pooled`). */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1) || 1);
+
+/** A page's main-thread busy time (CDP Performance TaskDuration, s) since this was called. */
+async function busyClock(page: Page): Promise<() => Promise<number>> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Performance.enable");
+  const read = async () =>
+    (await cdp.send("Performance.getMetrics")).metrics.find((m) => m.name === "TaskDuration")?.value ?? 0;
+  const t0 = await read();
+  return async () => (await read()) - t0;
+}
 
 async function startProfile(page: Page): Promise<(file: string) => Promise<string>> {
   const cdp = await page.context().newCDPSession(page);
@@ -244,6 +263,8 @@ async function runOnce(
     );
     await sleep(500);
 
+    if (!FOLLOWER) await follower.goto("about:blank");
+
     // ---- at rest -------------------------------------------------------------------
     // The same page's frames with nothing to do: what this machine gives (two browsers, the
     // stack and this driver on its cores), next to which the drag's frames are read.
@@ -258,10 +279,12 @@ async function runOnce(
       y: number;
     } | null;
     if (!pick) throw new Error("no marker to drag on the leader's map");
-    await waitFor("the marker on the follower's map", async () =>
-      Boolean(await follower.evaluate(`!!window.__bench.marker(${JSON.stringify(pick.id)})`)),
-    );
-    await follower.evaluate(`window.__bench.watch(${JSON.stringify(pick.id)})`);
+    if (FOLLOWER) {
+      await waitFor("the marker on the follower's map", async () =>
+        Boolean(await follower.evaluate(`!!window.__bench.marker(${JSON.stringify(pick.id)})`)),
+      );
+      await follower.evaluate(`window.__bench.watch(${JSON.stringify(pick.id)})`);
+    }
     let publishes = 0;
     let publishBytes = 0;
     let counting = false;
@@ -282,7 +305,8 @@ async function runOnce(
       }),
     );
     const profiles = PROFILE_DIR ? await Promise.all([startProfile(leader), startProfile(follower)]) : undefined;
-    await follower.evaluate("window.__bench.start()");
+    if (FOLLOWER) await follower.evaluate("window.__bench.start()");
+    const busy = await Promise.all([busyClock(leader), FOLLOWER ? busyClock(follower) : undefined]);
     await leader.evaluate("window.__bench.start()");
     const TRACE = process.env.BENCH_TRACE;
     if (TRACE)
@@ -304,12 +328,13 @@ async function runOnce(
     }
     await leader.mouse.up();
     const dragMs = Date.now() - dragStart;
+    const [leaderBusy, followerBusy] = await Promise.all(busy.map((read) => (read ? read() : Number.NaN)));
     if (TRACE) await browser.stopTracing();
     const ld = (await leader.evaluate("window.__bench.stop()")) as { frames: number[]; longtasks: number[] };
     await allSent(leader);
     await sleep(300);
     counting = false;
-    const fd = (await follower.evaluate("window.__bench.stop()")) as { moves: number[] };
+    const fd = (FOLLOWER ? await follower.evaluate("window.__bench.stop()") : { moves: [] }) as { moves: number[] };
     if (profiles) {
       const [lp, fp] = profiles as [(f: string) => Promise<string>, (f: string) => Promise<string>];
       log(`    profile, leader: ${await lp(`${tag}-${n}-leader.cpuprofile`)}`);
@@ -382,7 +407,9 @@ async function runOnce(
         frames: ld.frames,
         longtasks: ld.longtasks,
         followerMoves: during.length,
-        followerPerSec: during.length / seconds,
+        followerPerSec: FOLLOWER ? during.length / seconds : Number.NaN,
+        leaderBusy: (leaderBusy as number) / seconds,
+        followerBusy: (followerBusy as number) / seconds,
         publishes,
         publishBytes,
         followerBytes,
@@ -420,6 +447,8 @@ function pooled(rs: RunResult[]): RunResult {
       longtasks: all((r) => r.drag.longtasks),
       followerMoves: sum((r) => r.drag.followerMoves),
       followerPerSec: sum((r) => r.drag.followerPerSec * r.drag.ms) / dragMs,
+      leaderBusy: sum((r) => r.drag.leaderBusy * r.drag.ms) / dragMs,
+      followerBusy: sum((r) => r.drag.followerBusy * r.drag.ms) / dragMs,
       publishes: sum((r) => r.drag.publishes),
       publishBytes: sum((r) => r.drag.publishBytes),
       followerBytes: sum((r) => r.drag.followerBytes),
@@ -463,6 +492,8 @@ function record(sc: Scenario, tag: string, label: string, n: number, r: RunResul
     `over a ${d.ms} ms drag of ${d.moves} moves`,
   );
   sc.fig(`${k}_drag_follower_ups`, `${L}: drag, follower updates/s`, d.followerPerSec, "/s");
+  sc.fig(`${k}_drag_leader_busy`, `${L}: drag, leader main thread busy`, 100 * d.leaderBusy, "%");
+  sc.fig(`${k}_drag_follower_busy`, `${L}: drag, follower main thread busy`, 100 * d.followerBusy, "%");
   sc.fig(`${k}_drag_publishes`, `${L}: drag, leader publishes`, d.publishes, "");
   sc.fig(
     `${k}_drag_publish_bytes`,
@@ -519,6 +550,8 @@ export async function bigPlan(ctx: Ctx): Promise<Scenario> {
     servers.push(cs);
     builds.push({ tag: "cur", label: "current", url: cs.url });
     browser = await launch();
+    if (!FOLLOWER)
+      sc.note("BENCH_FOLLOWER=off: the follower page left once it had the plan; the leader alone on this machine");
     if (ROUNDS > 1) sc.note(`${ROUNDS} rounds per build and size, alternating builds; samples pooled (BENCH_ROUNDS)`);
     for (const n of sizes) {
       const runs = new Map<string, RunResult[]>(builds.map((b) => [b.tag, []]));
