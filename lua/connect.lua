@@ -11,7 +11,12 @@
   ARGV[5]  pass from an earlier connect, or "-" (optional, "-" when absent): exempts
            from the failed-password rate limit (the password is still checked)
 
-  Returns  JSON {"channel","epoch","seq","term","updated","pass","mode",...}
+  Returns  JSON {"channel","epoch","seq","term","updated","heard","now","pass","mode",...}
+           heard: the leader's last word, server ms (start, publish, heartbeat and reconnect
+           move the deadline to now + idle_ttl: heard = deadline - idle_ttl, as relay_list);
+           now: the server's clock at this reply. A follower that has heard nothing for a
+           while compares `now - heard` with its own silence: the leader quiet as long (away),
+           or heard since (this follower's channel stalled) (src/core/follower/shell.ts)
            pass: a fresh one, for the next connect
            mode "current": the follower is up to date
            mode "changes": "changes":[envelope,...] for seq > ARGV[4], oldest first
@@ -36,7 +41,8 @@ local function relay_connect(keys, argv)
     fail('BAD_PASSWORD', 'wrong password')
   end
   local head = '{"channel":"' .. m.channel .. '","epoch":"' .. m.epoch .. '","seq":' .. m.seq ..
-    ',"term":' .. m.term .. ',"updated":' .. m.updated .. ',"pass":"' .. make_pass(m.pw_hash, now, cfg) .. '"'
+    ',"term":' .. m.term .. ',"updated":' .. m.updated ..
+    ',"heard":' .. (tonumber(m.deadline) - cfg.idle_ttl * 1000) .. ',"now":' .. now .. ',"pass":"' .. make_pass(m.pw_hash, now, cfg) .. '"'
   return head .. catch_up(k, m, epoch, last) .. '}'
 end
 

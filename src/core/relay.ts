@@ -327,6 +327,7 @@ export function createRelay(options: RelayOptions, runtime: RuntimeParts = {}): 
         // Silence past the leader's heartbeat and a half: ask the door (shell.ts #probeDoor).
         suspectAfterMs: o.heartbeatMs > 0 ? Math.max(1_000, Math.round(o.heartbeatMs * 1.5)) : undefined,
         probeDoor,
+        heartbeatMs: o.heartbeatMs,
         reorderMs: o.reorderMs,
         backoff,
         async sync(epoch, lastSeq) {

@@ -128,15 +128,17 @@ const connectBase = z.object({
   updated: z.number(),
   pass,
 });
+/** relay_connect also says when the leader was last heard and the server's clock (absent from older libraries). */
+const connectHead = z.extend(connectBase, { heard: z.optional(z.number()), now: z.optional(z.number()) });
 /**
  * relay_connect: "changes" are the ones after the follower's seq; "full" is the
  * stream whole: its snapshot (a "s" change) and the changes since, or without
  * a snapshot yet the changes since {} at seq 0 (lua/lib/7_stream.lua catch_up).
  */
 export const connectReply = z.discriminatedUnion("mode", [
-  z.extend(connectBase, { mode: z.literal("current") }),
-  z.extend(connectBase, { mode: z.literal("changes"), changes: z.array(sealedEnvelope) }),
-  z.extend(connectBase, { mode: z.literal("full"), changes: z.array(sealedEnvelope) }),
+  z.extend(connectHead, { mode: z.literal("current") }),
+  z.extend(connectHead, { mode: z.literal("changes"), changes: z.array(sealedEnvelope) }),
+  z.extend(connectHead, { mode: z.literal("full"), changes: z.array(sealedEnvelope) }),
 ]);
 export type ConnectReply = z.infer<typeof connectReply>;
 export const reconnectReply = z.extend(connectBase, {

@@ -4,7 +4,8 @@
  * leader tab reads as "leader away", plan changes reach a live region, and a
  * leader's session survives reloads and tabs. The pages are served with a
  * relay-config.json that asks for a 1 s heartbeat and a 3 s watchdog, so the
- * waits are seconds; every wait is a bounded poll, nothing is timed.
+ * waits are seconds; every wait is a bounded poll, nothing is timed (two fixed waits, in
+ * the leader-away test, let heartbeats arrive and then watch that "stalled" never shows).
  */
 import { createServer, request, type Server } from "node:http";
 import {
@@ -196,8 +197,29 @@ describe("honest follower status", () => {
     await start(leader, stream);
     const follower = await open(direct);
     await join(follower, stream);
+    // Two heartbeats heard first: the silence then counts from the last one, not from the join.
+    await follower.waitForTimeout(2_500);
+    // Every word the pill says from here: with the connection fine it never says "stalled"
+    // (the follower asks the relay when the leader last spoke before the page would; seen
+    // failing before that: "Connection stalled" between the heartbeat and a half and the
+    // watchdog's resubscribe at 3 s).
+    await follower.evaluate(() => {
+      const pill = document.querySelector('[data-testid="follower-status"]') as HTMLElement;
+      const said: string[] = [];
+      (window as unknown as { said: string[] }).said = said;
+      new MutationObserver(() => said.push(pill.textContent ?? "")).observe(pill, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
+    });
     await leader.close(); // no stop, no goodbye: its heartbeats just end
     await expect.poll(() => followerPill(follower), { timeout: 15_000 }).toMatch(/^Leader away since \d\d:\d\d$/);
+    // And it stays so past the watchdog's resubscribe (3 s) and the relay's next answers.
+    await follower.waitForTimeout(4_000);
+    expect(await followerPill(follower)).toMatch(/^Leader away since \d\d:\d\d$/);
+    const said = await follower.evaluate(() => (window as unknown as { said: string[] }).said);
+    expect(said.filter((w) => !/^(Live|Leader away since \d\d:\d\d)$/.test(w))).toEqual([]);
     expect(clean(await follower.locator(".status-line").textContent())).toMatch(/^The relay answers, but the leader/);
     await follower.close();
     // The stream list marks it too (relay_list's `heard`: heartbeats move it, not `updated`).

@@ -47,4 +47,19 @@ describe("relay_list: the leader's last word", () => {
     expect(after?.heard).toBeGreaterThan(first?.heard ?? Infinity);
     expect(after?.updated).toBe(first?.updated);
   });
+
+  it("relay_connect says it too, with the server's clock: a follower compares the silences", async () => {
+    const name = uniqueName("heard-connect");
+    const [pw, token] = [hex(32), hex(24)];
+    await stack.redis("FCALL", "relay_start", "1", baseKey(name), name, pw, hex(32), hex(24), token);
+    await new Promise((r) => setTimeout(r, 30));
+    await stack.redis("FCALL", "relay_heartbeat", "1", baseKey(name), name, token, "1", "-", "-");
+    const listed = await row(name);
+    const reply = JSON.parse(
+      (await stack.redis("FCALL", "relay_connect", "1", baseKey(name), name, pw, "-", "0", "-")) as string,
+    ) as { heard?: number; now?: number; updated: number };
+    expect(reply.heard).toBe(listed?.heard);
+    expect(reply.heard).toBeGreaterThan(reply.updated); // the beat, not the start
+    expect(reply.now).toBeGreaterThanOrEqual(reply.heard ?? Infinity);
+  });
 });

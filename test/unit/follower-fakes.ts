@@ -68,6 +68,11 @@ export class FakeStream {
   state: unknown = {};
   updated = 1_000;
   channel = "c1";
+  /**
+   * When the leader last spoke, server ms (relay_connect `heard`, with `now` its clock: fake
+   * time); unset, the reply has neither, as from an older library.
+   */
+  heard: number | undefined;
   /** How many changes the log keeps after the snapshot (the server's `history`); one more goes whole. */
   history = 8;
   snap: SealedEnvelope | undefined;
@@ -141,7 +146,8 @@ export class FakeStream {
 
   /** What relay_connect answers to (epoch, last), sealed, as lua/lib/7_stream.lua catch_up. */
   reply(epoch: string | undefined, last: number): ConnectReply {
-    const head = { channel: this.channel, epoch: this.epoch, seq: this.seq, term: 1, updated: this.updated, pass: "-" };
+    const base = { channel: this.channel, epoch: this.epoch, seq: this.seq, term: 1, updated: this.updated, pass: "-" };
+    const head = this.heard === undefined ? base : { ...base, heard: this.heard, now: Date.now() };
     if (epoch === this.epoch && last === this.seq) return { ...head, mode: "current" };
     const snapSeq = this.snap?.seq ?? 0;
     if (epoch === this.epoch && last >= snapSeq && last < this.seq) {

@@ -580,6 +580,77 @@ describe("follower shell: several subscription doors", () => {
   });
 });
 
+describe("follower shell: asking the relay about a silence (leader away or channel stalled)", () => {
+  // heartbeatMs 1,000: the relay is asked past 1,500 ms of silence; staleAfterMs is 3,000.
+  const quiet = async () => {
+    const r = await track(live({ heartbeatMs: 1_000 }));
+    r.stream.heard = Date.now(); // the leader's last word: just before it went quiet
+    return r;
+  };
+
+  it("the relay heard the leader as long ago as we did: away, the relay answered; no resubscribe", async () => {
+    const r = await quiet();
+    const sub = current(r);
+    const calls = r.sync.calls.length;
+    const answered = r.f.answeredAt ?? 0;
+    await vi.advanceTimersByTimeAsync(1_800);
+    expect(r.sync.calls.slice(calls)).toEqual([{ epoch: r.stream.epoch, last: r.stream.seq }]);
+    expect(r.f.answeredAt).toBeGreaterThan(answered + 1_500);
+    expect(sub?.closed).toBe(false);
+    expect(trail(r)).toEqual(["live:subscribed"]);
+    // Once per silence: not again before the watchdog's resubscribe at staleAfterMs.
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(r.sync.calls.length).toBe(calls + 1);
+  });
+
+  it("the relay heard the leader since (a beat this channel never brought): resubscribes at once", async () => {
+    const r = await quiet();
+    const sub = current(r);
+    await vi.advanceTimersByTimeAsync(1_000);
+    r.stream.heard = Date.now(); // a heartbeat published, not delivered here
+    const answered = r.f.answeredAt;
+    await vi.advanceTimersByTimeAsync(800);
+    expect(sub?.closed).toBe(true);
+    expect(r.statuses.at(-1)).toMatchObject({ status: "catching-up", code: "silence" });
+    expect(r.statuses.at(-1)?.reason).toMatch(/^no message for \d+ ms while the relay heard the leader \d+ ms ago/);
+    expect(r.f.answeredAt).toBe(answered); // not "the relay answers, the leader is away"
+  });
+
+  it("a change this channel never brought: resubscribes and catches up", async () => {
+    const r = await quiet();
+    const sub = current(r);
+    r.stream.publish({ title: "missed" }); // published, not sent on the subscription
+    r.stream.heard = Date.now() - 10_000; // even with a stale `heard`: the seq says it
+    await vi.advanceTimersByTimeAsync(1_800);
+    expect(sub?.closed).toBe(true);
+    current(r)?.open();
+    await settle();
+    expect(r.f.status).toBe("live");
+    expect(r.f.seq).toBe(r.stream.seq);
+  });
+
+  it("a reply without `heard` (an older library) still says the relay answers", async () => {
+    const r = await track(live({ heartbeatMs: 1_000 }));
+    const answered = r.f.answeredAt ?? 0;
+    await vi.advanceTimersByTimeAsync(1_800);
+    expect(r.f.answeredAt).toBeGreaterThan(answered + 1_500);
+    expect(trail(r)).toEqual(["live:subscribed"]);
+  });
+
+  it("no heartbeat (0), or a relay that does not answer: nothing is concluded, staleAfterMs as before", async () => {
+    const off = await track(live({ heartbeatMs: 0 }));
+    const calls = off.sync.calls.length;
+    await vi.advanceTimersByTimeAsync(2_500);
+    expect(off.sync.calls.length).toBe(calls);
+    const down = await quiet();
+    const answered = down.f.answeredAt;
+    down.sync.failures.push(new RelayError("NETWORK", "no answer (fake)"));
+    await vi.advanceTimersByTimeAsync(1_800);
+    expect(down.f.answeredAt).toBe(answered);
+    expect(trail(down)).toEqual(["live:subscribed"]);
+  });
+});
+
 describe("follower shell: asking a silent door", () => {
   const twoDoors = () => {
     const [a, b] = ["http://door-a", "http://door-b"].map((u) => new FakeSubscriber("websocket", u)) as [

@@ -43,6 +43,8 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
   /** When the door may be probed again, and the wait after the next probe that finds it well (doubling). */
   #probeAfter = 0;
   #probeGap = 0;
+  /** The silence (its #lastHeard) the relay was last asked about (#askRelay): once per silence. */
+  #askedFor: number | undefined;
   /** Read-only facts for a page's honest status (web/status.ts): local times, undefined until first. */
   #heardAt: number | undefined;
   #answeredAt: number | undefined;
@@ -117,9 +119,12 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
     this.#applyReply(reply, false);
     this.#subscribe();
     const suspect = this.#suspectAfterMs();
+    // Often enough to ask the relay about a silence (#askRelay) before a page's "stalled"
+    // (web/status.ts: the heartbeat and a half): an eighth of the heartbeat.
+    const ask = this.#askAfterMs() === undefined ? 5_000 : (this.#deps.heartbeatMs ?? 0) / 8;
     const tick = Math.max(
       250,
-      Math.min(5_000, this.#deps.staleAfterMs / 3, suspect === undefined ? 5_000 : suspect / 2),
+      Math.min(5_000, this.#deps.staleAfterMs / 3, suspect === undefined ? 5_000 : suspect / 2, ask),
     );
     this.#watchdog = setInterval(() => this.#checkStale(), tick);
     (this.#watchdog as { unref?: () => void }).unref?.();
@@ -192,9 +197,58 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
       this.#dispatch("silence", "silence", `no message for ${silent} ms; resubscribing`);
       return;
     }
+    const ask = this.#askAfterMs();
+    if (ask !== undefined && silent > ask && this.#askedFor !== this.#lastHeard && !this.#syncing) this.#askRelay();
     const suspect = this.#suspectAfterMs();
     if (suspect === undefined || silent <= suspect || this.#probing || Date.now() < this.#probeAfter) return;
     this.#probeDoor(suspect);
+  }
+
+  /** Silence worth asking the relay about: the heartbeat and a quarter, while short of staleAfterMs. */
+  #askAfterMs(): number | undefined {
+    const hb = this.#deps.heartbeatMs ?? 0;
+    if (hb <= 0) return undefined;
+    const after = hb + Math.max(500, Math.round(hb / 4));
+    return after < this.#deps.staleAfterMs ? after : undefined;
+  }
+
+  /**
+   * Silence past the heartbeat: the leader's (away) or this channel's (stalled)? The relay
+   * says when the leader last spoke (relay_connect `heard`, and its clock `now`: durations
+   * on one clock each, no clock sync). Quiet there as long as here: the leader is away and
+   * the relay answers, which the page shows as "leader away" (`answeredAt`). Heard there
+   * since (with a quarter heartbeat for the push and the round trip), or a seq this channel
+   * never brought: it stalled, and is renewed now instead of after staleAfterMs. No answer:
+   * the silence stays unexplained (the page says stalled). A reply of another library
+   * (no `heard`) still proves the relay answers.
+   */
+  #askRelay() {
+    const heardBefore = this.#lastHeard;
+    this.#askedFor = heardBefore;
+    const hb = this.#deps.heartbeatMs ?? 0;
+    void this.#deps.sync(this.#epoch, this.#seq).then(
+      (reply) => {
+        // Heard meanwhile, no longer live, or a sync of the machine's own: the question is moot.
+        if (this.#ended() || this.#lastHeard !== heardBefore || this.#status !== "live" || this.#syncing) return;
+        const silence = Date.now() - heardBefore;
+        const quiet = reply.heard !== undefined && reply.now !== undefined ? reply.now - reply.heard : undefined;
+        const slack = Math.max(250, Math.round(hb / 4));
+        const missed =
+          reply.epoch !== this.#epoch || reply.seq !== this.#seq || (quiet !== undefined && quiet + slack < silence);
+        if (!missed) {
+          this.#answeredAt = Date.now();
+          return;
+        }
+        this.#lastHeard = Date.now();
+        this.#resetProbe();
+        this.#dispatch(
+          "silence",
+          "silence",
+          `no message for ${silence} ms while the relay heard the leader ${quiet ?? "?"} ms ago (seq ${reply.seq}); resubscribing`,
+        );
+      },
+      () => {},
+    );
   }
 
   /**

@@ -56,6 +56,13 @@ export interface FollowerDeps {
    * follower would sit there until staleAfterMs. Unset: staleAfterMs only.
    */
   suspectAfterMs?: number;
+  /**
+   * The leader's heartbeat interval (0 or unset: none). Silence past it and a quarter
+   * makes the follower ask the relay (one `sync` at its seq) when the leader last spoke:
+   * as long ago as this follower last heard, the leader is away and the relay answers
+   * (`answeredAt`); since then, this channel stalled and is renewed at once.
+   */
+  heartbeatMs?: number;
   /** Whether the Redis behind a subscription door answers (a PING through it, bounded in time). */
   probeDoor?(url: string): Promise<boolean>;
   /**
