@@ -251,7 +251,7 @@ describe("mission planner in the browser", () => {
     expect(kept[2]).toBeNull();
     const published = (await sentSeq(leader)) - seq0;
     expect(published).toBeGreaterThanOrEqual(1);
-    // At most one per DRAG_PUBLISH_MS (100 ms: >= 10 a second for followers), plus the final
+    // At most one per DRAG_PUBLISH_MS (80 ms: >= 10 a second for followers), plus the final
     // position on release. (Not "fewer than the pointer moves": on a loaded box one move
     // can take longer than the throttle.)
     expect(published).toBeLessThanOrEqual(Math.ceil((seconds * 1000) / DRAG_PUBLISH_MS) + 2);

@@ -247,6 +247,28 @@ describe("honest follower status", () => {
     expect(await region.getAttribute("aria-live")).toBe("polite");
     await addWaypoint(leader, 0.3, 0.4);
     await expect.poll(() => region.textContent().then(clean), { timeout: 10_000 }).toMatch(/^Plan changed: Added /);
+    // The same waypoint moved twice: the same words, yet the region's text must change each
+    // time, or a screen reader hears the second move as nothing (seen failing before).
+    const said: string[] = [];
+    await follower.exposeFunction("announced", (t: string) => said.push(t));
+    await follower.evaluate(() => {
+      const el = document.querySelector('[data-testid="plan-announcer"]') as HTMLElement;
+      const w = window as unknown as { announced(t: string): void };
+      new MutationObserver(() => w.announced(el.textContent ?? "")).observe(el, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
+    });
+    const marker = leader.locator('[data-testid="map"] .wp.selected');
+    for (let i = 0; i < 2; i++) {
+      await marker.focus();
+      await leader.keyboard.press("ArrowRight");
+      await expect.poll(() => said.length, { timeout: 10_000 }).toBe(i + 1);
+    }
+    expect(said.map(clean)).toEqual([expect.stringMatching(/^Plan changed: Moved /), expect.anything()]);
+    expect(clean(said[1] ?? "")).toBe(clean(said[0] ?? ""));
+    expect(said[1]).not.toBe(said[0]);
     await follower.close();
     await leader.close();
   });

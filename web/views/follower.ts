@@ -66,7 +66,10 @@ export const followerView: View = (ctx, root, route) => {
     announceTimer = setTimeout(() => {
       announceTimer = undefined;
       lastAnnounced = Date.now();
-      announcer.textContent = `Plan changed: ${pendingAnnounce ?? ""}`;
+      // The same words twice (the same waypoint moved again) would change nothing in the
+      // accessibility tree, and a screen reader would hear nothing: a no-break space tells them apart.
+      const text = `Plan changed: ${pendingAnnounce ?? ""}`;
+      announcer.textContent = announcer.textContent === text ? `${text}\u00a0` : text;
     }, wait);
   }
   const changeEl = h("p", { class: "latest-change", "data-testid": "latest-change" });
