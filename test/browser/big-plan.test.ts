@@ -13,7 +13,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack } from "../setup/stack.ts";
-import { buildPage, cleanup, launch, misdrawn, newPage, type StaticServer, serve } from "./harness.ts";
+import { axeLines, buildPage, cleanup, launch, misdrawn, newPage, type StaticServer, serve } from "./harness.ts";
 
 const N = 2000;
 let stack: Stack;
@@ -165,6 +165,10 @@ describe("a 2,000-waypoint plan", () => {
     // compositing layer of its own for 3.6 s).
     expect(await follower.locator('[data-testid="map"] .wp.changed').count()).toBe(N);
     expect(await pulses(follower)).toEqual([]);
+  });
+
+  it("both views pass axe with 2,000 waypoints", async () => {
+    for (const p of [leader, follower]) expect(await axeLines(p)).toEqual([]);
   });
 
   it("the route list holds only a window of rows, each saying its place in the whole", async () => {

@@ -4,6 +4,13 @@
  * stack, and drives Debian's Chromium with playwright-core.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import {
+  type AddressInfo,
+  connect,
+  createServer as createTcpServer,
+  type Socket,
+  type Server as TcpServer,
+} from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -116,6 +123,58 @@ export async function axe(page: Page): Promise<AxeViolation[]> {
       nodes: v.nodes.map((n) => ({ target: n.target })),
     }));
   });
+}
+
+/** A TCP proxy that can go silent: while stalled, nothing passes either way and new connections hang. */
+export interface StallProxy {
+  url: string;
+  stall(on: boolean): void;
+  close(): Promise<void>;
+}
+
+export async function stallProxy(target: string): Promise<StallProxy> {
+  const t = new URL(target);
+  let stalled = false;
+  const sockets = new Set<Socket>();
+  const server: TcpServer = createTcpServer((client) => {
+    sockets.add(client);
+    client.on("close", () => sockets.delete(client));
+    client.on("error", () => {});
+    if (stalled) return; // a black hole: accepted, never answered
+    const up = connect(Number(t.port), t.hostname);
+    sockets.add(up);
+    up.on("close", () => {
+      sockets.delete(up);
+      client.destroy();
+    });
+    up.on("error", () => client.destroy());
+    client.on("close", () => up.destroy());
+    client.on("data", (d) => {
+      if (!stalled) up.write(d);
+    });
+    up.on("data", (d) => {
+      if (!stalled) client.write(d);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stall(on) {
+      stalled = on;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** axe's violations on the page, one line each ("id (impact): help -> targets"); [] when clean. */
+export async function axeLines(page: Page): Promise<string[]> {
+  return (await axe(page)).map(
+    (x) => `${x.id} (${x.impact}): ${x.help} -> ${x.nodes.map((n) => n.target.join(" ")).join(", ")}`,
+  );
 }
 
 export function cleanup(dir: string) {

@@ -8,68 +8,27 @@
  * the leader-away test, let heartbeats arrive and then watch that "stalled" never shows).
  */
 import { createServer, request, type Server } from "node:http";
-import {
-  type AddressInfo,
-  connect,
-  createServer as createTcpServer,
-  type Socket,
-  type Server as TcpServer,
-} from "node:net";
+import type { AddressInfo } from "node:net";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack } from "../setup/stack.ts";
-import { buildPage, cleanup, launch, newPage, type StaticServer, serve } from "./harness.ts";
+import {
+  axeLines,
+  buildPage,
+  cleanup,
+  launch,
+  newPage,
+  type StallProxy,
+  type StaticServer,
+  serve,
+  stallProxy,
+} from "./harness.ts";
 
 const TIMING = { heartbeatMs: 1000, staleAfterMs: 3000 };
 const password = "ridge-line-7";
 const code = "lead-4471";
 const clean = (t: string | null) => (t ?? "").replace(/\s+/g, " ").trim();
 const unique = (what: string) => `${what} ${Math.random().toString(36).slice(2, 7)}`;
-
-/** A TCP proxy that can go silent: while stalled, nothing passes either way and new connections hang. */
-interface StallProxy {
-  url: string;
-  stall(on: boolean): void;
-  close(): Promise<void>;
-}
-
-async function stallProxy(target: string): Promise<StallProxy> {
-  const t = new URL(target);
-  let stalled = false;
-  const sockets = new Set<Socket>();
-  const server: TcpServer = createTcpServer((client) => {
-    sockets.add(client);
-    client.on("close", () => sockets.delete(client));
-    client.on("error", () => {});
-    if (stalled) return; // a black hole: accepted, never answered
-    const up = connect(Number(t.port), t.hostname);
-    sockets.add(up);
-    up.on("close", () => {
-      sockets.delete(up);
-      client.destroy();
-    });
-    up.on("error", () => client.destroy());
-    client.on("close", () => up.destroy());
-    client.on("data", (d) => {
-      if (!stalled) up.write(d);
-    });
-    up.on("data", (d) => {
-      if (!stalled) client.write(d);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    stall(on) {
-      stalled = on;
-    },
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
-}
 
 /**
  * The product's web server (harness `serve`: its CSP names these doors) behind a front
@@ -185,6 +144,7 @@ describe("honest follower status", () => {
     // 1 s beat + 1 s margin, polled with room to spare for a loaded box.
     await expect.poll(() => followerPill(follower), { timeout: 10_000 }).toBe("Connection stalled");
     expect(clean(await follower.locator(".status-line").textContent())).toMatch(/^Nothing has arrived since \d\d:\d\d/);
+    expect(await axeLines(follower)).toEqual([]);
     cmdProxy.stall(false);
     subProxy.stall(false);
     await follower.close();
@@ -221,6 +181,7 @@ describe("honest follower status", () => {
     const said = await follower.evaluate(() => (window as unknown as { said: string[] }).said);
     expect(said.filter((w) => !/^(Live|Leader away since \d\d:\d\d)$/.test(w))).toEqual([]);
     expect(clean(await follower.locator(".status-line").textContent())).toMatch(/^The relay answers, but the leader/);
+    expect(await axeLines(follower)).toEqual([]);
     await follower.close();
     // The stream list marks it too (relay_list's `heard`: heartbeats move it, not `updated`).
     const home = await open(direct);
@@ -234,6 +195,7 @@ describe("honest follower status", () => {
         { timeout: 10_000 },
       )
       .toMatch(/^Leader away since \d\d:\d\d$/);
+    expect(await axeLines(home)).toEqual([]);
     await home.close();
   });
 
@@ -318,6 +280,7 @@ describe("sessions and tabs", () => {
     // The first tab steps down at once, read-only, instead of "All changes sent".
     await expect.poll(() => a.getByTestId("send-state").textContent().then(clean)).toBe("Editing in another tab");
     expect(await a.locator(".sidebar").evaluate((el) => (el as HTMLElement).inert)).toBe(true);
+    expect(await axeLines(a)).toEqual([]);
     await expect.poll(() => b.getByTestId("leader-status").textContent().then(clean)).toBe("Live");
     // Taking it back: the first tab resumes, the second steps down.
     await a.getByRole("button", { name: "Take over here" }).click();
