@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { toLocal } from "./geo.ts";
 import {
   addWaypoint,
-  type Chart,
   DEFAULT_ORIGIN,
   describeChange,
   emptyPlan,
@@ -28,7 +27,6 @@ import {
   totalDistance,
   totalTime,
   updateWaypoint,
-  withChart,
 } from "./plan.ts";
 
 function sample() {
@@ -377,60 +375,5 @@ describe("planReader (a follower's run of states)", () => {
     ];
     for (const c of cases) expect(read(c)).toEqual(parsePlan(c));
     expect(read(cases[0]).ok).toBe(false);
-  });
-});
-
-describe("a shared background chart (plan.chart)", () => {
-  const chart = (o: Partial<Chart> = {}): Chart => ({
-    image: "data:image/jpeg;base64,/9j/4AAQ",
-    south: 47.3,
-    west: 8.5,
-    north: 47.4,
-    east: 8.6,
-    opacity: 0.6,
-    ...o,
-  });
-  const withIt = (c: Chart) => ({ ...emptyPlan("Chart"), chart: c });
-
-  it("is a raster data: URL of bounded size with sane bounds, or the plan is refused in words", () => {
-    expect(parsePlan(withIt(chart())).ok).toBe(true);
-    for (const bad of [
-      chart({ image: "https://tiles.example/x.png" }),
-      chart({ image: "data:image/svg+xml;base64,PHN2Zz4=" }),
-      chart({ image: `data:image/jpeg;base64,${"A".repeat(LIMITS.chart)}` }),
-      chart({ south: 47.5 }),
-      chart({ opacity: 0 }),
-    ]) {
-      const r = parsePlan(withIt(bad));
-      expect(r.ok).toBe(false);
-      if (!r.ok) expect(r.error).toMatch(/background chart/);
-    }
-  });
-
-  it("withChart shares and unshares without a stray key", () => {
-    const p = emptyPlan("Chart");
-    const shared = withChart(p, chart());
-    expect(shared.chart).toEqual(chart());
-    expect("chart" in withChart(shared, undefined)).toBe(false);
-  });
-
-  it("the follower's summary says what happened to it", () => {
-    const p = emptyPlan("Chart");
-    const a = withChart(p, chart());
-    expect(describeChange(p, a).summary).toBe("Shared a background chart");
-    expect(describeChange(a, withChart(a, chart({ opacity: 0.3 }))).summary).toBe(
-      "Moved or faded the background chart",
-    );
-    expect(describeChange(a, withChart(a, chart({ image: "data:image/jpeg;base64,AAAA" }))).summary).toBe(
-      "Changed the background chart",
-    );
-    expect(describeChange(a, withChart(a, undefined)).summary).toBe("Removed the background chart");
-    expect(describeChange(a, { ...a, chart: chart() }).summary).toBe("No visible change");
-  });
-
-  it("a follower reads it through planReader like the rest", () => {
-    const read = planReader();
-    const r = read(JSON.parse(JSON.stringify(withIt(chart()))));
-    expect(r.ok && r.plan.chart).toEqual(chart());
   });
 });

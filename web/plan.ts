@@ -105,11 +105,6 @@ export const LIMITS = {
   fence: 100,
   vertices: 500,
   rally: 100,
-  /**
-   * Characters of a shared background chart's data: URL. With a 2,000-waypoint plan
-   * (~340 KB of JSON) the sealed state stays under the relay's 1 MiB (base64url: ~1.37x).
-   */
-  chart: 300_000,
 } as const;
 
 // ---- schema v2 ------------------------------------------------------------------------
@@ -192,37 +187,6 @@ export const FenceSchema = z.object({
 export type Fence = z.infer<typeof FenceSchema>;
 
 export const RallyPointSchema = z.object({ lat, lon, alt: altitude });
-
-/** Raster images only, inline: followers load nothing from anywhere (the page's CSP allows data: images). */
-export const CHART_IMAGE = /^data:image\/(jpeg|png|webp);base64,/;
-/**
- * A background chart the leader shares (views/background.ts): a scanned chart or an aerial
- * photo, shrunk to at most LIMITS.chart characters of JPEG, with its bounds and opacity.
- */
-export const ChartSchema = z
-  .object({
-    image: z
-      .string()
-      .max(LIMITS.chart)
-      .refine((s) => CHART_IMAGE.test(s.slice(0, 32)), "a data: URL of a JPEG, PNG or WebP image"),
-    south: lat,
-    west: lon,
-    north: lat,
-    east: lon,
-    opacity: z.number().min(0.05).max(1),
-  })
-  .refine(
-    (c) => c.south < c.north && c.west < c.east,
-    "placed with its south below its north and its west left of its east",
-  );
-export type Chart = z.infer<typeof ChartSchema>;
-/** The plan with this chart shared, or with none (no `chart` key at all). */
-export function withChart(plan: Plan, chart: Chart | undefined): Plan {
-  const { chart: _was, ...rest } = plan;
-  return chart ? { ...rest, chart } : rest;
-}
-/** What places a chart: its bounds and opacity (compared field by field, never the image's JSON). */
-export const CHART_PLACE = ["south", "west", "north", "east", "opacity"] as const;
 export type RallyPoint = z.infer<typeof RallyPointSchema>;
 
 export const PlanSchema = z.object({
@@ -244,8 +208,6 @@ export const PlanSchema = z.object({
   waypoints: z.array(ItemSchema).max(LIMITS.waypoints),
   fence: FenceSchema,
   rally: z.array(RallyPointSchema).max(LIMITS.rally),
-  /** A background chart shared with followers (absent: none, or the leader's stays on its screen). */
-  chart: ChartSchema.optional(),
   /** Keys of a QGroundControl file this page does not model, per object, to write them back. */
   qgc: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
 });
@@ -400,7 +362,6 @@ const FIELD_WORDS: Record<string, string> = {
   originAssumed: "origin flag",
   autoContinue: "auto-continue flag",
   fence: "geofence",
-  chart: "background chart",
 };
 
 /** A zod issue in plain words: where ("item 3's latitude") and what was expected. */
@@ -430,9 +391,6 @@ function plainIssue(issue: z.core.$ZodIssue | undefined, input: unknown): string
       return `${subject} should be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
     case "invalid_union":
       return `${subject} is not a kind of item this page knows`;
-    case "custom":
-      // The refinements' own words (ChartSchema): "should be a data: URL of a JPEG, …".
-      return `${subject} should be ${issue.message}`;
     default:
       return `${subject} is not valid`;
   }
@@ -859,16 +817,6 @@ export function describeChange(prev: Plan | undefined, next: Plan): Change {
     lines.push("Changed the geofence");
   if (prev.rally !== next.rally && JSON.stringify(prev.rally) !== JSON.stringify(next.rally))
     lines.push("Changed the rally points");
-  if (prev.chart?.image !== next.chart?.image)
-    lines.push(
-      !next.chart
-        ? "Removed the background chart"
-        : prev.chart
-          ? "Changed the background chart"
-          : "Shared a background chart",
-    );
-  else if (prev.chart && next.chart && CHART_PLACE.some((k) => prev.chart?.[k] !== next.chart?.[k]))
-    lines.push("Moved or faded the background chart");
   if (prev.cruiseSpeed !== next.cruiseSpeed) lines.push(`Set the cruise speed to ${next.cruiseSpeed} m/s`);
   if (prev.origin.lat !== next.origin.lat || prev.origin.lon !== next.origin.lon) lines.push("Moved the plan's origin");
   let summary = lines.slice(0, 2).join("; ");

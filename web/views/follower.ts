@@ -43,8 +43,6 @@ export const followerView: View = (ctx, root, route) => {
   const timing = { heartbeatMs: ctx.config.heartbeatMs ?? 15_000, staleAfterMs: ctx.config.staleAfterMs ?? 45_000 };
 
   const map = new PlanMap(false, { onSelect: (id) => select(id) }, "Mission map, read-only");
-  // A background of the follower's own, or the one the leader shares (it replaces the own one).
-  const bg = backgroundControls(map, (m) => ctx.notify(m));
   map.setTiles(ctx.config.map, ctx.config.mapNotice);
   const statusPill = h("span", { class: "pill", "data-testid": "follower-status" });
   const statusLine = h("p", { class: "status-line", role: "status", "aria-live": "polite" });
@@ -146,8 +144,6 @@ export const followerView: View = (ctx, root, route) => {
     if (hl !== shown.hl) map.setHighlight(hl);
     if (selected !== shown.selected) map.setSelected(selected);
     if (plan !== shown.plan) map.setPlan(plan);
-    // The leader's shared chart (a new object at each update: showPlanChart compares).
-    if (plan?.chart !== shown.plan?.chart) bg.showPlanChart(plan?.chart);
     routeView.update(plan, { selected, highlight: hl }, problem ?? "Waiting for the plan…");
     if (plan?.notes !== shown.plan?.notes || plan === undefined)
       notesEl.replaceChildren(plan ? plan.notes || h("span", { class: "empty" }, "No notes.") : "");
@@ -231,7 +227,7 @@ export const followerView: View = (ctx, root, route) => {
             h("button", { type: "button", class: "btn tool", onclick: () => map.fit() }, "Fit"),
             measureButton(map),
           ),
-          bg.element,
+          backgroundControls(map, (m) => ctx.notify(m)),
         ),
         map.element,
       ),

@@ -10,7 +10,7 @@ import { h } from "../dom.ts";
 import { LeaderController, type LeaderState } from "../leader-controller.ts";
 import { type Background, PlanMap } from "../map.ts";
 import { ago, errorText } from "../messages.ts";
-import { LIMITS, TYPE_LABELS, WAYPOINT_TYPES, type WaypointType, withChart } from "../plan.ts";
+import { LIMITS, TYPE_LABELS, WAYPOINT_TYPES, type WaypointType } from "../plan.ts";
 import { type LeaderStatus, TabElection } from "../relay.ts";
 import { tabKey } from "../session.ts";
 import { throttle } from "../throttle.ts";
@@ -124,11 +124,6 @@ export const leaderView: View = (ctx, root, route) => {
     h("button", { type: "button", class: "btn tool", onclick, ...attrs }, label);
   const undoBtn = tool("Undo", { "aria-keyshortcuts": "Control+Z" }, undo);
   const redoBtn = tool("Redo", { "aria-keyshortcuts": "Control+Shift+Z" }, redo);
-  // A background the leader may share with followers: it then lives in the plan (views/background.ts).
-  const bg = backgroundControls(map, (m) => ctx.notify(m), {
-    chart: () => c.state.plan.chart,
-    set: (chart) => c.edit(withChart(c.state.plan, chart)),
-  });
   const toolbar = h(
     "div",
     { class: "toolbar", role: "toolbar", "aria-label": "Map tools" },
@@ -142,7 +137,7 @@ export const leaderView: View = (ctx, root, route) => {
       tool("Fit", {}, () => map.fit()),
       measureButton(map),
     ),
-    bg.element,
+    backgroundControls(map, (m) => ctx.notify(m)),
   );
 
   // The map gives the geofence and rally editor its centre and pickPoint (click a place, Escape cancels).
@@ -270,7 +265,6 @@ export const leaderView: View = (ctx, root, route) => {
       // Notes changes neither the items nor the layers, and a drag keeps the selection).
       if (s.selected !== before?.selected) map.setSelected(s.selected);
       if (!before || !sameButText(before.plan, s.plan)) map.setPlan(s.plan);
-      if (s.plan.chart !== before?.plan.chart) bg.showPlanChart(s.plan.chart);
       if (dragging) sidebarLater(s);
       else side.renderPlan(s);
       undoBtn.disabled = s.locked || !s.canUndo;
