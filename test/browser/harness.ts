@@ -125,7 +125,7 @@ export async function axe(page: Page): Promise<AxeViolation[]> {
   });
 }
 
-/** A TCP proxy that can go silent: while stalled, nothing passes either way and new connections hang. */
+/** A TCP proxy that can go silent: while stalled, nothing passes either way and new connections hang; back on, the connections of the silence are closed. */
 export interface StallProxy {
   url: string;
   stall(on: boolean): void;
@@ -160,6 +160,9 @@ export async function stallProxy(target: string): Promise<StallProxy> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     stall(on) {
+      // Back on: what was accepted or cut off while silent goes (no upstream, or bytes
+      // dropped mid-request), so a browser's pool cannot hand a dead socket to the next request.
+      if (stalled && !on) for (const s of sockets) s.destroy();
       stalled = on;
     },
     close: () =>

@@ -226,12 +226,16 @@ export class Follower extends Emitter<FollowerEvents> implements AsyncIterable<u
     const heardBefore = this.#lastHeard;
     this.#askedFor = heardBefore;
     const hb = this.#deps.heartbeatMs ?? 0;
+    // The silence as of the question: the server's `now` is later than this by the way there,
+    // never earlier, so a slow way back (a loaded box, a long catch-up to open) cannot read
+    // as a beat this channel missed.
+    const silence = Date.now() - heardBefore;
     void this.#deps.sync(this.#epoch, this.#seq).then(
       (reply) => {
         // Heard meanwhile, no longer live, or a sync of the machine's own: the question is moot.
         if (this.#ended() || this.#lastHeard !== heardBefore || this.#status !== "live" || this.#syncing) return;
-        const silence = Date.now() - heardBefore;
         const quiet = reply.heard !== undefined && reply.now !== undefined ? reply.now - reply.heard : undefined;
+        // The leader's last beat reached the relay a push before it would have reached us.
         const slack = Math.max(250, Math.round(hb / 4));
         const missed =
           reply.epoch !== this.#epoch || reply.seq !== this.#seq || (quiet !== undefined && quiet + slack < silence);
